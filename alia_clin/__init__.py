@@ -1,0 +1,71 @@
+"""alia_clin: clinical text mining for Spanish, Catalan, Basque and Galician.
+
+``alia_clin.load()`` returns a spaCy ``Language`` with the alia_clin stages. torch and
+transformers are imported lazily by the stages that need them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+logging.getLogger("alia_clin").addHandler(logging.NullHandler())
+
+#: The pipeline shipped in ``models/`` that ``load()`` uses when no model is given.
+DEFAULT_MODEL = "alia-clin-deid-rules"
+#: The tokenizer every alia_clin pipeline uses (tokens = the encoder's words).
+TOKENIZER = "alia_clin.WordPunctTokenizer.v1"
+
+
+def default_model_path() -> Path | None:
+    """Where the embedded default pipeline is: ``$ALIA_CLIN_MODEL``, else ``models/<DEFAULT_MODEL>``
+    of the source checkout (editable installs), else None."""
+    env = os.environ.get("ALIA_CLIN_MODEL")
+    if env:
+        return Path(env)
+    candidate = Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL
+    return candidate if (candidate / "config.cfg").exists() else None
+
+
+def load(model: str | Path | None = None, *, exclude: tuple[str, ...] = ()) -> Language:
+    """Load an alia_clin pipeline from a directory (default: the embedded default model).
+
+    Without a model directory at hand (e.g. an installed wheel without the ``models/``
+    folder), builds the rules-only de-identification pipeline, which needs no weights.
+    Never downloads anything.
+    """
+    import spacy
+
+    from .errors import AliaClinValueError, ErrorCode
+    from .extensions import install_extensions
+
+    install_extensions()
+    path = Path(model) if model is not None else default_model_path()
+    if path is None:
+        return build_rules_pipeline()
+    if not path.exists():
+        raise AliaClinValueError(ErrorCode.E010, path=str(path))
+    return spacy.load(path, exclude=list(exclude))
+
+
+def build_rules_pipeline(lang: str = "es") -> Language:
+    """A fresh, initialized pipeline with the ``alia_deid`` rules stage only."""
+    import spacy
+
+    from .pipeline import deid, tokenizer  # noqa: F401  (registers the factory and tokenizer)
+
+    nlp = spacy.blank(lang, config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    nlp.add_pipe("alia_deid")
+    nlp.initialize()
+    nlp.meta.update({"name": "deid_rules", "version": __version__})
+    return nlp
+
+
+__all__ = ["DEFAULT_MODEL", "__version__", "build_rules_pipeline", "default_model_path", "load"]

@@ -1,0 +1,1 @@
+"""The ``alia-clin`` command line (typer)."""

@@ -1,0 +1,182 @@
+"""``alia-clin``: process, demo, evaluate.
+
+Exit codes: 0 success; 1 some notes failed (see ``errors.jsonl``); 2 bad usage or
+configuration (a coded error is printed on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import __version__
+from ..errors import AliaClinError
+
+app = typer.Typer(
+    name="alia-clin",
+    help="Clinical text mining for Spanish, Catalan, Basque and Galician notes.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+evaluate_app = typer.Typer(help="Score predictions against gold annotations.", no_args_is_help=True)
+app.add_typer(evaluate_app, name="evaluate")
+
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run ``fn``; a coded alia_clin error becomes a one-line message and exit code 2."""
+    try:
+        return fn()
+    except AliaClinError as exc:
+        err_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(code=2) from None
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the alia_clin version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def process(
+    in_dir: Annotated[Path, typer.Argument(help="Folder of UTF-8 .txt notes.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (created).")],
+    input_format: Annotated[
+        str, typer.Option(help="txt | brat (brat: .ann beside the notes are ignored).")
+    ] = "txt",
+    output_format: Annotated[
+        str, typer.Option(help="Comma-separated: brat, deid-text, jsonl.")
+    ] = "brat",
+    tasks: Annotated[
+        str | None, typer.Option(help="Comma-separated tasks: deid,ner,context,hf_risk (default: all).")
+    ] = None,
+    entities_from: Annotated[
+        Path | None, typer.Option(help="Take clinical entities from DIR/<stem>.ann instead of predicting.")
+    ] = None,
+    model: Annotated[Path | None, typer.Option(help="Pipeline directory (default: embedded model).")] = None,
+    operator: Annotated[str, typer.Option(help="deid-text operator: tag, mask, redact, surrogate.")] = "tag",
+    secret: Annotated[
+        str | None, typer.Option(help="Surrogate key (default: $ALIA_CLIN_SECRET).", show_default=False)
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the notes: es, ca, eu, gl.")] = "es",
+    batch_size: Annotated[int, typer.Option(help="Notes per batch.")] = 32,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """De-identify and annotate a folder of notes (the folder contract)."""
+    _setup_logging(verbose)
+    from .. import load
+    from ..runner import process_folder
+
+    nlp = _guard(lambda: load(model))
+    summary = _guard(
+        lambda: process_folder(
+            nlp,
+            in_dir,
+            out,
+            input_format=input_format,
+            output_formats=_split(output_format) or ["brat"],
+            tasks=_split(tasks),
+            entities_from=entities_from,
+            operator=operator,
+            secret=secret or os.environ.get("ALIA_CLIN_SECRET"),
+            language=lang,
+            batch_size=batch_size,
+        )
+    )
+    err_console.print(
+        f"processed {summary.processed} notes, failed {summary.failed}, "
+        f"{summary.elapsed_s:.1f} s ({summary.docs_per_s:.1f} notes/s) → {out}"
+    )
+    if summary.failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("alia-clin-demo"),
+    operator: Annotated[str, typer.Option(help="tag, mask, redact or surrogate.")] = "surrogate",
+    model: Annotated[Path | None, typer.Option(help="Pipeline directory (default: embedded model).")] = None,
+) -> None:
+    """Run the pipeline on the bundled synthetic notes (es, ca, eu, gl) and show a summary."""
+    _setup_logging(False)
+    from .. import load
+    from ..runner import process_folder
+
+    examples = resources.files("alia_clin") / "resources" / "examples"
+    with resources.as_file(examples) as in_dir:
+        nlp = _guard(lambda: load(model))
+        summary = _guard(
+            lambda: process_folder(
+                nlp,
+                in_dir,
+                out,
+                output_formats=["brat", "deid-text", "jsonl"],
+                operator=operator,
+                # Demo notes are synthetic: a fixed demo key keeps the output reproducible.
+                secret=os.environ.get("ALIA_CLIN_SECRET", "alia-clin-demo-key"),
+            )
+        )
+    table = Table(title=f"alia-clin demo → {out}")
+    table.add_column("note")
+    table.add_column("PHI spans", justify="right")
+    table.add_column("entities", justify="right")
+    with (out / "annotations.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            table.add_row(rec["id"], str(len(rec["phi"])), str(len(rec["entities"])))
+    Console().print(table)
+    Console().print(
+        f"{summary.processed} notes in {summary.elapsed_s:.2f} s; BRAT .ann, de-identified .txt "
+        f"({operator}) and annotations.jsonl written to {out}"
+    )
+    if summary.failed:
+        raise typer.Exit(code=1)
+
+
+@evaluate_app.command("deid")
+def evaluate_deid(
+    gold: Annotated[Path, typer.Option(help="Gold BRAT folder (.ann).")],
+    pred: Annotated[Path, typer.Option(help="Predicted BRAT folder (.ann).")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON.")] = None,
+) -> None:
+    """MEDDOCAN-style strict/merged P/R/F1 and character-level PHI recall."""
+    from ..evaluation.deid import evaluate_dirs, format_report
+
+    report = _guard(lambda: evaluate_dirs(gold, pred))
+    typer.echo(format_report(report))
+    if json_out is not None:
+        json_out.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,602 @@
+"""Rule specifications for protected health information (PHI) in es/ca/eu/gl clinical notes.
+
+The rules are declared once as :class:`RuleSpec` objects (label, regexes, context words,
+checksum validator) by :func:`build_specs`. This module does not import Presidio. Two
+consumers read the specs:
+
+* :func:`alia_clin.deid.recognizers.build_recognizers` wraps each spec in a Presidio
+  ``PatternRecognizer`` for one language, to register in an ``AnalyzerEngine``;
+* :class:`alia_clin.deid.rules.RuleEngine` compiles the same regexes with :mod:`re` and runs
+  them without Presidio (fast path of the spaCy stage).
+
+Labels follow MEDDOCAN. A regex may hold a named group ``v``: then only that group is the PHI
+span (``"NHC: 12345"`` gives ``"12345"``). Scores follow Presidio: a validator that says
+``True`` sets the score to 1.0, ``False`` drops the match; context words found in a short
+window before the match add :data:`CONTEXT_BOOST`.
+"""
+
+# Regex tables read best unwrapped: long pattern lines are allowed in this file only.
+# ruff: noqa: E501
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ..errors import AliaClinValueError, ErrorCode
+from . import validators as val
+
+__all__ = [
+    "CONTEXT_BOOST",
+    "SUPPORTED_LANGUAGES",
+    "PatternSpec",
+    "RuleSpec",
+    "build_specs",
+    "check_language",
+    "context_words",
+    "load_resource",
+]
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("es", "ca", "eu", "gl")
+CONTEXT_BOOST = 0.35
+_I = re.IGNORECASE
+_RESOURCE_PACKAGE = "alia_clin"
+_RESOURCE_DIR = ("resources", "deid")
+
+
+# --------------------------------------------------------------------------------------------
+# Specs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatternSpec:
+    """One regex of a rule: ``name``, ``regex`` (optional group ``v``), base ``score``, ``flags``."""
+
+    name: str
+    regex: str
+    score: float
+    flags: int = _I
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule: a MEDDOCAN ``label``, its patterns, context words and optional checksum.
+
+    ``context`` maps a language to its context words; ``window`` is how many characters before
+    the match are searched for them. ``exclude_context`` words found within ``exclude_window``
+    characters before the match drop it (e.g. ages of relatives). ``requires_context`` drops matches without context in the
+    fast engine. ``validator`` (True → score 1.0, False → dropped) and ``invalidator``
+    (True → dropped) read the matched value.
+    """
+
+    name: str
+    label: str
+    patterns: tuple[PatternSpec, ...]
+    context: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    window: int = 40
+    requires_context: bool = False
+    validator: Callable[[str], bool] | None = None
+    invalidator: Callable[[str], bool] | None = None
+    exclude_context: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exclude_window: int = 25
+
+    def exclude_for(self, languages: Iterable[str]) -> tuple[str, ...]:
+        """Return the words that veto a match when found just before it (fast engine only)."""
+        seen: dict[str, None] = {}
+        for lang in languages:
+            for word in self.exclude_context.get(lang, ()):
+                seen.setdefault(word.lower(), None)
+        return tuple(seen)
+
+    def context_for(self, languages: Iterable[str]) -> tuple[str, ...]:
+        """Return the context words of the given languages, deduplicated, order kept."""
+        seen: dict[str, None] = {}
+        for lang in languages:
+            for word in self.context.get(lang, ()):
+                seen.setdefault(word.lower(), None)
+        return tuple(seen)
+
+
+# --------------------------------------------------------------------------------------------
+# Resources
+# --------------------------------------------------------------------------------------------
+
+
+@cache
+def load_resource(name: str) -> dict[str, Any]:
+    """Read the package JSON file ``alia_clin/resources/deid/<name>.json`` and return it."""
+    path = resources.files(_RESOURCE_PACKAGE).joinpath(*_RESOURCE_DIR, f"{name}.json")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def context_words(key: str) -> dict[str, tuple[str, ...]]:
+    """Return the context words of recognizer group ``key`` per language (from ``context.json``)."""
+    table = load_resource("context").get(key, {})
+    return {lang: tuple(words) for lang, words in table.items()}
+
+
+def _words(table: str, languages: Sequence[str], resource: str = "lexicon") -> list[str]:
+    """Return the union of list ``table`` of ``resource`` over ``languages`` (order kept, no dups)."""
+    data = load_resource(resource)[table]
+    out: dict[str, None] = {}
+    if isinstance(data, list):
+        for w in data:
+            out.setdefault(w, None)
+        return list(out)
+    for lang in languages:
+        for w in data.get(lang, ()):
+            out.setdefault(w, None)
+    return list(out)
+
+
+def _alt(words: Iterable[str], *, spaces: bool = True) -> str:
+    """Return a non-capturing regex alternation of ``words``, longest first, escaped.
+
+    With ``spaces`` a space in a word matches any run of spaces/tabs (and an optional comma
+    before it, as in ``"varón, de"``).
+    """
+    items = sorted({w for w in words if w}, key=len, reverse=True)
+    parts = []
+    for w in items:
+        esc = re.escape(w)
+        if spaces:
+            esc = esc.replace(r"\ ", r",?[ \t]+")
+        parts.append(esc)
+    return "(?:" + "|".join(parts) + ")"
+
+
+# --------------------------------------------------------------------------------------------
+# Shared regex pieces
+# --------------------------------------------------------------------------------------------
+
+_B = r"(?<![\w])"  # left word boundary (works before non-word characters too)
+_E = r"(?![\w])"
+_NO = r"(?:n[º°ºo]\.?|núm\.?|num\.?|número|numero|zk\.?)"  # "nº", "núm."
+_SEP = r"[ \t]*[:.#]?[ \t]*(?:" + _NO + r"[ \t]*[:.]?[ \t]*)?"  # label separator
+_DIGITS = r"\d+(?:[ \t]?[/-]?[ \t]?\d+)*"  # digit groups on one line: "22 75689632 36", "3487/88"
+_UPPER = "A-ZÁÉÍÓÚÀÈÒÜÏÑÇ"
+_LOWER = "a-záéíóúàèòüïñç"
+_CAPWORD = rf"[{_UPPER}][{_LOWER}{_UPPER}'’·-]*"
+
+
+def _id_rules(languages: Sequence[str]) -> list[RuleSpec]:
+    """Build the identifier rules: DNI/NIE/CIF/NASS/IBAN with checksums and label-driven ids."""
+    dni = RuleSpec(
+        "DniRecognizer", "ID_SUJETO_ASISTENCIA",
+        (PatternSpec("dni", rf"(?<![\w-])(?P<v>\d{{8}}[ -]?[A-Z]){_E}", 0.4, 0),),
+        context_words("dni"), validator=val.is_valid_dni,
+    )
+    nie = RuleSpec(
+        "NieRecognizer", "ID_SUJETO_ASISTENCIA",
+        (PatternSpec("nie", rf"{_B}(?P<v>[XYZ][ -]?\d{{7}}[ -]?[A-Z]){_E}", 0.4, 0),),
+        context_words("nie"), validator=val.is_valid_nie,
+    )
+    cif = RuleSpec(
+        "CifRecognizer", "OTROS_SUJETO_ASISTENCIA",
+        (PatternSpec("cif", rf"{_B}(?P<v>[ABCDEFGHJNPQRSUVW][ -]?\d{{7}}[ -]?[0-9A-J]){_E}", 0.3, 0),),
+        context_words("cif"), validator=val.is_valid_cif,
+    )
+    nass = RuleSpec(
+        "NassRecognizer", "ID_ASEGURAMIENTO",
+        (PatternSpec("nass", r"(?<![\w/-])(?P<v>\d{2}[ /-]?\d{8}[ /-]?\d{2})(?![\w/-])", 0.3, 0),),
+        context_words("nass"), validator=val.is_valid_nass,
+    )
+    iban = RuleSpec(
+        "IbanRecognizer", "OTROS_SUJETO_ASISTENCIA",
+        (PatternSpec(
+            "iban", rf"{_B}(?P<v>[A-Z]{{2}}\d{{2}}(?:[ ]?[A-Z0-9]{{4}}){{2,7}}(?:[ ]?[A-Z0-9]{{1,4}})?){_E}",
+            0.4, 0,
+        ),),
+        context_words("iban"), validator=val.is_valid_iban,
+    )
+    return [dni, nie, cif, nass, iban, *_labelled_id_rules(languages)]
+
+
+def _labelled_id_rules(languages: Sequence[str]) -> list[RuleSpec]:
+    """Build the label-driven id rules (``"NHC: 123"``, ``"NASS: ..."``, ``"NºCol: ..."``…).
+
+    MEDDOCAN's synthetic identifiers rarely carry valid checksums, so these trust the label.
+    """
+    del languages  # the label words below already cover es/ca/eu/gl
+    record_labels = (
+        r"N\.?H\.?C\.?|n[º°o]?[ \t]*(?:de[ \t]+)?hist(?:oria|òria)?\.?(?:[ \t]+cl[ií]nica)?"
+        r"|hist(?:oria|òria)[ \t]+cl[ií]nica|historia[ \t]+klinikoa|H\.?C\.?(?=[ \t]*:)|MRN"
+        r"|n[úu]m\.?[ \t]*d['’]hist[òo]ria"
+    )
+    record = RuleSpec(
+        "MedicalRecordRecognizer", "ID_SUJETO_ASISTENCIA",
+        (
+            PatternSpec("nhc", rf"{_B}(?:{record_labels})(?:{_SEP}|[ \t]*-[ \t]*)(?P<v>(?:[A-Z]{{1,3}}-?)?{_DIGITS}){_E}",
+                        0.9),
+            PatternSpec("id_doc", rf"{_B}(?:D\.?N\.?I\.?|N\.?I\.?F\.?|N\.?I\.?E\.?|NAN|pasaporte|passaport|pasaportea)"
+                        rf"{_SEP}(?P<v>[XYZ]?[ -]?\d{{7,8}}(?:[ -]?[A-Z])?|[A-Z]{{2,3}}\d{{6,7}}){_E}", 0.85),
+        ),
+        context_words("record"),
+    )
+    episode = RuleSpec(
+        "EpisodeRecognizer", "ID_CONTACTO_ASISTENCIAL",
+        (PatternSpec(
+            "episode",
+            rf"{_B}(?:episodio|episodi|atala|episodioa|{_NO}[ \t]*(?:de[ \t]+)?(?:episodio|ingreso|asistencia|ingr[ée]s)"
+            rf"|(?:ingreso|ingr[ée]s)[ \t]+{_NO}){_SEP}(?P<v>{_DIGITS}){_E}",
+            0.9,
+        ),),
+        context_words("episode"),
+    )
+    nass_labels = (
+        r"N\.?A\.?S\.?S\.?|NAF|NUSS|N[º°o]\.?[ \t]*(?:de[ \t]+)?(?:la[ \t]+)?S\.?S\.?"
+        r"|n[úu]mero[ \t]+de[ \t]+(?:la[ \t]+)?(?:seguridad[ \t]+social|afiliaci[óo]n)"
+        r"|seguridad[ \t]+social|seguretat[ \t]+social|seguridade[ \t]+social"
+        r"|gizarte[ -]segurantza(?:ko)?(?:[ \t]+zenbakia)?|n[úu]m\.?[ \t]+d['’]afiliaci[óo]"
+    )
+    nass_label = RuleSpec(
+        "NassLabelRecognizer", "ID_ASEGURAMIENTO",
+        (PatternSpec("nass_label", rf"{_B}(?:{nass_labels}){_SEP}(?P<v>{_DIGITS}){_E}", 0.9),),
+        context_words("nass"),
+    )
+    card_labels = (
+        r"CIP(?:A|[- ]SNS|[ \t]+auton[óo]mico)?|TSI|TIS|NUHSA"
+        r"|tarjeta[ \t]+(?:individual[ \t]+)?sanitaria|targeta[ \t]+sanit[àa]ria|tarxeta[ \t]+sanitaria"
+        r"|osasun[ -]txartela"
+    )
+    card = RuleSpec(
+        "HealthCardRecognizer", "ID_ASEGURAMIENTO",
+        (
+            PatternSpec("card_label", rf"{_B}(?:{card_labels}){_SEP}(?P<v>(?:[A-Z]{{2,4}}[ ]?)?\d(?:[ ]?\d){{5,15}}[A-Z]?){_E}",
+                        0.9),
+            # CatSalut CIP: 4 letters (surnames) + 10 digits, e.g. "ABCD0123456789"
+            PatternSpec("cip_catsalut", rf"{_B}(?P<v>[A-Z]{{4}}[ ]?\d{{10}}){_E}", 0.6, 0),
+            # CIP-SNS style: 4 letters + 12 digits
+            PatternSpec("cip_sns", rf"{_B}(?P<v>[A-Z]{{4}}\d{{12}}){_E}", 0.6, 0),
+            # Andalusian NUHSA (SAS): "AN" + 10 digits
+            PatternSpec("nuhsa", rf"{_B}(?P<v>AN[ ]?\d{{10}}){_E}", 0.6, 0),
+        ),
+        context_words("health_card"),
+    )
+    licence_labels = (
+        r"N[º°o]\.?[ \t]*(?:de[ \t]+)?Col(?:egiad[oa]|·legiat|exiad[oa])?\.?"
+        r"|Col(?:egiad[oa]|exiad[oa])?\.?[ \t]*n[º°o]\.?"
+        r"|n[úu]m(?:ero)?\.?[ \t]*(?:de[ \t]+)?col(?:egiad[oa]|·legiat|exiad[oa])?\.?"
+        r"|colegiad[oa]|col·legiat|col·legiada|colexiad[oa]|elkargokide(?:[ \t]+zk\.?)?|CNP"
+    )
+    licence = RuleSpec(
+        "LicenceNumberRecognizer", "ID_TITULACION_PERSONAL_SANITARIO",
+        (PatternSpec("licence", rf"{_B}(?:{licence_labels}){_SEP}(?P<v>{_DIGITS}){_E}", 0.9),),
+        context_words("licence"),
+    )
+    employee = RuleSpec(
+        "EmployeeNumberRecognizer", "ID_EMPLEO_PERSONAL_SANITARIO",
+        (PatternSpec(
+            "employee",
+            rf"{_B}(?:{_NO}[ \t]*(?:de[ \t]+)?(?:empleado|empleat|empregado|personal)|c[óo]digo[ \t]+de[ \t]+empleado"
+            rf"|langile[ \t]+(?:zenbakia|zk\.?)){_SEP}(?P<v>[A-Z]{{0,3}}{_DIGITS}){_E}",
+            0.85,
+        ),),
+        context_words("employee"),
+    )
+    return [record, episode, nass_label, card, licence, employee]
+
+
+def _phone_digits_invalid(value: str) -> bool:
+    """Return True when a phone candidate does not hold 9 digits (11 with 34, 13 with 0034)."""
+    main = re.split(r"(?i)\s*ext", value, maxsplit=1)[0]
+    n = sum(ch.isdigit() for ch in main)
+    return n not in (9, 11, 13)
+
+
+def _contact_rules(languages: Sequence[str]) -> list[RuleSpec]:
+    """Build phone, fax, e-mail, URL and IP rules."""
+    del languages
+    phone_re = (
+        r"(?<![\w+/-])(?<!\d[ .-])(?<!\d)\+?(?P<v>(?:(?:00[ ]?)?34[ .-]?)?\(?[6789]\)?(?:[ .-]?\d){8}"
+        r"(?:[ ]*ext\.?[ ]*\d{1,5})?)(?![\d]|[ .-]\d)"
+    )
+    phone = RuleSpec(
+        "PhoneRecognizer", "NUMERO_TELEFONO",
+        (PatternSpec("phone_es", phone_re, 0.4),),
+        {lang: (*words, "citas", "cita previa", "telfs", "tfnos", "tlfs") if lang == "es" else words
+         for lang, words in context_words("phone").items()},
+        window=40, invalidator=_phone_digits_invalid,
+    )
+    fax = RuleSpec(
+        "FaxRecognizer", "NUMERO_FAX",
+        (PatternSpec("fax_es", phone_re, 0.45),),
+        context_words("fax"), window=12, requires_context=True, invalidator=_phone_digits_invalid,
+    )
+    email = RuleSpec(
+        "EmailRecognizer", "CORREO_ELECTRONICO",
+        (PatternSpec("email", r"(?<![\w.+-])(?P<v>[\w.+-]*\w@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,})(?![\w-])", 0.9),),
+        context_words("email"),
+    )
+    tlds = "com|es|org|net|cat|eus|gal|edu|gov|info|eu|int|io|uk|fr|pt|de|it"
+    url = RuleSpec(
+        "UrlRecognizer", "URL_WEB",
+        (
+            PatternSpec("url_scheme", r"(?<![@\w.-])(?P<v>(?:https?://|www\.)[^\s<>\"'()]*[^\s<>\"'().,;:!?])(?![@\w])",
+                        0.8),
+            PatternSpec(
+                "url_domain",
+                rf"(?<![@\w.-])(?P<v>[a-z0-9][\w-]*(?:\.[\w-]+)*\.(?:{tlds})(?:/[^\s<>\"']*[^\s<>\"'.,;:!?)])?)"
+                r"(?![\w@-]|\.\w)",
+                0.55,
+            ),
+        ),
+        context_words("url"),
+    )
+    ip = RuleSpec(
+        "IpRecognizer", "DIREC_PROT_INTERNET",
+        (
+            PatternSpec("ipv4", r"(?<![\w.])(?P<v>\d{1,3}(?:\.\d{1,3}){3})(?![\w]|\.\d)", 0.4),
+            PatternSpec("ipv6", r"(?<![\w:])(?P<v>(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4})(?![\w:])", 0.6),
+        ),
+        context_words("ip"), validator=_ip_valid,
+    )
+    return [phone, fax, email, url, ip]
+
+
+def _ip_valid(value: str) -> bool:
+    """Return True for a valid dotted IPv4 or any IPv6 candidate (already shaped by the regex)."""
+    return val.is_valid_ipv4(value) if "." in value else True
+
+
+def _date_rules(languages: Sequence[str]) -> list[RuleSpec]:
+    """Build date rules: numeric dates, written months (es/ca/eu/gl), ``año 2000`` and bare years."""
+    months_all = _words("months", SUPPORTED_LANGUAGES)
+    months = _alt(months_all, spaces=False)
+    abbr = _alt(_words("month_abbreviations", SUPPORTED_LANGUAGES), spaces=False)
+    eu_months = _alt(_words("months", ("eu",)), spaces=False)
+    year = r"(?:1[89]\d{2}|20\d{2}|['’]?\d{2})"
+    day = r"(?:[0-3]?\d|1\.?º|primero|1er)"
+    day_sep = r"(?:[ \t]+de[ \t]+|[ \t]+d['’][ \t]?|[ \t]*[-/.][ \t]*|[ \t]+)"
+    year_sep = r"(?:[ \t]+(?:de|del|de[ \t]+l['’])[ \t]+(?:(?:año|any|ano)[ \t]+)?|[ \t]*[-/,.][ \t]*|[ \t]+)"
+    written = (
+        rf"{_B}(?<!Universitario )(?<!Universitario \")(?<!Hospital )(?P<v>{day}{day_sep}(?:de[ \t]+|d['’])?{months}(?:{year_sep}{year})?"
+        rf"|{months}{year_sep}{year})(?!\w|/\d)"
+    )
+    basque = (
+        rf"{_B}(?P<v>(?:1[89]|20)\d{{2}}(?:\.?(?:e?ko)|[ \t]+urteko)[ \t]+{eu_months}\w*"
+        rf"(?:[ \t]+(?:[0-3]?\d)(?:\.?(?:a|an|ean|ean|ko|a))?)?){_E}"
+    )
+    numeric = RuleSpec(
+        "DateNumericRecognizer", "FECHAS",
+        (
+            PatternSpec(
+                "date_dmy",
+                r"(?<![\w/.-])(?P<v>[0-3]?\d[ \t]?[/.-][ \t]?[01]?\d[ \t]?(?:[/.-]|//)[ \t]?(?:\d{4}|\d{2}))"
+                r"(?![\w/-]|[.,]\d)",
+                0.6,
+            ),
+            PatternSpec("date_ymd", r"(?<![\w/.-])(?P<v>(?:1[89]|20)\d{2}[/-][01]?\d[/-][0-3]?\d)(?![\w/-]|[.,]\d)",
+                        0.6),
+        ),
+        context_words("date"), validator=val.is_valid_date,
+    )
+    written_rule = RuleSpec(
+        "DateWrittenRecognizer", "FECHAS",
+        (
+            PatternSpec("date_written", written, 0.85),
+            PatternSpec("date_abbr", rf"{_B}(?P<v>[0-3]?\d[ \t]*[-/ ][ \t]*{abbr}\.?[ \t]*[-/ ][ \t]*{year}){_E}", 0.7),
+            PatternSpec("date_eu", basque, 0.85),
+            PatternSpec("date_year_word", rf"{_B}(?P<v>(?:año|any|ano|urte)[ \t]+(?:1[89]\d{{2}}|20\d{{2}})){_E}",
+                        0.8),
+        ),
+        context_words("date"),
+    )
+    unit_guard = r"(?![ \t]*(?:mg|ml|mL|g|gr|kg|cc|ui|u|mm|cm|m|µ|mcg|ng|pg|mmol|meq|cel|células|pacientes|casos|/))"
+    years = RuleSpec(
+        "YearRecognizer", "FECHAS",
+        (PatternSpec(
+            "year", rf"(?<![\w.,/-])(?P<v>(?:19\d{{2}}|20[0-4]\d))(?![\w/-]|[.,]\d){unit_guard}", 0.3,
+        ),),
+        context_words("year"), window=22, requires_context=True,
+    )
+    del languages
+    return [numeric, written_rule, years]
+
+
+def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
+    """Build age and sex rules."""
+    units = _alt(_words("age_units", SUPPORTED_LANGUAGES), spaces=False)
+    nums = _alt(_words("number_words", SUPPORTED_LANGUAGES), spaces=False)
+    num = rf"(?:\d{{1,3}}(?:[.,]5)?|{nums}(?:[ \t]+y[ \t]+{nums})?)"
+    intro = _alt(_words("age_introducers", SUPPORTED_LANGUAGES))
+    age_labels = _alt(_words("age_labels", SUPPORTED_LANGUAGES))
+    age_value = rf"{num}[ \t]+{units}(?:,?[ \t]+y[ \t]+(?:{num}[ \t]+{units}|medio)|[ \t]+i[ \t]+{num}[ \t]+{units})?"
+    age = RuleSpec(
+        "AgeRecognizer", "EDAD_SUJETO_ASISTENCIA",
+        (
+            PatternSpec("age_label",
+                        rf"{_B}{age_labels}[ \t]*[:.]?[ \t]*(?P<v>\d{{1,3}}(?:[ \t]*(?:{units}|a\.?)(?!\w))?){_E}", 0.9),
+            PatternSpec("age_intro", rf"{_B}{intro}[ \t]+(?P<v>{age_value}){_E}", 0.85),
+            PatternSpec(
+                "age_at",
+                rf"{_B}(?:a|desde|hasta|hacia)[ \t]+los[ \t]+(?P<v>{num}[ \t]+(?:años|anys|anos))"
+                r"(?![ \t]+(?:de[ \t]+(?!edad|vida)|del[ \t]|d['’]|tras|despu[ée]s|post)|\w)",
+                0.75,
+            ),
+            PatternSpec(
+                "age_at_infant",
+                rf"{_B}(?:a|desde|hasta|hacia)[ \t]+los[ \t]+(?P<v>{num}[ \t]+(?:meses|días|dias|semanas))"
+                r"(?=[ \t]+de[ \t]+(?:edad|vida))",
+                0.75,
+            ),
+            PatternSpec("age_at_ca_gl", rf"{_B}(?:als|aos)[ \t]+(?P<v>{num}[ \t]+(?:anys|anos)){_E}", 0.75),
+            PatternSpec("age_de_edad", rf"{_B}(?P<v>{age_value})[ \t]+(?:de[ \t]+edad|d['’]edat|de[ \t]+idade){_E}", 0.8),
+            PatternSpec("age_eu", rf"{_B}(?P<v>\d{{1,3}}[ \t]+(?:urte|hilabete|egun))(?:ko)?[ \t]+"
+                        r"(?:gizon|emakume|gaixo|haur|neska|mutil|paziente|umea|adineko)\w*", 0.85),
+        ),
+        context_words("age"),
+        exclude_context=context_words("family"),
+    )
+    sex_words = _alt(_words("sex_words", SUPPORTED_LANGUAGES))
+    sex_labels = _alt(_words("sex_labels", SUPPORTED_LANGUAGES))
+    codes = _alt(_words("sex_codes", SUPPORTED_LANGUAGES))
+    sex = RuleSpec(
+        "SexRecognizer", "SEXO_SUJETO_ASISTENCIA",
+        (
+            PatternSpec("sex_label", rf"{_B}{sex_labels}[ \t]*[:.]?[ \t]*(?P<v>{codes}){_E}", 0.9),
+            PatternSpec(
+                "sex_prose",
+                rf"{_B}(?P<v>{sex_words})(?=,?[ \t]+(?:de[ \t]+|d['’]|edad[ \t]+|(?:de[ \t]+)?raza[ \t]+\w+[ \t]+de[ \t]+)?"
+                rf"{num}[ \t]+{units}{_E})",
+                0.8,
+            ),
+            PatternSpec("sex_eu", r"\d{1,3}[ \t]+(?:urte|hilabete)(?:ko)?[ \t]+(?P<v>gizon\w*|emakume\w*|mutil\w*|neska\w*)",
+                        0.85),
+        ),
+        context_words("sex"),
+    )
+    del languages
+    return [age, sex]
+
+
+def _street_type_regex() -> str:
+    """Return an alternation of street types (all languages), case-sensitive as listed.
+
+    Word types must be followed by a space; a few full words (``calle``, ``avenida``…) also match
+    in lower case.
+    """
+    listed = set(_words("street_types", SUPPORTED_LANGUAGES)) | set(_words("street_types_lowercase", ()))
+    parts = []
+    for w in sorted(listed, key=len, reverse=True):
+        esc = re.escape(w).replace(r"\ ", r"[ \t]+")
+        parts.append(esc + (r"(?=[ \t])" if w[-1].isalpha() else ""))
+    return "(?:" + "|".join(parts) + ")"
+
+
+_FLOOR_TOKEN = (
+    r"(?:\d{1,2}(?:[ ]?\.?[ ]?[ºª°o])?(?:[ ]?(?:[A-Z]|(?i:izq\w*|dcha|der\w*|iz))(?![a-z]))?(?!\d)"
+    r"|[A-Z](?![\w])|(?i:bajos?|s[óo]tano|entlo|entresuelo|[áa]tico|principal|pral|izq(?:da|uierda)?|iz"
+    r"|dcha|derecha|esquerra|dreta|ezkerra|eskuina|(?:puerta|porta|piso|pis|portal|esc(?:alera)?\.?|edf\.?)[ ]?\w+"
+    r"|planta[ ]\w+)|\w{1,2}[ºª])"
+)
+
+
+def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
+    """Build street address (CALLE), postal code and locality (TERRITORIO) and country rules."""
+    stype = _street_type_regex()
+    number = r"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*|#[ \t]*)?(?:\d{1,4}[A-Za-z]?(?![\d])(?:[ ]*-[ ]*\d{1,4}(?!\d))?|s/n|S/N|SN))"
+    km = r"(?:,?[ \t]*km\.?[ \t]*\d+(?:[.,]\d+)?)"
+    floors = rf"(?:[ ]*[,.-]?[ ]*{_FLOOR_TOKEN}){{0,3}}"
+    name_char = rf"(?:(?!\.[ \t]+[{_UPPER}])[^\n,;:()0-9])"
+    street_body = rf"(?=(?:(?:de|del|la|las|los|el|do|da|dos|das|d['’])[ \t]+)*[{_UPPER}]){name_char}{{1,60}}?(?:{number}|{km}){floors}"
+    addr_labels = _alt(_words("address_labels", SUPPORTED_LANGUAGES))
+    eu_post = _alt(_words("street_postfix_types", ("eu",)))
+    calle = RuleSpec(
+        "StreetRecognizer", "CALLE",
+        (
+            PatternSpec("street_label", rf"{_B}{addr_labels}[ \t]*:[ \t]*(?P<v>[^\n]*?[^\s.,](?:(?<=[dD]er|[iI]zq|[zZ]da|[cC]ha)\.(?=\.))?)[ \t.,]*(?=\r?\n|$)",
+                        0.8),
+            PatternSpec("street_typed", rf"(?<![\w])(?P<v>{stype}[ \t]*{street_body})(?![\w])", 0.75, 0),
+            PatternSpec("street_eu",
+                        rf"{_B}(?P<v>(?:{_CAPWORD}[ \t]+){{1,4}}{eu_post}[ \t]*,?[ \t]*\d{{1,4}}[A-Za-z]?{floors}){_E}", 0.75),
+            PatternSpec(
+                "street_before_cp",
+                rf"(?:(?<=[.,;:] )|(?<=\n))(?P<v>{_CAPWORD}(?:[ \t]+(?:de|del|la|las|los|el|i|y|d['’])?[ \t]*{_CAPWORD}){{0,5}}"
+                rf"{number}{floors})(?=[ \t]*[,.-]?[ \t]*(?:E-)?\(?\d{{5}}(?!\d))",
+                0.6, 0,
+            ),
+        ),
+        context_words("address"),
+    )
+    stop = r"(?!(?:Tel|Tfno|Telf|Tlf|Tfn|Fax|E-mail|Email|Correo|Spain|España|Teléfono|Servicio|Hospital)\b)"
+    city = rf"{_CAPWORD}(?:[ \t]+(?:de|del|de la|de los|de las|d['’])[ \t]*{_CAPWORD}|[ \t]+{stop}{_CAPWORD})?"
+    loc_labels = _alt(_words("locality_labels", SUPPORTED_LANGUAGES))
+    cp_labels = r"C\.?[ ]?P\.?|c[óo]digo[ \t]+postal|codi[ \t]+postal|posta[ \t]+kodea|P\.?K\.?"
+    territory = RuleSpec(
+        "TerritoryRecognizer", "TERRITORIO",
+        (
+            PatternSpec("cp_label", rf"{_B}(?:{cp_labels})[ \t]*[:.]?[ \t]*(?P<v>\d{{5}}){_E}", 0.9),
+            PatternSpec(
+                "cp_city",
+                rf"(?<![\w.,-])(?:E-)?(?P<v>(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})(?=[ \t]*[-–,.]?[ \t]*\(?[{_UPPER}]|\))",
+                0.6, 0,
+            ),
+            PatternSpec("city_after_cp", rf"(?<![\w.,-])(?:E-)?\(?\d{{5}}\)?[ \t]*[-–,.]?[ \t]*(?P<v>{city})(?![\w])",
+                        0.6, 0),
+            PatternSpec("locality_label", rf"{_B}{loc_labels}[ \t]*:[ \t]*(?P<v>[^\n,.;:()]*[^\s\n,.;:()])", 0.8),
+        ),
+        context_words("postal_code"),
+    )
+    countries = load_resource("countries")
+    names = {n for lang in SUPPORTED_LANGUAGES for n in countries.get(lang, ())}
+    pais = RuleSpec(
+        "CountryRecognizer", "PAIS",
+        (PatternSpec("country", rf"{_B}(?P<v>{_alt(names, spaces=False)})(?![\w])", 0.6, 0),),
+        context_words("country"),
+    )
+    del languages
+    return [calle, territory, pais]
+
+
+def _facility_rules(languages: Sequence[str]) -> list[RuleSpec]:
+    """Build hospital, health-centre and institution name rules (head word + capitalised name)."""
+    conn = _alt(load_resource("lexicon")["name_connectors"], spaces=False)
+    name_word = rf"(?:{_CAPWORD}|\d{{1,2}}(?=[ \t]+de[ \t]+{_CAPWORD})|\"[^\"\n]{{1,40}}\")"
+    stop = r"(?!(?:Servicio|Unidad|Secci[óo]n|Departamento|Dpto|Avda|Avenida|Calle|C|Paseo|Plaza|Tel|Tfno|E-mail|Fax)\b)"
+    name = rf"(?:[ \t]+(?:(?:{conn})[ \t]+)*{stop}{name_word}){{1,7}}"
+    heads = _alt(_cap_first(_words("hospital_heads", SUPPORTED_LANGUAGES)))
+    hospital = RuleSpec(
+        "HospitalRecognizer", "HOSPITAL",
+        (
+            PatternSpec("hospital", rf"{_B}(?P<v>{heads}{name})(?![\w])", 0.7, 0),
+            PatternSpec("hospital_eu", rf"{_B}(?P<v>(?:{_CAPWORD}[ \t]+){{1,4}}(?:Unibertsitate[ \t]+)?Ospitalea){_E}", 0.7, 0),
+        ),
+        {},
+    )
+    cs_heads = _alt(_cap_first(_words("health_centre_heads", SUPPORTED_LANGUAGES)))
+    centre = RuleSpec(
+        "HealthCentreRecognizer", "CENTRO_SALUD",
+        (
+            PatternSpec("health_centre", rf"{_B}(?P<v>{cs_heads}{name})(?![\w])", 0.72, 0),
+            PatternSpec("health_centre_eu", rf"{_B}(?P<v>(?:{_CAPWORD}[ \t]+){{1,3}}[Oo]sasun[ -][Zz]entroa){_E}", 0.72, 0),
+        ),
+        {},
+    )
+    inst_heads = _alt(_cap_first(_words("institution_heads", SUPPORTED_LANGUAGES)))
+    institution = RuleSpec(
+        "InstitutionRecognizer", "INSTITUCION",
+        (PatternSpec("institution", rf"{_B}(?P<v>{inst_heads}{name})(?![\w])", 0.65, 0),),
+        {},
+    )
+    del languages
+    return [hospital, centre, institution]
+
+
+def _cap_first(words: Iterable[str]) -> list[str]:
+    """Return ``words`` with their first letter upper-cased, plus title-cased forms (name heads)."""
+    out: list[str] = []
+    for w in words:
+        out.append(w[:1].upper() + w[1:])
+        out.append(" ".join(p[:1].upper() + p[1:] if len(p) > 2 else p for p in w.split(" ")))
+    return out
+
+
+def build_specs(languages: Sequence[str] = SUPPORTED_LANGUAGES) -> list[RuleSpec]:
+    """Return every rule spec. Patterns cover all four languages; ``languages`` is validated.
+
+    Raises ``E005`` for a language outside :data:`SUPPORTED_LANGUAGES`.
+    """
+    for lang in languages:
+        check_language(lang)
+    langs = tuple(languages)
+    return [
+        *_id_rules(langs),
+        *_contact_rules(langs),
+        *_date_rules(langs),
+        *_person_rules(langs),
+        *_address_rules(langs),
+        *_facility_rules(langs),
+    ]
+
+
+def check_language(language: str) -> None:
+    """Raise ``E005`` unless ``language`` is one of :data:`SUPPORTED_LANGUAGES`."""
+    if language not in SUPPORTED_LANGUAGES:
+        raise AliaClinValueError(ErrorCode.E005, language=language, choices=", ".join(SUPPORTED_LANGUAGES))

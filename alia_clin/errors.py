@@ -1,0 +1,87 @@
+"""Coded errors and warnings for alia_clin.
+
+Every message carries a stable code (``[E001]``) so users can search for it. Messages are
+templates filled only with ids, offsets, paths, labels and counts — never with note text.
+"""
+
+from __future__ import annotations
+
+import warnings
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    """Stable error codes. Never renumber a released code; add new ones at the end."""
+
+    E001 = "Pipe '{name}' was used before it was initialized: call nlp.initialize() or load it from disk."
+    E002 = "Unknown anonymization operator '{operator}'. Choose one of: {choices}."
+    E003 = "Span [{start}, {end}) is out of range for a text of length {length}."
+    E004 = "Overlapping spans [{start1}, {end1}) and [{start2}, {end2}) cannot be anonymized together."
+    E005 = "Unsupported language '{language}'. Supported: {choices}."
+    E006 = "Input folder '{path}' does not exist or is not a directory."
+    E007 = "Could not read document '{doc_id}': {reason}."
+    E008 = "Invalid BRAT annotation in '{path}' line {line}: {reason}."
+    E009 = "Unknown task '{task}'. Available: {choices}."
+    E010 = "Model path '{path}' does not exist."
+    E011 = "Unknown output format '{fmt}'. Choose one of: {choices}."
+    E012 = "Unknown input format '{fmt}'. Choose one of: {choices}."
+    E013 = "A surrogate secret is required for operator 'surrogate' (pass --secret or set ALIA_CLIN_SECRET)."
+    E014 = "Offset {offset} is out of range for a text of length {length}."
+    E015 = "Task '{task}' is not available in this pipeline (pipes: {pipes})."
+    E016 = "Gold folder '{gold}' and prediction folder '{pred}' share no documents."
+    E050 = "Invalid offset map: replacement {index} {reason}."
+    E051 = "Invalid PHI span [{start}, {end}) with label '{label}': {reason}."
+    E052 = "Invalid mask character: expected exactly one non-whitespace character, got {length} characters."
+    E053 = "Invalid surrogate key material: {reason}."
+    E017 = "The output folder '{path}' is the input folder: de-identified text would overwrite the notes."
+    E018 = "No default model found and none given: pass a pipeline directory or set ALIA_CLIN_MODEL."
+    E080 = "Base model source not found: {what} ({hint})."
+    E081 = "Base model file '{path}' has SHA-256 {actual}, expected {expected}: refusing to convert it."
+    E082 = "Base model file '{path}' is not a valid E5S1 file: {reason}."
+    E083 = "Directory '{path}' is not a base-model directory: missing {missing}."
+    E084 = "Vocabulary pruning failed: {reason}."
+    E100 = "Hub model '{model}' needs a pinned revision (a 40-character commit hash), got '{revision}'."
+    E101 = "Model directory '{path}' has no safetensors weights; only safetensors files are loaded."
+    E102 = "Unsupported encoder architecture '{model_type}'. Supported: {choices}."
+    E103 = "The tokenizer in '{path}' is not a fast tokenizer; word alignment needs tokenizer.json."
+    E104 = "Doc has no encoder states: add the 'alia_encoder' pipe before '{name}' and run it on the doc."
+    E105 = "Invalid windows (max_length {max_length}, stride {stride}, {n_special} special tokens): {reason}."
+    E106 = "Head files in '{path}' are invalid: {reason}."
+    E107 = "Invalid value '{value}' for '{field}'. Choose one of: {choices}."
+    E108 = "Pipe '{name}' needs an encoder model: set 'model' in [initialize.components.{name}]."
+    E109 = "Hidden size mismatch: the head expects {expected}, the encoder gives {got}."
+    E110 = "Could not fetch hub model '{model}' at revision '{revision}': {reason}."
+
+
+class WarningCode(str, Enum):
+    """Stable warning codes."""
+
+    W001 = "Document '{doc_id}' is empty and was skipped."
+    W002 = "Span [{start}, {end}) does not align with token boundaries in document '{doc_id}'; expanded."
+    W003 = "Language '{language}' has no spaCy class; using the Spanish tokenizer rules."
+
+
+class AliaClinError(Exception):
+    """Base class of every error raised by alia_clin. ``code`` holds the stable code."""
+
+    def __init__(self, code: ErrorCode, **fields: object) -> None:
+        self.code = code.name
+        self.fields = fields
+        super().__init__(f"[{code.name}] " + code.value.format(**fields))
+
+
+class AliaClinValueError(AliaClinError, ValueError):
+    """A bad argument or bad input value."""
+
+
+class AliaClinRuntimeError(AliaClinError, RuntimeError):
+    """A component used in the wrong state."""
+
+
+class AliaClinWarning(UserWarning):
+    """Base class of alia_clin warnings."""
+
+
+def warn(code: WarningCode, **fields: object) -> None:
+    """Emit a coded warning. ``fields`` must not contain note text."""
+    warnings.warn(f"[{code.name}] " + code.value.format(**fields), AliaClinWarning, stacklevel=3)

@@ -1,0 +1,1 @@
+"""Readers and writers for note collections (txt folders, BRAT folders, JSONL)."""

@@ -1,0 +1,1 @@
+"""Language classes that spaCy lacks (Galician)."""

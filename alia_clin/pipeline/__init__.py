@@ -1,0 +1,1 @@
+"""spaCy pipeline stages of alia_clin, one module per factory."""

@@ -1,0 +1,206 @@
+"""``alia_deid``: de-identification stage.
+
+Reads ``doc.text``; writes ``doc.spans[spans_key]`` (default ``"phi"``): one span per PHI
+mention labelled with the MEDDOCAN label set, and ``doc.spans[spans_key].attrs`` with
+``"scores"`` and ``"sources"`` lists parallel to the spans. ``doc.text`` is never rewritten:
+de-identified text is computed from the spans by :mod:`alia_clin.deid.anonymize`.
+
+The stage merges PHI candidates from several *sources*. The rules layer (Presidio pattern
+recognizers with checksum validation, :class:`alia_clin.deid.rules.RuleEngine`) is always
+there; a model layer (a PHI token head on the shared encoder) plugs in as another source
+through :meth:`DeidComponent.add_source`. Candidates are merged greedily by score, then
+length: checksum-validated identifiers carry score 1.0 and therefore win over model guesses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import srsly
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import minibatch
+
+from ..deid.rules import PhiMatch, RuleEngine
+from ..errors import AliaClinRuntimeError, ErrorCode
+from ..extensions import install_extensions
+from .spans import exact_spans
+
+DEFAULT_LANGUAGES = ("es", "ca", "eu", "gl")
+
+
+class PhiSource(Protocol):
+    """Anything that proposes PHI candidates for a batch of docs (rules, a model head)."""
+
+    def predict(self, docs: Sequence[Doc]) -> list[list[PhiMatch]]:
+        """Return one list of candidates per doc, in order."""
+        ...
+
+
+class _RuleSource:
+    """Adapts :class:`RuleEngine` to the :class:`PhiSource` protocol."""
+
+    def __init__(self, engine: RuleEngine) -> None:
+        self.engine = engine
+
+    def predict(self, docs: Sequence[Doc]) -> list[list[PhiMatch]]:
+        return [self.engine.analyze(doc.text) for doc in docs]
+
+
+def merge_candidates(candidates: Iterable[PhiMatch]) -> list[PhiMatch]:
+    """Resolve overlapping candidates: higher score first, then longer span, then earlier start.
+
+    Returns non-overlapping matches sorted by start offset.
+    """
+    ranked = sorted(candidates, key=lambda m: (-m.score, -(m.end - m.start), m.start, m.label))
+    kept: list[PhiMatch] = []
+    taken: list[tuple[int, int]] = []
+    for m in ranked:
+        if any(m.start < e and s < m.end for s, e in taken):
+            continue
+        kept.append(m)
+        taken.append((m.start, m.end))
+    return sorted(kept, key=lambda m: (m.start, m.end))
+
+
+class DeidComponent:
+    """The ``alia_deid`` pipe. See the module docstring for what it reads and writes."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str,
+        *,
+        spans_key: str,
+        languages: Sequence[str],
+        min_score: float,
+        labels: Sequence[str] | None,
+    ) -> None:
+        install_extensions()
+        self.name = name
+        self.spans_key = spans_key
+        self.cfg: dict[str, Any] = {
+            "spans_key": spans_key,
+            "languages": list(languages),
+            "min_score": float(min_score),
+            "labels": list(labels) if labels is not None else None,
+        }
+        self._rules: RuleEngine | None = None
+        self._sources: dict[str, PhiSource] = {}
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def is_initialized(self) -> bool:
+        """Whether the rules are loaded (``initialize()`` or ``from_disk()`` ran)."""
+        return self._rules is not None
+
+    def _build_rules(self) -> None:
+        self._rules = RuleEngine(
+            self.cfg["languages"], min_score=self.cfg["min_score"], labels=self.cfg["labels"]
+        )
+
+    def initialize(self, get_examples: Callable[[], Iterable[Any]] | None = None, *, nlp: Any = None) -> None:
+        """Load the rule recognizers for the configured languages."""
+        self._build_rules()
+
+    def add_source(self, name: str, source: PhiSource) -> None:
+        """Plug in another PHI candidate source (e.g. the encoder's PHI head)."""
+        self._sources[name] = source
+
+    @property
+    def sources(self) -> dict[str, PhiSource]:
+        """Every candidate source, the rules first."""
+        if self._rules is None:
+            raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
+        return {"rules": _RuleSource(self._rules), **self._sources}
+
+    # -- processing --------------------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 64) -> Iterator[Doc]:
+        """Annotate docs in batches; errors go through spaCy's error handler."""
+        sources = self.sources
+        error_handler = self.get_error_handler()
+        for batch in minibatch(stream, size=batch_size):
+            docs = list(batch)
+            try:
+                per_source = [src.predict(docs) for src in sources.values()]
+                for i, doc in enumerate(docs):
+                    self._set_annotations(doc, merge_candidates(c for preds in per_source for c in preds[i]))
+            except Exception as exc:  # spaCy's error-handler contract
+                error_handler(self.name, self, docs, exc)
+            yield from docs
+
+    def _set_annotations(self, doc: Doc, matches: list[PhiMatch]) -> None:
+        spans = exact_spans(doc, [(m.start, m.end, m.label) for m in matches])
+        by_offsets = {(m.start, m.end): m for m in matches}
+        doc.spans[self.spans_key] = spans
+        group = doc.spans[self.spans_key]
+        kept = [by_offsets.get((s.start_char, s.end_char)) for s in spans]
+        group.attrs["scores"] = [round(m.score, 4) if m else 0.0 for m in kept]
+        group.attrs["sources"] = [m.source if m else "" for m in kept]
+
+    # -- spaCy plumbing ----------------------------------------------------------------------
+    def get_error_handler(self) -> Callable[..., Any]:
+        return getattr(self, "_error_handler", _raise_error)
+
+    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
+        self._error_handler = error_handler
+
+    def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
+        """Strict span P/R/F on ``doc.spans[spans_key]`` (spaCy's Scorer)."""
+        from spacy.scorer import Scorer
+
+        return Scorer.score_spans(examples, attr=self.spans_key, getter=lambda d, k: d.spans.get(k, []))
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        return srsly.msgpack_dumps({"cfg": self.cfg})
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> DeidComponent:
+        self.cfg.update(srsly.msgpack_loads(data)["cfg"])
+        self.spans_key = self.cfg["spans_key"]
+        self._build_rules()
+        return self
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(p / "cfg.json", self.cfg)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> DeidComponent:
+        self.cfg.update(srsly.read_json(Path(path) / "cfg.json"))
+        self.spans_key = self.cfg["spans_key"]
+        self._build_rules()
+        return self
+
+
+def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
+    raise e
+
+
+@Language.factory(
+    "alia_deid",
+    assigns=["doc.spans"],
+    default_config={
+        "spans_key": "phi",
+        "languages": list(DEFAULT_LANGUAGES),
+        "min_score": 0.5,
+        "labels": None,
+    },
+    default_score_weights={"spans_phi_f": 1.0, "spans_phi_p": 0.0, "spans_phi_r": 0.0},
+)
+def make_deid(
+    nlp: Language,
+    name: str,
+    spans_key: str,
+    languages: list[str],
+    min_score: float,
+    labels: list[str] | None,
+) -> DeidComponent:
+    """Create the ``alia_deid`` pipe (no I/O here: rules load in ``initialize``/``from_disk``)."""
+    return DeidComponent(
+        nlp, name, spans_key=spans_key, languages=languages, min_score=min_score, labels=labels
+    )

@@ -1,0 +1,314 @@
+"""``alia_encoder``: one transformer pass per note, word-level states shared by later heads.
+
+Reads ``doc.text``. Writes nothing that is serialized with the Doc: the word-level states
+(:class:`~alia_clin.encoder.windows.EncodedNote`: word char offsets + float32 ``[n_words,
+hidden]`` array) are kept in a module-level ``weakref.WeakKeyDictionary`` keyed by the Doc,
+so they live exactly as long as the Doc and never reach ``Doc.to_bytes``/``DocBin``. Later
+stages read them with :func:`get_encoded` (or ``doc._.alia_states``, a getter returning
+``None`` when the encoder did not run). :func:`clear_encoded` frees them early.
+
+Weights never come through the factory: ``nlp.initialize()`` loads them from the path (or
+pinned hub id) given in ``[initialize.components.alia_encoder]`` (``model``, ``revision``),
+and ``from_disk`` from the component directory, which ``to_disk`` fills with ``encoder.json``
+(settings + provenance) and ``model/`` (config, safetensors weights in ``save_dtype``,
+tokenizer), so ``spacy.load(dir)`` works offline. A pipe that was never initialized raises
+``E001``.
+
+Entry point (pyproject ``[project.entry-points.spacy_factories]``):
+``alia_encoder = "alia_clin.pipeline.encoder:make_encoder"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import srsly
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import minibatch
+
+from ..encoder.loading import SAVE_DTYPES, LoadedEncoder, load_encoder, save_encoder
+from ..encoder.windows import POOLINGS, EncodedNote, WindowSettings, encode_notes
+from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
+from ..extensions import install_extensions
+
+logger = logging.getLogger("alia_clin")
+
+MODEL_DIR = "model"
+CFG_FILE = "encoder.json"
+
+_STATES: weakref.WeakKeyDictionary[Doc, EncodedNote] = weakref.WeakKeyDictionary()
+
+
+def _states_getter(doc: Doc) -> EncodedNote | None:
+    return _STATES.get(doc)
+
+
+def install_state_extension() -> None:
+    """Register ``doc._.alia_states`` (getter only: nothing is stored in ``doc.user_data``)."""
+    if not Doc.has_extension("alia_states"):
+        Doc.set_extension("alia_states", getter=_states_getter)
+
+
+install_state_extension()
+
+
+def get_encoded(doc: Doc, *, reader: str = "this pipe") -> EncodedNote:
+    """The encoder states of ``doc``; raises ``E104`` if ``alia_encoder`` did not run on it.
+
+    ``reader`` names the calling pipe in the error message.
+    """
+    enc = _STATES.get(doc)
+    if enc is None:
+        raise AliaClinRuntimeError(ErrorCode.E104, name=reader)
+    return enc
+
+
+def set_encoded(doc: Doc, encoded: EncodedNote) -> None:
+    """Attach states to ``doc`` (used by the encoder pipe, training code and tests)."""
+    _STATES[doc] = encoded
+
+
+def clear_encoded(doc: Doc) -> None:
+    """Drop the states of ``doc`` (e.g. once every head has run) to free memory early."""
+    _STATES.pop(doc, None)
+
+
+class EncoderComponent:
+    """The ``alia_encoder`` pipe. See the module docstring for what it reads and writes."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str,
+        *,
+        max_length: int,
+        stride: int,
+        window_batch_size: int,
+        pooling: str,
+        device: str,
+        bf16: bool,
+        num_threads: int,
+        save_dtype: str,
+    ) -> None:
+        install_extensions()
+        install_state_extension()
+        if pooling not in POOLINGS:
+            choices = ", ".join(POOLINGS)
+            raise AliaClinValueError(ErrorCode.E107, value=pooling, field="pooling", choices=choices)
+        if save_dtype not in SAVE_DTYPES:
+            raise AliaClinValueError(
+                ErrorCode.E107, value=save_dtype, field="save_dtype", choices=", ".join(SAVE_DTYPES)
+            )
+        self.name = name
+        self.cfg: dict[str, Any] = {
+            "max_length": int(max_length),
+            "stride": int(stride),
+            "window_batch_size": int(window_batch_size),
+            "pooling": pooling,
+            "device": device,
+            "bf16": bool(bf16),
+            "num_threads": int(num_threads),
+            "save_dtype": save_dtype,
+        }
+        self._encoder: LoadedEncoder | None = None
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def is_initialized(self) -> bool:
+        """Whether weights are loaded (``initialize()``, ``from_disk()`` or ``set_encoder()``)."""
+        return self._encoder is not None
+
+    @property
+    def encoder(self) -> LoadedEncoder:
+        """The loaded encoder; raises ``E001`` before initialization."""
+        if self._encoder is None:
+            raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
+        return self._encoder
+
+    @property
+    def settings(self) -> WindowSettings:
+        """Window/pooling settings from the config."""
+        return WindowSettings(
+            max_length=self.cfg["max_length"],
+            stride=self.cfg["stride"],
+            batch_size=self.cfg["window_batch_size"],
+            pooling=self.cfg["pooling"],
+            bf16=self.cfg["bf16"],
+        )
+
+    @property
+    def weights_sha256(self) -> str:
+        """SHA-256 of the loaded weights (for provenance, e.g. the FHIR Device)."""
+        return self.encoder.weights_sha256
+
+    def set_encoder(self, encoder: LoadedEncoder) -> None:
+        """Use an already loaded encoder (e.g. one being fine-tuned)."""
+        self._encoder = encoder
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Any]] | None = None,
+        *,
+        nlp: Language | None = None,
+        model: str | None = None,
+        revision: str | None = None,
+    ) -> None:
+        """Load the weights from ``model`` (a directory, or a hub id with a pinned ``revision``).
+
+        Set them in ``[initialize.components.<name>]``. Raises ``E108`` without a model.
+        """
+        if not model:
+            raise AliaClinValueError(ErrorCode.E108, name=self.name)
+        self._encoder = load_encoder(model, revision=revision, device=self.cfg["device"])
+
+    # -- processing --------------------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 32) -> Iterator[Doc]:
+        """Encode docs in batches (windows of all docs of a batch run together)."""
+        encoder = self.encoder
+        settings = self.settings
+        error_handler = self.get_error_handler()
+        for batch in minibatch(stream, size=batch_size):
+            docs = list(batch)
+            try:
+                encoded = encode_notes(
+                    encoder,
+                    [doc.text for doc in docs],
+                    settings=settings,
+                    num_threads=self.cfg["num_threads"] or None,
+                )
+                for doc, enc in zip(docs, encoded, strict=True):
+                    _STATES[doc] = enc
+            except Exception as exc:  # spaCy's error-handler contract
+                error_handler(self.name, self, docs, exc)
+            yield from docs
+
+    # -- spaCy plumbing ----------------------------------------------------------------------
+    def get_error_handler(self) -> Callable[..., Any]:
+        return getattr(self, "_error_handler", _raise_error)
+
+    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
+        self._error_handler = error_handler
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """Write ``encoder.json`` and, when weights are loaded, ``model/`` into ``path``."""
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        meta: dict[str, Any] = {"cfg": self.cfg}
+        target = p / MODEL_DIR
+        if self._encoder is not None:
+            digest = save_encoder(self._encoder, target, dtype=self.cfg["save_dtype"])
+            meta.update(
+                {
+                    "weights_sha256": digest,
+                    "model_type": self._encoder.model_type,
+                    "hidden_size": self._encoder.hidden_size,
+                    "source": _safe_source(self._encoder),
+                    "revision": self._encoder.revision,
+                }
+            )
+        elif target.exists():
+            shutil.rmtree(target)
+        srsly.write_json(p / CFG_FILE, meta)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> EncoderComponent:
+        """Load weights from ``path/model`` (offline). Runtime settings stay those of the config."""
+        target = Path(path) / MODEL_DIR
+        if target.is_dir():
+            self._encoder = load_encoder(target, device=self.cfg["device"])
+        else:
+            logger.warning("Pipe '%s' was saved without weights; it stays uninitialized", self.name)
+            self._encoder = None
+        return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        """Every file :meth:`to_disk` writes, packed with msgpack."""
+        with tempfile.TemporaryDirectory() as tmp:
+            self.to_disk(tmp)
+            root = Path(tmp)
+            files = {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+        return srsly.msgpack_dumps({"files": files})
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> EncoderComponent:
+        """Inverse of :meth:`to_bytes`."""
+        files = srsly.msgpack_loads(data)["files"]
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            for rel, content in files.items():
+                dest = (root / rel).resolve()
+                if root.resolve() not in dest.parents:
+                    raise AliaClinValueError(ErrorCode.E106, path=rel, reason="path outside the component")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(content)
+            self.from_disk(root)
+        return self
+
+
+def _safe_source(encoder: LoadedEncoder) -> str:
+    """Provenance name of the weights: a hub id as given, a local path by its last part only."""
+    if encoder.revision is not None:
+        return encoder.source
+    return Path(encoder.source).name
+
+
+def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
+    raise e
+
+
+@Language.factory(
+    "alia_encoder",
+    assigns=["doc._.alia_states"],
+    requires=[],
+    default_config={
+        "max_length": 512,
+        "stride": 64,
+        "window_batch_size": 8,
+        "pooling": "first",
+        "device": "cpu",
+        "bf16": False,
+        "num_threads": 0,
+        "save_dtype": "float32",
+    },
+    default_score_weights={},
+)
+def make_encoder(
+    nlp: Language,
+    name: str,
+    max_length: int,
+    stride: int,
+    window_batch_size: int,
+    pooling: str,
+    device: str,
+    bf16: bool,
+    num_threads: int,
+    save_dtype: str,
+) -> EncoderComponent:
+    """Create the ``alia_encoder`` pipe (no I/O: weights load in ``initialize``/``from_disk``).
+
+    ``max_length``: tokens per window incl. special tokens (0 = the model's limit; capped by
+    it); ``stride``: pieces shared by consecutive windows; ``window_batch_size``: windows per
+    forward pass; ``pooling``: ``first`` or ``mean`` piece per word; ``device``: ``cpu`` or
+    ``cuda[:N]``; ``bf16``: bf16 autocast; ``num_threads``: torch CPU threads (0 = leave as
+    is); ``save_dtype``: ``float32``, ``float16`` or ``bfloat16`` weights in ``to_disk``.
+    """
+    return EncoderComponent(
+        nlp,
+        name,
+        max_length=max_length,
+        stride=stride,
+        window_batch_size=window_batch_size,
+        pooling=pooling,
+        device=device,
+        bf16=bf16,
+        num_threads=num_threads,
+        save_dtype=save_dtype,
+    )

@@ -1,0 +1,154 @@
+"""RuleEngine on synthetic snippets: labels, exact spans, checksums, context and languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from alia_clin.deid.rules import PhiMatch, RuleEngine, resolve_overlaps
+from alia_clin.errors import AliaClinValueError
+
+
+@pytest.fixture(scope="module")
+def engine() -> RuleEngine:
+    return RuleEngine()
+
+
+def spans(engine: RuleEngine, text: str) -> set[tuple[str, str]]:
+    """Return (label, covered text) pairs found in ``text``."""
+    return {(m.label, text[m.start:m.end]) for m in engine.analyze(text)}
+
+
+def test_header_block(engine: RuleEngine) -> None:
+    text = (
+        "Nombre: Lucía.\nNHC: 4412093.\nNASS: 31 77712345 09.\n"
+        "Domicilio: Calle del Olmo Seco, 14, 3ºB.\n"
+        "Localidad/ Provincia: Teruel.\nCP: 44002.\nFecha de nacimiento: 07/02/1961.\nPaís: España.\n"
+        "Edad: 62 años Sexo: M.\nEpisodio: 55501234.\nMédico: Pedro Gil NºCol: 44 44 10293.\n"
+    )
+    found = spans(engine, text)
+    for expected in [
+        ("ID_SUJETO_ASISTENCIA", "4412093"),
+        ("ID_ASEGURAMIENTO", "31 77712345 09"),  # invalid control: found through the label
+        ("CALLE", "Calle del Olmo Seco, 14, 3ºB"),
+        ("TERRITORIO", "Teruel"),
+        ("TERRITORIO", "44002"),
+        ("FECHAS", "07/02/1961"),
+        ("PAIS", "España"),
+        ("EDAD_SUJETO_ASISTENCIA", "62 años"),
+        ("SEXO_SUJETO_ASISTENCIA", "M"),
+        ("ID_CONTACTO_ASISTENCIAL", "55501234"),
+        ("ID_TITULACION_PERSONAL_SANITARIO", "44 44 10293"),
+    ]:
+        assert expected in found, expected
+
+
+def test_prose_age_sex_and_family(engine: RuleEngine) -> None:
+    text = (
+        "Varón de 53 años que consulta. Su hermana de 60 años de edad está sana. "
+        "A los 3 meses de la cirugía."
+    )
+    found = spans(engine, text)
+    assert ("SEXO_SUJETO_ASISTENCIA", "Varón") in found
+    assert ("EDAD_SUJETO_ASISTENCIA", "53 años") in found
+    assert ("EDAD_SUJETO_ASISTENCIA", "60 años") not in found
+    assert ("EDAD_SUJETO_ASISTENCIA", "3 meses") not in found
+
+
+def test_checksums_bare_ids(engine: RuleEngine) -> None:
+    good = spans(engine, "DNI 12345678Z y afiliado 28 12345678 40, cuenta ES91 2100 0418 4502 0005 1332.")
+    assert ("ID_SUJETO_ASISTENCIA", "12345678Z") in good
+    assert ("ID_ASEGURAMIENTO", "28 12345678 40") in good
+    assert ("OTROS_SUJETO_ASISTENCIA", "ES91 2100 0418 4502 0005 1332") in good
+    bad = spans(engine, "Número 12345678A y afiliado 28 12345678 41, cuenta ES92 2100 0418 4502 0005 1332.")
+    assert not any(label in {"ID_SUJETO_ASISTENCIA", "ID_ASEGURAMIENTO"} for label, _ in bad)
+    assert not any(label == "OTROS_SUJETO_ASISTENCIA" for label, _ in bad)
+
+
+def test_phone_fax_email_url(engine: RuleEngine) -> None:
+    text = (
+        "Tel.: 976 55 12 34 Fax: 976-551-299 E-mail: ana.gil@salud.example.es "
+        "Web: www.salud-ejemplo.es/citas"
+    )
+    found = spans(engine, text)
+    assert ("NUMERO_TELEFONO", "976 55 12 34") in found
+    assert ("NUMERO_FAX", "976-551-299") in found
+    assert ("CORREO_ELECTRONICO", "ana.gil@salud.example.es") in found
+    assert ("URL_WEB", "www.salud-ejemplo.es/citas") in found
+    assert not any(label == "URL_WEB" and "@" in t for label, t in found)
+    assert spans(engine, "correo: pepe.es@clinica.org") == {("CORREO_ELECTRONICO", "pepe.es@clinica.org")}
+    assert ("NUMERO_TELEFONO", "612345678") in spans(engine, "Móvil +34 612345678.") | spans(
+        engine, "Móvil 612345678."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Ingresó el 3 de marzo de 2015 por disnea.", "3 de marzo de 2015"),
+        ("En marzo de 2015 inició tratamiento.", "marzo de 2015"),
+        ("Va ingressar el 3 de març de 2015.", "3 de març de 2015"),
+        ("Va ingressar el 12 d'abril del 2016.", "12 d'abril del 2016"),
+        ("Ospitalera 2015eko martxoaren 3an etorri zen.", "2015eko martxoaren 3an"),
+        ("Ingresou o 3 de xuño de 2015 no hospital.", "3 de xuño de 2015"),
+        ("Alta o 14 de decembro.", "14 de decembro"),
+        ("Diagnosticado en 2006 de LLC.", "2006"),
+        ("Control el 21-03-07 sin cambios.", "21-03-07"),
+    ],
+)
+def test_dates_each_language(engine: RuleEngine, text: str, date: str) -> None:
+    assert ("FECHAS", date) in spans(engine, text)
+
+
+def test_bare_number_is_not_a_year(engine: RuleEngine) -> None:
+    assert not any(label == "FECHAS" for label, _ in spans(engine, "Recibió 2000 mg de paracetamol."))
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        ("Vive en la calle Mayor, 12, 2º dcha de Soria.", "calle Mayor, 12, 2º dcha"),
+        ("Remitido por: Dra. Sara Luz. Avda. de la Paz, 45 50008 Zaragoza", "Avda. de la Paz, 45"),
+        ("Adreça: Carrer de la Riera, 8, 1r 2a\n", "Carrer de la Riera, 8, 1r 2a"),
+        ("Domicili: Passeig de Gràcia, 101\n", "Passeig de Gràcia, 101"),
+        ("Helbidea: Nagusia kalea 5, 3. ezkerra\n", "Nagusia kalea 5, 3. ezkerra"),
+        ("Enderezo: Rúa do Vilar, 22, 1º\n", "Rúa do Vilar, 22, 1º"),
+        ("Se trasladó a Praza do Obradoiro, 3 en 2010.", "Praza do Obradoiro, 3"),
+    ],
+)
+def test_streets_each_language(engine: RuleEngine, text: str, street: str) -> None:
+    assert ("CALLE", street) in spans(engine, text)
+
+
+def test_ages_each_language(engine: RuleEngine) -> None:
+    assert ("EDAD_SUJETO_ASISTENCIA", "53 anys") in spans(engine, "Home de 53 anys amb dolor.")
+    assert ("EDAD_SUJETO_ASISTENCIA", "53 urte") in spans(engine, "53 urteko gizona etorri da.")
+    assert ("EDAD_SUJETO_ASISTENCIA", "53 anos") in spans(engine, "Muller de 53 anos con dor.")
+    assert ("SEXO_SUJETO_ASISTENCIA", "gizona") in spans(engine, "53 urteko gizona etorri da.")
+
+
+def test_facilities_and_health_cards(engine: RuleEngine) -> None:
+    text = "Derivada al Hospital Universitario Virgen del Pilar desde el Centro de Salud Las Eras."
+    found = spans(engine, text)
+    assert ("HOSPITAL", "Hospital Universitario Virgen del Pilar") in found
+    assert ("CENTRO_SALUD", "Centro de Salud Las Eras") in found
+    assert ("ID_ASEGURAMIENTO", "PEGA0850101002") in spans(engine, "CIP PEGA0850101002.")
+    assert ("ID_ASEGURAMIENTO", "AN0123456789") in spans(engine, "Tarjeta AN0123456789.")
+
+
+def test_overlaps_and_options() -> None:
+    a = PhiMatch(0, 10, "A", 0.6, "x")
+    b = PhiMatch(5, 12, "B", 0.9, "y")
+    c = PhiMatch(12, 14, "C", 0.5, "z")
+    assert resolve_overlaps([a, b, c]) == [b, c]
+    only_dates = RuleEngine(("es",), labels={"FECHAS"})
+    assert {m.label for m in only_dates.analyze("Edad: 40 años. Fecha: 01/02/2003.")} == {"FECHAS"}
+    assert RuleEngine(min_score=1.01).analyze("Fecha: 01/02/2003.") == []
+    with pytest.raises(AliaClinValueError, match="E005"):
+        RuleEngine(("fr",))
+
+
+def test_analyze_is_deterministic_and_sorted(engine: RuleEngine) -> None:
+    text = "NHC: 123456. Tel: 600 111 222. 3 de marzo de 2015."
+    first = engine.analyze(text)
+    assert first == engine.analyze(text)
+    assert [m.start for m in first] == sorted(m.start for m in first)
