@@ -51,6 +51,13 @@ class ErrorCode(str, Enum):
     E108 = "Pipe '{name}' needs an encoder model: set 'model' in [initialize.components.{name}]."
     E109 = "Hidden size mismatch: the head expects {expected}, the encoder gives {got}."
     E110 = "Could not fetch hub model '{model}' at revision '{revision}': {reason}."
+    E130 = "Training config '{path}' is invalid: {reason}."
+    E131 = "Corpus source '{source}' not found under the corpora root '{root}'."
+    E132 = "Corpus source '{source}' is licensed {license}: it must not be used to train shipped models."
+    E133 = "Task '{task}' has no {split} documents after deduplication and dev-split exclusion."
+    E134 = "Unknown corpus in source '{source}'. Known corpora: {choices}."
+    E135 = "Refusing to write '{path}' inside the source checkout: build base models into a cache folder."
+    E136 = "Output folder '{path}' exists and was not written by 'alia-clin train': refusing to replace it."
 
 
 class WarningCode(str, Enum):

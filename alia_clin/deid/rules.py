@@ -16,6 +16,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .specs import CONTEXT_BOOST, RuleSpec, build_specs
 
@@ -41,10 +42,6 @@ class _Compiled:
     ``IGNORECASE`` for notes whose lower-casing changes length.
     """
 
-    regex: re.Pattern[str]
-    left_check: bool
-    on_lower: bool
-    fallback: re.Pattern[str]
     has_group: bool
     score: float
     label: str
@@ -56,6 +53,24 @@ class _Compiled:
     exclude_window: int
     validator: Callable[[str], bool] | None
     invalidator: Callable[[str], bool] | None
+
+
+@dataclass(frozen=True)
+class _Runner:
+    """One distinct regex, run once per note for every pattern that shares it.
+
+    ``on_lower`` regexes run over the lower-cased note; ``fallback`` is the original pattern with
+    ``IGNORECASE`` for notes whose lower-casing changes length. ``left_check`` asks the engine to
+    check a left word boundary, ``behind`` a hoisted look-behind, at each match start.
+    ``requires``: lower-case literals, one of which must occur in the lower-cased note.
+    """
+
+    regex: re.Pattern[str]
+    left_check: bool
+    behind: re.Pattern[str] | None
+    on_lower: bool
+    fallback: re.Pattern[str]
+    requires: tuple[str, ...]
 
 
 _GROUP_SYNTAX = re.compile(r"\(\?P[<=]")
@@ -77,6 +92,9 @@ def _lower_pattern(pattern: str) -> str:
 
 _LEFT_BOUNDARY = "(?<![\\w])"
 _LITERAL_BRANCH = re.compile(r"\(\?:[a-záéíóúàèòüïñç]")
+#: Characters frequent in notes: a regex whose first character may be one of them gains nothing
+#: from dropping its leading look-behind (``re`` would stop at almost every position anyway).
+_COMMON_CHARS = frozenset("aeiouáéíóúsnrlcdtmp ,.\n")
 
 
 def _strip_left_boundary(pattern: str) -> tuple[str, bool]:
@@ -88,6 +106,96 @@ def _strip_left_boundary(pattern: str) -> tuple[str, bool]:
     if pattern.startswith(_LEFT_BOUNDARY) and _LITERAL_BRANCH.match(rest):
         return rest, True
     return pattern, False
+
+
+def _split_lookbehinds(pattern: str) -> tuple[str, str]:
+    """Split ``pattern`` into its leading look-behind assertions and the rest (text, unparsed)."""
+    i = 0
+    while pattern.startswith(("(?<!", "(?<="), i):
+        depth, j, in_class = 0, i, False
+        while j < len(pattern):
+            ch = pattern[j]
+            if ch == "\\":
+                j += 2
+                continue
+            if in_class:
+                in_class = ch != "]"
+            elif ch == "[":
+                in_class = True
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        else:
+            return "", pattern
+        i = j + 1
+    return pattern[:i], pattern[i:]
+
+
+def _first_chars(pattern: str, flags: int) -> frozenset[str] | None:
+    """Return the characters a match of ``pattern`` may start with, or None when unknown/broad."""
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+        from re import _parser  # type: ignore[attr-defined]
+
+        tree = _parser.parse(pattern, flags)
+    except Exception:  # private API: fall back to "unknown"
+        return None
+
+    def first(items: Any) -> set[str] | None:
+        if not items:
+            return None
+        op, av = items[0]
+        if op is c.LITERAL:
+            return {chr(av)}
+        if op is c.SUBPATTERN:
+            return first(av[-1])
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+            return first(av[2])
+        if op is c.BRANCH:
+            out: set[str] = set()
+            for branch in av[1]:
+                chars = first(branch)
+                if chars is None:
+                    return None
+                out |= chars
+            return out
+        if op is c.IN:
+            out = set()
+            for sub_op, sub_av in av:
+                if sub_op is c.LITERAL:
+                    out.add(chr(sub_av))
+                elif sub_op is c.RANGE and sub_av[1] - sub_av[0] < 64:
+                    out.update(chr(x) for x in range(sub_av[0], sub_av[1] + 1))
+                elif sub_op is c.CATEGORY and sub_av is c.CATEGORY_DIGIT:
+                    out.update("0123456789")
+                else:
+                    return None
+            return out
+        if op is c.CATEGORY and av is c.CATEGORY_DIGIT:
+            return set("0123456789")
+        return None
+
+    chars = first(list(tree))
+    return frozenset(chars) if chars is not None else None
+
+
+def _hoist_lookbehinds(pattern: str, flags: int) -> tuple[str, re.Pattern[str] | None]:
+    """Move leading look-behinds out of ``pattern`` when its first character is rare.
+
+    ``re`` can then skip ahead to candidate positions; the engine checks the returned
+    look-behind regex at each match start itself (same matches as the original pattern).
+    """
+    behind, rest = _split_lookbehinds(pattern)
+    if not behind or not rest:
+        return pattern, None
+    chars = _first_chars(rest, flags)
+    if chars is None or {ch.lower() for ch in chars} & _COMMON_CHARS:
+        return pattern, None
+    return rest, re.compile(behind, flags)
 
 
 def _context_regex(words: Sequence[str]) -> re.Pattern[str] | None:
@@ -141,29 +249,72 @@ class RuleEngine:
         self.min_score = min_score
         self.labels = frozenset(labels) if labels is not None else None
         specs = [s for s in build_specs(self.languages) if self.labels is None or s.label in self.labels]
-        self._compiled = [c for spec in specs for c in self._compile(spec)]
+        self._runs: list[tuple[_Runner, list[_Compiled]]] = []
+        index: dict[tuple[str, int, tuple[str, ...]], int] = {}
+        for spec in specs:
+            self._compile(spec, index)
 
-    def _compile(self, spec: RuleSpec) -> list[_Compiled]:
-        """Compile the patterns of one spec (context alternation shared by its patterns)."""
+    def _compile(self, spec: RuleSpec, index: dict[tuple[str, int, tuple[str, ...]], int]) -> None:
+        """Compile the patterns of one spec; identical regexes share one :class:`_Runner`."""
         context = _context_regex(spec.context_for(self.languages))
         exclude = _context_regex(spec.exclude_for(self.languages))
-        out = []
         for p in spec.patterns:
-            fallback = re.compile(p.regex, p.flags)
-            on_lower = bool(p.flags & re.IGNORECASE)
-            fast, left_check = _strip_left_boundary(_lower_pattern(p.regex)) if on_lower else (p.regex, False)
-            rx = re.compile(fast, p.flags & ~re.IGNORECASE) if on_lower else fallback
-            out.append(_Compiled(
-                rx, left_check, on_lower, fallback, "v" in rx.groupindex, p.score, spec.label, spec.name,
+            compiled = _Compiled(
+                "v" in re.compile(p.regex, p.flags).groupindex, p.score, spec.label, spec.name,
                 context, spec.window, spec.requires_context, exclude, spec.exclude_window,
                 spec.validator, spec.invalidator,
-            ))
-        return out
+            )
+            key = (p.regex, p.flags, tuple(sorted(p.requires)))
+            if key in index:
+                self._runs[index[key]][1].append(compiled)
+                continue
+            index[key] = len(self._runs)
+            self._runs.append((self._runner(p.regex, p.flags, p.requires), [compiled]))
+
+    @staticmethod
+    def _runner(pattern: str, flags: int, requires: tuple[str, ...]) -> _Runner:
+        """Compile one regex for the fast path (lower-cased, look-behinds hoisted when useful)."""
+        fallback = re.compile(pattern, flags)
+        on_lower = bool(flags & re.IGNORECASE)
+        fast_flags = flags & ~re.IGNORECASE
+        fast, left_check = _strip_left_boundary(_lower_pattern(pattern)) if on_lower else (pattern, False)
+        behind = None
+        if not left_check:
+            fast, behind = _hoist_lookbehinds(fast, fast_flags)
+        rx = re.compile(fast, fast_flags)
+        return _Runner(rx, left_check, behind, on_lower, fallback, tuple(w.lower() for w in requires))
 
     @property
     def sources(self) -> list[str]:
         """Return the names of the compiled recognizers (one per rule, in order)."""
-        return list(dict.fromkeys(c.source for c in self._compiled))
+        return list(dict.fromkeys(c.source for _, members in self._runs for c in members))
+
+    @staticmethod
+    def _matches(run: _Runner, text: str, lower: str, same_length: bool) -> list[re.Match[str]]:
+        """Return the matches of one runner in a note (same matches as the original pattern)."""
+        if run.on_lower and not same_length:
+            return list(run.fallback.finditer(text))
+        subject = lower if run.on_lower else text
+        if run.left_check:
+            return [m for m in run.regex.finditer(subject)
+                    if not (m.start() > 0 and _is_word_char(subject[m.start() - 1]))]
+        behind = run.behind
+        if behind is None:
+            return list(run.regex.finditer(subject))
+        out: list[re.Match[str]] = []
+        search, check = run.regex.search, behind.match
+        pos, size = 0, len(subject)
+        while pos <= size:
+            m = search(subject, pos)
+            if m is None:
+                break
+            start, end = m.span()
+            if check(subject, start) is None:
+                pos = start + 1
+                continue
+            out.append(m)
+            pos = end if end > start else end + 1
+        return out
 
     def analyze(self, text: str) -> list[PhiMatch]:
         """Read one note and return its PHI matches, non-overlapping, sorted by start offset."""
@@ -171,24 +322,21 @@ class RuleEngine:
         min_score = self.min_score
         lower = text.lower()
         same_length = len(lower) == len(text)
-        for c in self._compiled:
-            left_check = False
-            if not c.on_lower:
-                matches = c.regex.finditer(text)
-            elif same_length:
-                matches = c.regex.finditer(lower)
-                left_check = c.left_check
-            else:
-                matches = c.fallback.finditer(text)
-            for m in matches:
-                if left_check and m.start() > 0 and _is_word_char(lower[m.start() - 1]):
-                    continue
-                start, end = m.span("v") if c.has_group else m.span()
-                if start >= end:
-                    continue
-                score = self._score(c, text, lower if same_length else text.lower(), start, end)
-                if score >= min_score:
-                    found.append(PhiMatch(start, end, c.label, score, c.source))
+        context_text = lower if same_length else text.lower()
+        for run, members in self._runs:
+            if run.requires and not any(word in lower for word in run.requires):
+                continue
+            matches = self._matches(run, text, lower, same_length)
+            if not matches:
+                continue
+            for c in members:
+                for m in matches:
+                    start, end = m.span("v") if c.has_group else m.span()
+                    if start >= end:
+                        continue
+                    score = self._score(c, text, context_text, start, end)
+                    if score >= min_score:
+                        found.append(PhiMatch(start, end, c.label, score, c.source))
         return resolve_overlaps(found)
 
     @staticmethod

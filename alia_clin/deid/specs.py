@@ -55,12 +55,17 @@ _RESOURCE_DIR = ("resources", "deid")
 
 @dataclass(frozen=True)
 class PatternSpec:
-    """One regex of a rule: ``name``, ``regex`` (optional group ``v``), base ``score``, ``flags``."""
+    """One regex of a rule: ``name``, ``regex`` (optional group ``v``), base ``score``, ``flags``.
+
+    ``requires`` lists lower-case literals of which at least one occurs in any note the regex can
+    match (lower-cased); the fast engine skips the regex in other notes. Empty: always run.
+    """
 
     name: str
     regex: str
     score: float
     flags: int = _I
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -456,52 +461,127 @@ def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
     return [age, sex]
 
 
-def _street_type_regex() -> str:
+def _street_type_regex(*, capitalised: bool) -> str:
     """Return an alternation of street types (all languages), case-sensitive as listed.
 
-    Word types must be followed by a space; a few full words (``calle``, ``avenida``…) also match
-    in lower case.
+    With ``capitalised`` it holds the listed types that start with a capital or a symbol
+    (``"Calle"``, ``"C/"``, ``"Avda."``); a word type may then carry a stray period
+    (``"Avenida. Castellana"``). Otherwise it holds the lower-case full words (``"calle"``…).
+    Word types must be followed by a space.
     """
-    listed = set(_words("street_types", SUPPORTED_LANGUAGES)) | set(_words("street_types_lowercase", ()))
+    if capitalised:
+        listed = {w for w in _words("street_types", SUPPORTED_LANGUAGES) if not w[0].islower()}
+    else:
+        listed = set(_words("street_types_lowercase", ())) | {
+            w for w in _words("street_types", SUPPORTED_LANGUAGES) if w[0].islower()
+        }
     parts = []
     for w in sorted(listed, key=len, reverse=True):
         esc = re.escape(w).replace(r"\ ", r"[ \t]+")
-        parts.append(esc + (r"(?=[ \t])" if w[-1].isalpha() else ""))
+        if w[-1].isalpha():
+            esc += r"\.?(?=[ \t])" if capitalised else r"(?=[ \t])"
+        parts.append(esc)
     return "(?:" + "|".join(parts) + ")"
 
 
+#: Abbreviations that may end with a period inside a street name ("Calle del Dr. Esquerdo").
+_NAME_ABBREVIATIONS = (
+    "Dr", "Dra", "Prof", "Hnos", "Hno", "Sta", "Sto", "Sr", "Sra", "Gral", "Ntra", "Av", "Avda", "Pza",
+    "Pº", "Cdte", "Pdte", "Mtro", "Nnal", "Ctra", "Carr", "Urb", "No", "Col",
+)
+_AFTER_ABBREVIATION = (
+    "(?:" + "|".join(rf"(?<=[^\w.]{re.escape(a)})" for a in _NAME_ABBREVIATIONS)
+    + rf"|(?<=[^\w.][{_UPPER}]))"
+)
+#: A period that ends a sentence: followed by a space, not closing an abbreviation or initial.
+_SENTENCE_END = rf"(?!{_AFTER_ABBREVIATION})\.[ \t]+(?=[{_UPPER}{_LOWER}]{{2}})"
+
+_DOOR = r"(?<!\.[ ])(?!C\.?[ ]?P\b)[A-Z](?![\w-])"
 _FLOOR_TOKEN = (
-    r"(?:\d{1,2}(?:[ ]?\.?[ ]?[ºª°o])?(?:[ ]?(?:[A-Z]|(?i:izq\w*|dcha|der\w*|iz))(?![a-z]))?(?!\d)"
-    r"|[A-Z](?![\w])|(?i:bajos?|s[óo]tano|entlo|entresuelo|[áa]tico|principal|pral|izq(?:da|uierda)?|iz"
-    r"|dcha|derecha|esquerra|dreta|ezkerra|eskuina|(?:puerta|porta|piso|pis|portal|esc(?:alera)?\.?|edf\.?)[ ]?\w+"
-    r"|planta[ ]\w+)|\w{1,2}[ºª])"
+    rf"(?:\d{{1,2}}(?:[ ]?\.?[ ]?[ºª°o](?:[a-z](?![\w]))?)?(?:[ ]?(?:{_DOOR}|(?i:iz\w*|d(?:cha|cho|er|ra|rcha)\w*)(?![a-z])))?(?!\d)"
+    rf"|{_DOOR}|[A-Z]-\d{{1,2}}(?![\w-])|P\d{{1,2}}(?!\d)"
+    r"|(?i:bajos?|s[óo]tano|entlo|entresuelo|[áa]tico|principal|pral|iz\w*|dcha|derecha|esquerra|dreta|ezkerra|eskuina"
+    r"|(?:puerta|porta|portal|esc(?:alera)?\.?|edf\.?|bloque|blq\.?)[ ]?\w{1,4}(?!\w)"
+    r"|(?:piso|pis|planta)(?:[ ]\w{1,3}(?!\w))?)|\w{1,2}[ºª])"
+)
+#: Street number: "12", "12B", "119-129", "44/ 202", "1 y 3", "nº 23", "# 4800", "s/n", optional "km 5".
+_KM = r"(?:,?[ \t]*[kK][mM]\.?[ \t]*\d+(?:[.,]\d+)?)"
+_STREET_NUMBER = (
+    r"(?:,?[ \t]*(?:[nN][º°o]\.?[ \t]*|No\.[ \t]*|#[ \t]*|n[úu]m\.?[ \t]*|n[úu]mero[ \t]+)?"
+    r"(?:\d{1,4}[A-Za-z]?(?![\d])(?:[ ]*[-/][ ]*\d{1,4}(?![\dºª°o])|[ ]+y[ ]+\d{1,4}(?!\d))?|[sS]/[nN]|SN|sn)"
+    rf"{_KM}?)"
+)
+_FLOORS = rf"(?:[ ]*[,.-]?[ ]*{_FLOOR_TOKEN}){{0,3}}"
+#: What may follow a street: a postal code ("28013", "E-28013", "(28013)") on the same line.
+_POSTAL_AHEAD = r"(?=[ \t]*[,.-]?[ \t]*(?:E-)?\(?(?<!\d)\d{5}(?!\d))"
+_STREET_CONNECTOR = r"(?:de|del|la|las|los|el|i|y|da|do|dos|das|d['’])"
+#: Hospital-name words after which a street may start ("Hospital General Universitario Hermanos Falcó").
+_FACILITY_DESCRIPTORS = (
+    "Universitario", "Universitaria", "Universitari", "General", "Clínico", "Provincial", "Comarcal",
+    "Infantil",
+)
+#: A short untyped street (1-3 capitalised words, number, floors) right before a postal code.
+_BARE_STREET = (
+    rf"(?!(?:{'|'.join(_FACILITY_DESCRIPTORS)})\b){_CAPWORD}(?:[ \t]+(?:{_STREET_CONNECTOR}[ \t]+)?{_CAPWORD}){{0,2}}"
+    rf"{_STREET_NUMBER}{_FLOORS}(?![\w]){_POSTAL_AHEAD}"
 )
 
 
 def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
-    """Build street address (CALLE), postal code and locality (TERRITORIO) and country rules."""
-    stype = _street_type_regex()
-    number = r"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*|#[ \t]*)?(?:\d{1,4}[A-Za-z]?(?![\d])(?:[ ]*-[ ]*\d{1,4}(?!\d))?|s/n|S/N|SN))"
-    km = r"(?:,?[ \t]*km\.?[ \t]*\d+(?:[.,]\d+)?)"
-    floors = rf"(?:[ ]*[,.-]?[ ]*{_FLOOR_TOKEN}){{0,3}}"
-    name_char = rf"(?:(?!\.[ \t]+[{_UPPER}])[^\n,;:()0-9])"
-    street_body = rf"(?=(?:(?:de|del|la|las|los|el|do|da|dos|das|d['’])[ \t]+)*[{_UPPER}]){name_char}{{1,60}}?(?:{number}|{km}){floors}"
+    """Build street address (CALLE), postal code and locality (TERRITORIO) and country rules.
+
+    A street span never crosses a line end, a sentence end, a postal code or a contact label
+    such as ``"Tel."``: ``"Calle Mayor 12, 3º B, 28013 Madrid. Tel.: …"`` gives
+    ``"Calle Mayor 12, 3º B"``.
+    """
+    stype_cap = _street_type_regex(capitalised=True)
+    stype_low = _street_type_regex(capitalised=False)
+    name_char = rf"(?:{_AFTER_ABBREVIATION}\.|(?!\.[ \t]+[{_UPPER}])[^\n,;:()0-9])"
+    # number and floors, or no number when a postal code follows ("Paseo de la Libertad. 02001")
+    tail = rf"(?:(?:{_STREET_NUMBER}|{_KM}){_FLOORS}|(?<=[^\s.,-]){_POSTAL_AHEAD})"
+    upper_body = rf"(?=(?:{_STREET_CONNECTOR}[ \t]+)*[{_UPPER}]){name_char}{{1,60}}?{tail}"
+    any_body = rf"(?=[^\W\d_]){name_char}{{1,60}}?{tail}"
+    street_start = r"(?<![\w])(?<!\bdel )(?<!\bde )"
     addr_labels = _alt(_words("address_labels", SUPPORTED_LANGUAGES))
     eu_post = _alt(_words("street_postfix_types", ("eu",)))
+    contact = r"(?:tel|tfno|telf|tlf|tfn|tfnos?|tel[ée]fono|m[óo]vil|fax|e-?mail|correo|c\.?[ ]?p\.?|c[óo]digo[ \t]+postal)\b"
+    label_end = (
+        rf"(?=[ \t.,]*(?:\r?\n|$)|[ \t]*[,;-]?[ \t]*(?:e-)?\(?(?<!\d)\d{{5}}(?!\d)"
+        rf"|[ \t]*[,.;]?[ \t]*{contact}|{_SENTENCE_END})"
+    )
+    heads = _alt(_cap_first(
+        _words("hospital_heads", SUPPORTED_LANGUAGES) + _words("health_centre_heads", SUPPORTED_LANGUAGES)
+    ))
+    all_heads = _alt(_cap_first(_words("institution_heads", SUPPORTED_LANGUAGES))) + "|" + heads
+    conn = _alt(load_resource("lexicon")["name_connectors"], spaces=False)
+    facility_word = rf"(?:{_CAPWORD}|\d{{1,2}}(?=[ \t]+de[ \t]+{_CAPWORD}))"
+    desc_end = "(?:" + "|".join(f"(?<={d})" for d in _FACILITY_DESCRIPTORS) + r"|(?<=[A-Z]{3}))"
+    facility_end = (
+        rf"(?:(?:[ \t]+(?:{conn}[ \t]+)*{facility_word}){{0,6}}?"
+        rf"(?:[ \t]+(?:de|del|de[ \t]+la|de[ \t]+las|de[ \t]+los|d['’]|da|do)[ \t]*{facility_word}|{desc_end}))"
+    )
     calle = RuleSpec(
         "StreetRecognizer", "CALLE",
         (
-            PatternSpec("street_label", rf"{_B}{addr_labels}[ \t]*:[ \t]*(?P<v>[^\n]*?[^\s.,](?:(?<=[dD]er|[iI]zq|[zZ]da|[cC]ha)\.(?=\.))?)[ \t.,]*(?=\r?\n|$)",
-                        0.8),
-            PatternSpec("street_typed", rf"(?<![\w])(?P<v>{stype}[ \t]*{street_body})(?![\w])", 0.75, 0),
+            PatternSpec(
+                "street_label",
+                rf"{_B}{addr_labels}[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$))(?P<v>[^\n]*?[^\s.,]){label_end}",
+                0.8,
+            ),
+            PatternSpec("street_typed", rf"{street_start}(?P<v>{stype_cap}[ \t]*{any_body}|{stype_low}[ \t]*{upper_body})(?![\w])",
+                        0.75, 0),
+            PatternSpec("po_box", rf"{_B}(?P<v>Apartado[ \t]+de[ \t]+[Cc]orreos[ \t]*(?:[nN][º°o]\.?[ \t]*)?\d{{1,6}}){_E}",
+                        0.75, 0),
             PatternSpec("street_eu",
-                        rf"{_B}(?P<v>(?:{_CAPWORD}[ \t]+){{1,4}}{eu_post}[ \t]*,?[ \t]*\d{{1,4}}[A-Za-z]?{floors}){_E}", 0.75),
+                        rf"{_B}(?P<v>(?:{_CAPWORD}[ \t]+){{1,4}}{eu_post}[ \t]*,?[ \t]*\d{{1,4}}[A-Za-z]?{_FLOORS}){_E}", 0.75,
+                        requires=tuple(w.lower() for w in _words("street_postfix_types", ("eu",)))),
             PatternSpec(
                 "street_before_cp",
-                rf"(?:(?<=[.,;:] )|(?<=\n))(?P<v>{_CAPWORD}(?:[ \t]+(?:de|del|la|las|los|el|i|y|d['’])?[ \t]*{_CAPWORD}){{0,5}}"
-                rf"{number}{floors})(?=[ \t]*[,.-]?[ \t]*(?:E-)?\(?\d{{5}}(?!\d))",
+                rf"(?:(?<=[.,;:] )|(?<=\n)|(?<=log[íi]a ))(?!\w*log[íi]a\b|{all_heads})(?P<v>{_CAPWORD}(?:[ \t]+(?:de|del|la|las|los|el|i|y|d['’])?[ \t]*{_CAPWORD}){{0,5}}"
+                rf"{_STREET_NUMBER}{_FLOORS}){_POSTAL_AHEAD}",
                 0.6, 0,
             ),
+            PatternSpec("street_after_facility", rf"{_B}{heads}{facility_end}[ \t]+(?P<v>{_BARE_STREET})", 0.75, 0),
         ),
         context_words("address"),
     )
@@ -540,7 +620,8 @@ def _facility_rules(languages: Sequence[str]) -> list[RuleSpec]:
     conn = _alt(load_resource("lexicon")["name_connectors"], spaces=False)
     name_word = rf"(?:{_CAPWORD}|\d{{1,2}}(?=[ \t]+de[ \t]+{_CAPWORD})|\"[^\"\n]{{1,40}}\")"
     stop = r"(?!(?:Servicio|Unidad|Secci[óo]n|Departamento|Dpto|Avda|Avenida|Calle|C|Paseo|Plaza|Tel|Tfno|E-mail|Fax)\b)"
-    name = rf"(?:[ \t]+(?:(?:{conn})[ \t]+)*{stop}{name_word}){{1,7}}"
+    # A name stops before a short untyped street and its postal code ("… de León Altos de Nava, s/n 24071").
+    name = rf"(?:(?![ \t]+{_BARE_STREET})[ \t]+(?:(?:{conn})[ \t]+)*{stop}{name_word}){{1,7}}"
     heads = _alt(_cap_first(_words("hospital_heads", SUPPORTED_LANGUAGES)))
     hospital = RuleSpec(
         "HospitalRecognizer", "HOSPITAL",

@@ -10,13 +10,21 @@ recognizers with checksum validation, :class:`alia_clin.deid.rules.RuleEngine`) 
 there; a model layer (a PHI token head on the shared encoder) plugs in as another source
 through :meth:`DeidComponent.add_source`. Candidates are merged greedily by score, then
 length: checksum-validated identifiers carry score 1.0 and therefore win over model guesses.
+
+**Model layer.** With a PHI head (:class:`~alia_clin.encoder.heads.WordTagger` over the shared
+encoder; :meth:`DeidComponent.set_head`, ``initialize(phi_head=DIR)``, or ``phi_head/`` in the
+component directory read by ``from_disk``), a source named ``"model"`` reads the encoder states
+of each doc (``doc._.alia_states`` via :func:`~alia_clin.pipeline.encoder.get_encoded`; ``E104``
+when the encoder did not run) and proposes the head's spans with their mean word probability as
+score (source ``"model"``; the ``labels`` filter applies to them too). ``to_disk`` writes the
+head to ``phi_head/``. Without a head the stage is rules only and needs no encoder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import srsly
 from spacy.language import Language
@@ -28,7 +36,14 @@ from ..errors import AliaClinRuntimeError, ErrorCode
 from ..extensions import install_extensions
 from .spans import exact_spans
 
+if TYPE_CHECKING:
+    from ..encoder.heads import WordTagger
+
 DEFAULT_LANGUAGES = ("es", "ca", "eu", "gl")
+#: Name of the model-layer source (and the ``sources`` attr value of its spans).
+MODEL_SOURCE = "model"
+#: Folder of the PHI head inside the component directory.
+HEAD_DIR = "phi_head"
 
 
 class PhiSource(Protocol):
@@ -47,6 +62,29 @@ class _RuleSource:
 
     def predict(self, docs: Sequence[Doc]) -> list[list[PhiMatch]]:
         return [self.engine.analyze(doc.text) for doc in docs]
+
+
+class _HeadSource:
+    """The model layer: PHI spans of a word-tagger head over the doc's shared encoder states."""
+
+    def __init__(self, head: WordTagger, reader: str, labels: Sequence[str] | None) -> None:
+        self.head = head
+        self.reader = reader
+        self.labels = set(labels) if labels is not None else None
+
+    def predict(self, docs: Sequence[Doc]) -> list[list[PhiMatch]]:
+        from .encoder import get_encoded
+
+        encoded = [get_encoded(doc, reader=self.reader) for doc in docs]
+        preds = self.head.predict_many(encoded, [doc.text for doc in docs])
+        return [
+            [
+                PhiMatch(s, e, label, float(score), MODEL_SOURCE)
+                for s, e, label, score in spans
+                if self.labels is None or label in self.labels
+            ]
+            for spans in preds
+        ]
 
 
 def merge_candidates(candidates: Iterable[PhiMatch]) -> list[PhiMatch]:
@@ -89,6 +127,7 @@ class DeidComponent:
         }
         self._rules: RuleEngine | None = None
         self._sources: dict[str, PhiSource] = {}
+        self._head: WordTagger | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -101,9 +140,34 @@ class DeidComponent:
             self.cfg["languages"], min_score=self.cfg["min_score"], labels=self.cfg["labels"]
         )
 
-    def initialize(self, get_examples: Callable[[], Iterable[Any]] | None = None, *, nlp: Any = None) -> None:
-        """Load the rule recognizers for the configured languages."""
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Any]] | None = None,
+        *,
+        nlp: Any = None,
+        phi_head: str | None = None,
+    ) -> None:
+        """Load the rule recognizers for the configured languages, and the PHI head from
+        ``phi_head`` (a folder written by ``WordTagger.save``) when given."""
         self._build_rules()
+        if phi_head:
+            from ..encoder.heads import WordTagger
+
+            self.set_head(WordTagger.load(phi_head))
+
+    @property
+    def head(self) -> WordTagger | None:
+        """The PHI head of the model layer, or None (rules only)."""
+        return self._head
+
+    def set_head(self, head: WordTagger | None) -> None:
+        """Use ``head`` as the model layer (source ``"model"``); None removes it."""
+        self._head = head
+        if head is None:
+            self._sources.pop(MODEL_SOURCE, None)
+            return
+        head.eval()
+        self.add_source(MODEL_SOURCE, _HeadSource(head, self.name, self.cfg["labels"]))
 
     def add_source(self, name: str, source: PhiSource) -> None:
         """Plug in another PHI candidate source (e.g. the encoder's PHI head)."""
@@ -157,23 +221,40 @@ class DeidComponent:
         return Scorer.score_spans(examples, attr=self.spans_key, getter=lambda d, k: d.spans.get(k, []))
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
-        return srsly.msgpack_dumps({"cfg": self.cfg})
+        from .head_io import head_to_files
+
+        msg: dict[str, Any] = {"cfg": self.cfg}
+        if self._head is not None:
+            msg["phi_head"] = head_to_files(self._head)
+        return srsly.msgpack_dumps(msg)
 
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> DeidComponent:
-        self.cfg.update(srsly.msgpack_loads(data)["cfg"])
+        from .head_io import head_from_files
+
+        msg = srsly.msgpack_loads(data)
+        self.cfg.update(msg["cfg"])
         self.spans_key = self.cfg["spans_key"]
         self._build_rules()
+        self.set_head(head_from_files(msg["phi_head"]) if msg.get("phi_head") else None)
         return self
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
         srsly.write_json(p / "cfg.json", self.cfg)
+        if self._head is not None:
+            self._head.save(p / HEAD_DIR)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> DeidComponent:
         self.cfg.update(srsly.read_json(Path(path) / "cfg.json"))
         self.spans_key = self.cfg["spans_key"]
         self._build_rules()
+        if (Path(path) / HEAD_DIR).is_dir():
+            from ..encoder.heads import WordTagger
+
+            self.set_head(WordTagger.load(Path(path) / HEAD_DIR))
+        else:
+            self.set_head(None)
         return self
 
 

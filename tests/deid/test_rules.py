@@ -152,3 +152,47 @@ def test_analyze_is_deterministic_and_sorted(engine: RuleEngine) -> None:
     first = engine.analyze(text)
     assert first == engine.analyze(text)
     assert [m.start for m in first] == sorted(m.start for m in first)
+
+
+def test_street_stops_before_postal_code_and_phone(engine: RuleEngine) -> None:
+    text = "Domicilio: Calle Mayor 12, 3º B, 28013 Madrid. Tel.: 612 345 678."
+    found = spans(engine, text)
+    assert ("CALLE", "Calle Mayor 12, 3º B") in found
+    assert ("TERRITORIO", "28013") in found
+    assert ("TERRITORIO", "Madrid") in found
+    assert ("NUMERO_TELEFONO", "612 345 678") in found
+    assert [s for label, s in found if label == "CALLE"] == ["Calle Mayor 12, 3º B"]
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        # untyped street right after a hospital name, before the postal code
+        ("Hospital General Universitario Pedro Soto, s/n 02006 Albacete.", "Pedro Soto, s/n"),
+        ("Hospital de Soria Monte Verde, 7 24071 Pueblo.", "Monte Verde, 7"),
+        # abbreviations inside the name, dotted street type
+        ("Ver: Dra. Ana Sol. Calle del Dr. Pérez Gil, 46, 28007 Madrid", "Calle del Dr. Pérez Gil, 46"),
+        ("Ver: Dra. Ana Sol. Avenida. Castellana, 261 E-28046 Madrid", "Avenida. Castellana, 261"),
+        # floor and door tails; "E-" of the postal code is not a door
+        ("Ver: Dr. Luis Mar. Plaza de la Luna, 32 - P1- 2B 41003 Sevilla", "Plaza de la Luna, 32 - P1- 2B"),
+        ("Ver: Dr. Luis Mar, calle Galaxia 6, esc. 2, 2ºb 28023. Madrid", "calle Galaxia 6, esc. 2, 2ºb"),
+        ("Ver: Dr. Luis Mar. C/ Juan Bosco, 17, 2º Izda. 31007 Pamplona", "C/ Juan Bosco, 17, 2º Izda"),
+        ("Ver: Dr. Luis Mar. C/ Ramón y Cajal, 3 E-47005 Valladolid", "C/ Ramón y Cajal, 3"),
+        ("Ver: Dr. Luis Mar. Carretera Nacional 330 km 539 50800 Zuera", "Carretera Nacional 330 km 539"),
+        ("Ver: Dr. Luis Mar. Avda. Martín Lagos, s/n C.P. 28045 Madrid", "Avda. Martín Lagos, s/n"),
+    ],
+)
+def test_street_patterns(engine: RuleEngine, text: str, street: str) -> None:
+    assert ("CALLE", street) in spans(engine, text)
+
+
+def test_street_never_crosses_a_sentence_end(engine: RuleEngine) -> None:
+    found = spans(engine, "Vive en la calle Mayor. A las 3 de la tarde acudió.")
+    assert not any(label == "CALLE" for label, _ in found)
+    assert ("CALLE", "Calle Luna 3") in spans(engine, "Domicilio: Calle Luna 3. Refiere dolor.\n")
+
+
+def test_hoisted_lookbehind_keeps_matches() -> None:
+    engine = RuleEngine(labels={"ID_SUJETO_ASISTENCIA"})
+    found = {(m.start, m.end) for m in engine.analyze("x12345678Z 12345678Z")}
+    assert found == {(11, 20)}

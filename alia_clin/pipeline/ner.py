@@ -1,0 +1,225 @@
+"""``alia_ner``: clinical entities from the shared encoder states.
+
+Reads the word states the ``alia_encoder`` stage left for the doc (``doc._.alia_states``, via
+:func:`~alia_clin.pipeline.encoder.get_encoded`; ``E104`` if the encoder did not run). Writes
+``doc.ents``: one span per entity, labelled ``ENFERMEDAD``, ``SINTOMA``, ``PROCEDIMIENTO``,
+``FARMACO`` (and ``MORFOLOGIA_NEOPLASIA`` when the head knows it), with exactly the character
+offsets the head decided (tokens are the encoder's words, so they align; a boundary inside a
+token splits it rather than moving the offsets). Entities already in ``doc.ents`` are kept when
+``overwrite_ents`` is false (new ones that overlap them are dropped).
+
+The head (:class:`~alia_clin.encoder.heads.WordTagger`, one tag per word) never comes through
+the factory: ``initialize(head=DIR)`` or ``set_head()`` provide it, and ``to_disk`` saves it in
+the component directory (``head/head.json`` + ``head/head.safetensors``), which ``from_disk``
+reads back. A pipe without a head raises ``E001``.
+
+Entry point (pyproject ``[project.entry-points.spacy_factories]``):
+``alia_ner = "alia_clin.pipeline.ner:make_ner"``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import srsly
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans, minibatch
+
+from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
+from ..extensions import install_extensions
+from .encoder import get_encoded
+from .head_io import head_from_files, head_to_files
+from .spans import exact_spans
+
+if TYPE_CHECKING:
+    from ..encoder.heads import WordTagger
+
+logger = logging.getLogger("alia_clin")
+
+HEAD_DIR = "head"
+CFG_FILE = "cfg.json"
+DEFAULT_LABELS = ("ENFERMEDAD", "SINTOMA", "PROCEDIMIENTO", "FARMACO")
+
+
+class NerComponent:
+    """The ``alia_ner`` pipe. See the module docstring for what it reads and writes."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str,
+        *,
+        labels: Sequence[str] | None,
+        min_score: float,
+        overwrite_ents: bool,
+        save_dtype: str,
+    ) -> None:
+        install_extensions()
+        if save_dtype not in ("float32", "float16"):
+            raise AliaClinValueError(
+                ErrorCode.E107, value=save_dtype, field="save_dtype", choices="float32, float16"
+            )
+        self.name = name
+        self.cfg: dict[str, Any] = {
+            "labels": list(labels) if labels is not None else None,
+            "min_score": float(min_score),
+            "overwrite_ents": bool(overwrite_ents),
+            "save_dtype": save_dtype,
+        }
+        self._head: WordTagger | None = None
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def is_initialized(self) -> bool:
+        """Whether a head is loaded."""
+        return self._head is not None
+
+    @property
+    def head(self) -> WordTagger:
+        """The entity head; raises ``E001`` before initialization."""
+        if self._head is None:
+            raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
+        return self._head
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Labels this pipe writes: the configured ones, else the head's."""
+        if self.cfg["labels"] is not None:
+            return tuple(self.cfg["labels"])
+        return tuple(self._head.labels) if self._head is not None else DEFAULT_LABELS
+
+    def set_head(self, head: WordTagger) -> None:
+        """Use this head (e.g. one just trained); it is put in eval mode."""
+        head.eval()
+        self._head = head
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Any]] | None = None,
+        *,
+        nlp: Language | None = None,
+        head: str | None = None,
+    ) -> None:
+        """Load the head from ``head`` (a folder written by ``WordTagger.save``), set in
+        ``[initialize.components.<name>]``. Raises ``E108`` without one."""
+        if not head:
+            raise AliaClinValueError(ErrorCode.E108, name=self.name)
+        from ..encoder.heads import WordTagger
+
+        self.set_head(WordTagger.load(head))
+
+    # -- processing --------------------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 64) -> Iterator[Doc]:
+        """Tag docs in batches (one head forward per batch); errors go through spaCy's handler."""
+        head = self.head
+        error_handler = self.get_error_handler()
+        for batch in minibatch(stream, size=batch_size):
+            docs = list(batch)
+            try:
+                encoded = [get_encoded(doc, reader=self.name) for doc in docs]
+                preds = head.predict_many(encoded, [doc.text for doc in docs])
+                for doc, spans in zip(docs, preds, strict=True):
+                    self._set_annotations(doc, spans)
+            except Exception as exc:  # spaCy's error-handler contract
+                error_handler(self.name, self, docs, exc)
+            yield from docs
+
+    def _set_annotations(self, doc: Doc, spans: Sequence[tuple[int, int, str, float]]) -> None:
+        keep = set(self.labels)
+        items = [(s, e, lab) for s, e, lab, score in spans if lab in keep and score >= self.cfg["min_score"]]
+        existing = (
+            [] if self.cfg["overwrite_ents"] else [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+        )
+        new = exact_spans(doc, items)  # may split tokens: build the kept entities afterwards
+        old = exact_spans(doc, existing)  # already on token boundaries: no further split
+        ents: list[Span] = list(old)
+        taken = [(sp.start, sp.end) for sp in old]
+        for sp in filter_spans(new):
+            if all(sp.end <= a or b <= sp.start for a, b in taken):
+                ents.append(sp)
+        doc.ents = sorted(ents, key=lambda sp: sp.start)
+
+    # -- spaCy plumbing ----------------------------------------------------------------------
+    def get_error_handler(self) -> Callable[..., Any]:
+        return getattr(self, "_error_handler", _raise_error)
+
+    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
+        self._error_handler = error_handler
+
+    def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
+        """Strict entity P/R/F per label (spaCy's ``Scorer.score_spans`` on ``doc.ents``)."""
+        from spacy.scorer import get_ner_prf
+
+        return get_ner_prf(examples)
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """Write ``cfg.json`` and, with a head, ``head/`` into ``path``."""
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(p / CFG_FILE, self.cfg)
+        if self._head is not None:
+            self._head.save(p / HEAD_DIR, dtype=self.cfg["save_dtype"])
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> NerComponent:
+        """Read ``cfg.json`` and the head from ``path`` (a pipe saved without head stays uninitialized)."""
+        from ..encoder.heads import WordTagger
+
+        p = Path(path)
+        if (p / CFG_FILE).is_file():
+            self.cfg.update(srsly.read_json(p / CFG_FILE))
+        if (p / HEAD_DIR).is_dir():
+            self.set_head(WordTagger.load(p / HEAD_DIR))
+        else:
+            logger.warning("Pipe '%s' was saved without a head; it stays uninitialized", self.name)
+            self._head = None
+        return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        """``cfg`` and the head's files, packed with msgpack."""
+        files = head_to_files(self._head, dtype=self.cfg["save_dtype"]) if self._head is not None else None
+        return srsly.msgpack_dumps({"cfg": self.cfg, "head": files})
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> NerComponent:
+        """Inverse of :meth:`to_bytes`."""
+        msg = srsly.msgpack_loads(data)
+        self.cfg.update(msg["cfg"])
+        self._head = head_from_files(msg["head"]) if msg.get("head") else None
+        return self
+
+
+def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
+    raise e
+
+
+@Language.factory(
+    "alia_ner",
+    assigns=["doc.ents"],
+    requires=["doc._.alia_states"],
+    default_config={"labels": None, "min_score": 0.0, "overwrite_ents": True, "save_dtype": "float32"},
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_ner(
+    nlp: Language,
+    name: str,
+    labels: list[str] | None,
+    min_score: float,
+    overwrite_ents: bool,
+    save_dtype: str,
+) -> NerComponent:
+    """Create the ``alia_ner`` pipe (no I/O: the head loads in ``initialize``/``from_disk``).
+
+    ``labels``: labels to write (None: all the head knows); ``min_score``: drop spans whose mean
+    word probability is lower; ``overwrite_ents``: replace existing ``doc.ents`` (else keep
+    them and add non-overlapping ones); ``save_dtype``: head weights on disk (``float32`` or
+    ``float16``).
+    """
+    return NerComponent(
+        nlp, name, labels=labels, min_score=min_score, overwrite_ents=overwrite_ents, save_dtype=save_dtype
+    )

@@ -1,0 +1,57 @@
+"""The training config: pipelines/clinical.cfg parses, bad keys and values are coded errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alia_clin.errors import AliaClinValueError
+from alia_clin.training.config import config_from_dict, load_train_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_clinical_cfg_parses_with_overrides() -> None:
+    cfg = load_train_config(REPO / "pipelines" / "clinical.cfg", {"base_model": "/x/base", "max_minutes": 5})
+    assert [t.name for t in cfg.tasks] == ["phi", "ner"]
+    assert {t.component for t in cfg.tasks} == {"alia_deid", "alia_ner"}
+    ner = next(t for t in cfg.tasks if t.name == "ner")
+    assert ner.sources.holdout == "cardioccc/train" and ner.sources.holdout_fraction == 0.2
+    assert not any("e3c" in s for t in cfg.tasks for s in [*t.sources.train, *t.sources.dev])
+    assert cfg.base_model == "/x/base" and cfg.max_minutes == 5
+    assert (cfg.max_length, cfg.stride, cfg.bf16, cfg.freeze_embeddings) == (254, 64, True, True)
+    assert cfg.lr_encoder == pytest.approx(5e-5) and cfg.lr_heads == pytest.approx(1e-3)
+
+
+def _base() -> dict[str, object]:
+    return {"training": {"max_steps": 1, "tasks": {"ner": {"train": ["cardioccc/train"], "dev": ["x/dev"]}}}}
+
+
+def test_unknown_key_is_e130() -> None:
+    cfg = _base()
+    cfg["training"]["learning_rate"] = 1  # type: ignore[index]
+    with pytest.raises(AliaClinValueError, match=r"\[E130\].*learning_rate"):
+        config_from_dict(cfg)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("device", "tpu"), ("batch_size", 0), ("scheme", "BILOU")],
+)
+def test_bad_values_are_e130(key: str, value: object) -> None:
+    cfg = _base()
+    cfg["training"][key] = value  # type: ignore[index]
+    with pytest.raises(AliaClinValueError, match=r"\[E130\]"):
+        config_from_dict(cfg)
+
+
+def test_task_needs_dev_or_holdout() -> None:
+    cfg = {"training": {"max_steps": 1, "tasks": {"ner": {"train": ["cardioccc/train"]}}}}
+    with pytest.raises(AliaClinValueError, match=r"needs dev"):
+        config_from_dict(cfg)
+
+
+def test_missing_file_is_e130(tmp_path: Path) -> None:
+    with pytest.raises(AliaClinValueError, match=r"\[E130\]"):
+        load_train_config(tmp_path / "nope.cfg")
