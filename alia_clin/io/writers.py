@@ -10,7 +10,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
-from ..deid.anonymize import anonymize
+from ..deid.document import deidentify_doc
 from .brat import format_ann
 
 PHI_KEY = "phi"
@@ -84,13 +84,4 @@ def deidentified_text(
     doc: Doc, operator: str, *, secret: str | bytes | None = None, patient_key: str | None = None
 ) -> str:
     """The de-identified text of ``doc`` under ``operator`` (``doc.text`` stays untouched)."""
-    spans = [(s.start_char, s.end_char, s.label_) for s in phi_spans(doc)]
-    result = anonymize(
-        doc.text,
-        spans,
-        operator,
-        secret=secret,
-        patient_key=patient_key if patient_key is not None else doc._.patient_id,
-        language=doc._.language or "es",
-    )
-    return result.text
+    return deidentify_doc(doc, operator, secret=secret, patient_key=patient_key).text
