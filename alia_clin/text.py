@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import regex
 
-WORD_PATTERN = regex.compile(r"[\w\p{M}]+(?:\u00b7[\w\p{M}]+)*|(?![\s\p{Cc}\p{Cf}\p{Z}])\X")
+_WORD = r"[\w\p{M}]+(?:\u00b7[\w\p{M}]+)*|(?![\s\p{Cc}\p{Cf}\p{Z}])\X"
+_GAP_CHAR = r"(?![\w\p{M}])[\s\p{Cc}\p{Cf}\p{Z}]"
+WORD_PATTERN = regex.compile(_WORD)
+#: One word and the gap (whitespace, invisible characters) after it: ``findall`` → (word, gap).
+WORD_GAP_PATTERN = regex.compile(rf"({_WORD})((?:{_GAP_CHAR})*)")
+#: The gap before the first word.
+LEADING_GAP_PATTERN = regex.compile(rf"(?:{_GAP_CHAR})*")
 
 
 def split_words(text: str) -> list[tuple[int, int]]:

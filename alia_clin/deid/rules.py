@@ -8,6 +8,10 @@ wins, then the longer span, then the earlier one).
 Speed: case-insensitive patterns are lower-cased once and run without ``re.IGNORECASE`` over the
 lower-cased note (same offsets), which is several times faster in :mod:`re`; a note whose
 lower-casing changes its length (rare characters such as "İ") falls back to ``IGNORECASE``.
+Most regexes hold a rare keyword ("NHC", a month, "Hospital", a run of 8 digits…): those run only
+in small windows around the keyword's occurrences (:mod:`alia_clin.deid.anchors`, same matches
+as scanning the note); the others scan the note, skipping ahead to their possible first
+characters when a leading look-behind can be checked apart.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .anchors import Anchor, NoteIndex, anchored_finditer, find_anchor, scan_cost
 from .specs import CONTEXT_BOOST, RuleSpec, build_specs
 
 __all__ = ["PhiMatch", "RuleEngine", "resolve_overlaps"]
@@ -63,6 +68,8 @@ class _Runner:
     ``IGNORECASE`` for notes whose lower-casing changes length. ``left_check`` asks the engine to
     check a left word boundary, ``behind`` a hoisted look-behind, at each match start.
     ``requires``: lower-case literals, one of which must occur in the lower-cased note.
+    ``anchor``: when set, the regex runs only around its keywords (see :mod:`.anchors`) and its
+    matches hold the whole match in group ``_all``.
     """
 
     regex: re.Pattern[str]
@@ -71,6 +78,7 @@ class _Runner:
     on_lower: bool
     fallback: re.Pattern[str]
     requires: tuple[str, ...]
+    anchor: Anchor | None = None
 
 
 _GROUP_SYNTAX = re.compile(r"\(\?P[<=]")
@@ -193,7 +201,7 @@ def _hoist_lookbehinds(pattern: str, flags: int) -> tuple[str, re.Pattern[str] |
     if not behind or not rest:
         return pattern, None
     chars = _first_chars(rest, flags)
-    if chars is None or {ch.lower() for ch in chars} & _COMMON_CHARS:
+    if chars is None or chars & _COMMON_CHARS:
         return pattern, None
     return rest, re.compile(behind, flags)
 
@@ -277,12 +285,17 @@ class RuleEngine:
         fallback = re.compile(pattern, flags)
         on_lower = bool(flags & re.IGNORECASE)
         fast_flags = flags & ~re.IGNORECASE
-        fast, left_check = _strip_left_boundary(_lower_pattern(pattern)) if on_lower else (pattern, False)
+        lowered = _lower_pattern(pattern) if on_lower else pattern
+        requires = tuple(w.lower() for w in requires)
+        fast, left_check = _strip_left_boundary(lowered) if on_lower else (pattern, False)
         behind = None
         if not left_check:
             fast, behind = _hoist_lookbehinds(fast, fast_flags)
+        anchor = find_anchor(lowered, fast_flags)
+        if anchor is not None and anchor.cost < scan_cost(_first_chars(fast, fast_flags)):
+            return _Runner(re.compile(lowered, fast_flags), False, None, on_lower, fallback, requires, anchor)
         rx = re.compile(fast, fast_flags)
-        return _Runner(rx, left_check, behind, on_lower, fallback, tuple(w.lower() for w in requires))
+        return _Runner(rx, left_check, behind, on_lower, fallback, requires)
 
     @property
     def sources(self) -> list[str]:
@@ -291,7 +304,10 @@ class RuleEngine:
 
     @staticmethod
     def _matches(run: _Runner, text: str, lower: str, same_length: bool) -> list[re.Match[str]]:
-        """Return the matches of one runner in a note (same matches as the original pattern)."""
+        """Return the matches of one runner in a note (same matches as the original pattern).
+
+        Not for anchored runners (see :meth:`analyze`).
+        """
         if run.on_lower and not same_length:
             return list(run.fallback.finditer(text))
         subject = lower if run.on_lower else text
@@ -323,15 +339,22 @@ class RuleEngine:
         lower = text.lower()
         same_length = len(lower) == len(text)
         context_text = lower if same_length else text.lower()
+        lower_index = NoteIndex(lower, lowered=True)
+        text_index = NoteIndex(text, lower_index if same_length else None)
         for run, members in self._runs:
             if run.requires and not any(word in lower for word in run.requires):
                 continue
-            matches = self._matches(run, text, lower, same_length)
+            whole: int | str = 0
+            if run.anchor is not None and (same_length or not run.on_lower):
+                matches = anchored_finditer(run.anchor, lower_index if run.on_lower else text_index)
+                whole = "_all"
+            else:
+                matches = self._matches(run, text, lower, same_length)
             if not matches:
                 continue
             for c in members:
                 for m in matches:
-                    start, end = m.span("v") if c.has_group else m.span()
+                    start, end = m.span("v") if c.has_group else m.span(whole)
                     if start >= end:
                         continue
                     score = self._score(c, text, context_text, start, end)

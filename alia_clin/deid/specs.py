@@ -224,12 +224,14 @@ def _labelled_id_rules(languages: Sequence[str]) -> list[RuleSpec]:
         ),
         context_words("record"),
     )
+    # letters and digits in hyphenated groups: "24-ABC-0051277" (whole token)
+    episode_code = r"(?=[\w-]*\d)(?=[\w-]*[a-z])[0-9a-z]+(?:-[0-9a-z]+)+(?![\w-])"
     episode = RuleSpec(
         "EpisodeRecognizer", "ID_CONTACTO_ASISTENCIAL",
         (PatternSpec(
             "episode",
             rf"{_B}(?:episodio|episodi|atala|episodioa|{_NO}[ \t]*(?:de[ \t]+)?(?:episodio|ingreso|asistencia|ingr[ée]s)"
-            rf"|(?:ingreso|ingr[ée]s)[ \t]+{_NO}){_SEP}(?P<v>{_DIGITS}){_E}",
+            rf"|(?:ingreso|ingr[ée]s)[ \t]+{_NO}){_SEP}(?P<v>{episode_code}|{_DIGITS}){_E}",
             0.9,
         ),),
         context_words("episode"),
@@ -623,10 +625,16 @@ def _facility_rules(languages: Sequence[str]) -> list[RuleSpec]:
     # A name stops before a short untyped street and its postal code ("… de León Altos de Nava, s/n 24071").
     name = rf"(?:(?![ \t]+{_BARE_STREET})[ \t]+(?:(?:{conn})[ \t]+)*{stop}{name_word}){{1,7}}"
     heads = _alt(_cap_first(_words("hospital_heads", SUPPORTED_LANGUAGES)))
+    # all-caps names: "HOSPITAL UNIVERSITARIO RIBERA DEL TAJO"
+    caps_heads = _alt(w.upper() for w in _words("hospital_heads", SUPPORTED_LANGUAGES) if len(w) > 3 and "." not in w)
+    caps_conn = r"(?:DE|DEL|DE[ ]LA|DE[ ]LAS|DE[ ]LOS|LA|LAS|LOS|EL|Y|I|D['’]|DA|DO)"
+    caps_word = rf"(?!{caps_conn}(?![\w]))[{_UPPER}][{_UPPER}'’·-]+(?![\w])"
     hospital = RuleSpec(
         "HospitalRecognizer", "HOSPITAL",
         (
             PatternSpec("hospital", rf"{_B}(?P<v>{heads}{name})(?![\w])", 0.7, 0),
+            PatternSpec("hospital_caps", rf"{_B}(?P<v>(?:{caps_heads})(?:[ \t]+(?:{caps_conn}[ \t]+)*{caps_word}){{1,7}})(?![\w])",
+                        0.7, 0),
             PatternSpec("hospital_eu", rf"{_B}(?P<v>(?:{_CAPWORD}[ \t]+){{1,4}}(?:Unibertsitate[ \t]+)?Ospitalea){_E}", 0.7, 0),
         ),
         {},
@@ -648,6 +656,64 @@ def _facility_rules(languages: Sequence[str]) -> list[RuleSpec]:
     )
     del languages
     return [hospital, centre, institution]
+
+
+#: Lower-case particles inside a person's name ("de la Torre", "Pérez y Gómez").
+_NAME_PARTICLES = r"(?:[Dd]e[ ]+la|[Dd]e[ ]+las|[Dd]e[ ]+los|[Dd]el|[Dd]e|y|i|da|do|dos|das|van|von|di)"
+
+
+def _person_name_regex() -> str:
+    """Return a regex for a person's name written after a label: capitalised words on one line.
+
+    Words: ``"Pérez"``, ``"Herrero-Hahn"``, ``"O'Donnell"``, ``"Mª"``, initials ``"C."``, joined
+    by one space and optional particles (``"de la"``, ``"y"``). A name stops at a double space,
+    a line end, punctuation, a lower-case word or a word of ``name_stop_words`` (service,
+    facility, street and contact words: ``"Médico: Ana Gil  NºCol: …"`` gives ``"Ana Gil"``).
+    """
+    stop = _alt(_words("name_stop_words", ()), spaces=False)
+    core = (
+        rf"(?:[{_UPPER}]{{1,2}}[{_LOWER}]+(?:['’-][{_UPPER}]?[{_LOWER}]+)*"
+        rf"|M[ªa]|M\.[ªa]|[{_UPPER}]\.(?=[ ][{_UPPER}])|[{_UPPER}](?=\.?[ \t]*(?:\r?\n|$)))"
+    )
+    service = rf"[{_UPPER}][{_LOWER}]*log[íi]a"  # "Oncología", "Nefrología"
+    word = rf"(?!(?:{stop}|{service})(?![{_LOWER}{_UPPER}]))(?:{core})(?![\w/º°])"
+    return rf"(?:{_NAME_PARTICLES}[ ])?{word}(?:[ ]{{1,2}}(?:{_NAME_PARTICLES}[ ])?{word}){{0,6}}"
+
+
+def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
+    """Build label-anchored person-name rules (patients and clinicians).
+
+    ``"Nombre: Ana."`` / ``"Apellidos: Gil de la Torre."`` give NOMBRE_SUJETO_ASISTENCIA;
+    ``"Médico: Dr. Luis Sanz  NºCol …"``, ``"Remitido por: Dra. Ana Gil"`` and a bare
+    ``"Dra. Ana Gil"`` give NOMBRE_PERSONAL_SANITARIO (the title is left out of the span).
+    """
+    del languages  # labels of all four languages are always used
+    name = _person_name_regex()
+
+    def labels(table: str) -> str:
+        words = _words(table, SUPPORTED_LANGUAGES)
+        return _alt([*words, *(w.upper() for w in words)])
+
+    titles = _alt(_words("clinician_titles", ()), spaces=False)
+    title = rf"(?:{titles})\.?[ \t]*:?[ \t]*(?:(?:D|Dña|Dª)\.[ ]*|(?:Don|Doña)[ ]+)?"
+    # "Hospital Dr. Peset", "Calle del Dr. Esquerdo": a title inside a place name
+    place = "".join(f"(?<!{w} )" for w in ("Hospital", "Central", "Universitario", "Clínica", "Calle", "del", "Avenida", "Plaza", "Paseo", "Carrer", "Institut", "Instituto"))
+    patient = RuleSpec(
+        "PatientNameRecognizer", "NOMBRE_SUJETO_ASISTENCIA",
+        (PatternSpec("patient_name_label", rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.85, 0),),
+        {},
+    )
+    clinician = RuleSpec(
+        "ClinicianNameRecognizer", "NOMBRE_PERSONAL_SANITARIO",
+        (
+            PatternSpec("clinician_name_label",
+                        rf"{_B}{labels('clinician_name_labels')}[ \t]*:[ \t]*(?:{title})?(?P<v>{name})(?![\w])", 0.85, 0),
+            PatternSpec("clinician_title", rf"{_B}{place}(?:Dr|Dra|Dr/a|Dra/Dr|Dr/Dra)\.?[ ]+(?:(?:D|Dña|Dª)\.[ ]*)?(?P<v>{name})(?![\w])",
+                        0.55, 0),
+        ),
+        {},
+    )
+    return [patient, clinician]
 
 
 def _cap_first(words: Iterable[str]) -> list[str]:
@@ -674,6 +740,7 @@ def build_specs(languages: Sequence[str] = SUPPORTED_LANGUAGES) -> list[RuleSpec
         *_person_rules(langs),
         *_address_rules(langs),
         *_facility_rules(langs),
+        *_name_rules(langs),
     ]
 
 

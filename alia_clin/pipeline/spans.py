@@ -21,7 +21,7 @@ def split_tokens_at(doc: Doc, offsets: Iterable[int]) -> None:
     only if they equal the token end, so they are split only inside the token text.
     """
     cuts: dict[int, set[int]] = {}
-    n_chars = len(doc.text)
+    n_chars = doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
     for off in sorted(set(offsets)):
         if off <= 0 or off >= n_chars:
             continue

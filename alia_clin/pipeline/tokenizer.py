@@ -18,7 +18,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 from spacy.vocab import Vocab
 
-from ..text import WORD_PATTERN
+from ..text import LEADING_GAP_PATTERN, WORD_GAP_PATTERN
 
 
 class WordPunctTokenizer:
@@ -30,16 +30,18 @@ class WordPunctTokenizer:
     def __call__(self, text: str) -> Doc:
         words: list[str] = []
         spaces: list[bool] = []
-        prev = 0
-        for m in WORD_PATTERN.finditer(text):
-            start, end = m.span()
-            if start > prev:
-                _add_gap(text[prev:start], words, spaces)
-            words.append(m.group())
-            spaces.append(False)
-            prev = end
-        if prev < len(text):
-            _add_gap(text[prev:], words, spaces)
+        lead = LEADING_GAP_PATTERN.match(text)
+        if lead is not None and lead.end():
+            _add_gap(lead.group(), words, spaces)
+        for word, gap in WORD_GAP_PATTERN.findall(text):
+            words.append(word)
+            if not gap:
+                spaces.append(False)
+            elif gap == " ":
+                spaces.append(True)
+            else:
+                spaces.append(False)
+                _add_gap(gap, words, spaces)
         return Doc(self.vocab, words=words, spaces=spaces)
 
     def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterable[Doc]:

@@ -196,3 +196,51 @@ def test_hoisted_lookbehind_keeps_matches() -> None:
     engine = RuleEngine(labels={"ID_SUJETO_ASISTENCIA"})
     found = {(m.start, m.end) for m in engine.analyze("x12345678Z 12345678Z")}
     assert found == {(11, 20)}
+
+
+def test_patient_names_after_labels(engine: RuleEngine) -> None:
+    text = (
+        "Nombre:  Elvira.\nApellidos: De la Fuente Saiz.\nNom: Jordi\nIzena: Miren\n"
+        "Abizenak: Etxeberria Goñi\n"
+    )
+    found = spans(engine, text)
+    for name in ("Elvira", "De la Fuente Saiz", "Jordi", "Miren", "Etxeberria Goñi"):
+        assert ("NOMBRE_SUJETO_ASISTENCIA", name) in found
+
+
+def test_clinician_names_after_labels_and_titles(engine: RuleEngine) -> None:
+    text = (
+        "Médico: Tomasa Ruiz-Peral Bosch  NºCol: 44 44 10293.\n"
+        "Remitido por: Dra. Inés Gil del Campo Servicio de Cardiología. Hospital Central.\n"
+        "Responsable clínico: Dr. D. Ramón Sanz Vidal Calle Mayor 3 44001 Teruel\n"
+        "Metgessa: Núria Puig i Soler\n"
+        "Atentamente, Dr. Ramón Sanz Vidal.\n"
+    )
+    found = spans(engine, text)
+    for name in ("Tomasa Ruiz-Peral Bosch", "Inés Gil del Campo", "Ramón Sanz Vidal", "Núria Puig i Soler"):
+        assert ("NOMBRE_PERSONAL_SANITARIO", name) in found
+    names = [value for label, value in found if label.startswith("NOMBRE")]
+    assert not any("Servicio" in value or "Calle" in value for value in names)
+
+
+def test_names_need_capitals_and_skip_place_titles(engine: RuleEngine) -> None:
+    found = spans(engine, "Paciente: mujer de 40 años.\nVive en la Calle del Dr. Fleming 3, 44001 Teruel.\n")
+    assert not any(label.startswith("NOMBRE") for label, _ in found)
+
+
+def test_phone_country_code_follows_meddocan(engine: RuleEngine) -> None:
+    """MEDDOCAN leaves a leading "+" out of the phone span (the digits of the code stay in)."""
+    found = spans(engine, "Tel.: +34 978 123 456. Móvil 0034 612 345 678.")
+    assert ("NUMERO_TELEFONO", "34 978 123 456") in found
+    assert ("NUMERO_TELEFONO", "0034 612 345 678") in found
+
+
+def test_all_caps_hospital(engine: RuleEngine) -> None:
+    found = spans(engine, "Traslado al HOSPITAL GENERAL DE LA VEGA ALTA. Alta.")
+    assert ("HOSPITAL", "HOSPITAL GENERAL DE LA VEGA ALTA") in found
+
+
+def test_alphanumeric_episode(engine: RuleEngine) -> None:
+    found = spans(engine, "Nº episodio: 31-URG-0004567.\nEpisodio: 7788123.\n")
+    assert ("ID_CONTACTO_ASISTENCIAL", "31-URG-0004567") in found
+    assert ("ID_CONTACTO_ASISTENCIAL", "7788123") in found

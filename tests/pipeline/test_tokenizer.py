@@ -33,3 +33,28 @@ def test_identifier_boundaries_are_token_boundaries() -> None:
     doc = nlp("NºCol:28 28 12345, tel.612345678")
     assert doc.char_span(6, 17) is not None
     assert doc.char_span(23, 32) is not None
+
+
+def test_matches_reference_construction_on_mixed_text() -> None:
+    """Fast path (word+gap pairs) equals building the Doc from split_words gaps."""
+    from spacy.tokens import Doc
+
+    from alia_clin.pipeline.tokenizer import _add_gap
+
+    text = " \u200bA\u00a0b\t\tc  d\r\n\r\ne\u200d😀 f\u0301 . ,"
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    words: list[str] = []
+    spaces: list[bool] = []
+    prev = 0
+    for start, end in split_words(text):
+        if start > prev:
+            _add_gap(text[prev:start], words, spaces)
+        words.append(text[start:end])
+        spaces.append(False)
+        prev = end
+    if prev < len(text):
+        _add_gap(text[prev:], words, spaces)
+    ref = Doc(nlp.vocab, words=words, spaces=spaces)
+    doc = nlp(text)
+    assert [(t.text, t.whitespace_) for t in doc] == [(t.text, t.whitespace_) for t in ref]
+    assert doc.text == text
