@@ -1,0 +1,296 @@
+"""``alia_context``: ConText-style assertion of every clinical entity.
+
+Reads ``doc.ents``, tokens, ``doc._.language`` (es / ca / eu / gl; the ``default_language``
+when unset or not loaded, unless ``language`` forces one) and, when ``alia_sections`` ran
+before it, ``doc.spans[sections_key]``. Writes ``span._.assertion`` on every entity: one of
+``present``, ``negated``, ``uncertain``, ``historical``, ``hypothetical``, ``family``.
+Getters ``span._.is_negated``, ``is_uncertain``, ``is_historical``, ``is_hypothetical``,
+``is_family`` read it (medspaCy names). The value is a plain string (msgpack-serializable) and
+is stored in ``Doc.user_data``, so ``Doc.to_bytes`` keeps it.
+
+The algorithm is :mod:`alia_clin.context.algorithm` (pre/post/bidirectional triggers,
+pseudo-triggers, terminators, sentence limits from a rule-based splitter, a ``max_scope``
+window, Basque partitive morphology). Sections imply an assertion (``section_assertions``,
+default: family history → ``family``, past history → ``historical``) that a trigger of higher
+priority (negated) overrides. ``negative_results``: what a test-result trigger ("hemocultivo
+negativo", "negativo para") does to the entity it reaches — ``"negated"`` (ConText's reading,
+the default) or ``"present"`` (the test was done; E3C's event convention).
+
+Lexicons load in ``initialize()`` (package data ``resources/context/<lang>.json``, or a
+``lexicons`` dict ``{lang: data}``) or ``from_disk()`` (``lexicons/<lang>.json`` in the
+component directory, written by ``to_disk()``), never in the factory. A pipe that was never
+initialized raises ``E001``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import srsly
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import minibatch
+
+from ..context.algorithm import ASSERTIONS, assert_entities
+from ..context.lexicon import ContextLexicon, load_lexicon_data
+from ..context.sentences import doc_words, split_sentences
+from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
+from ..extensions import install_extensions
+from .sections import install_section_extensions
+
+DEFAULT_LANGUAGES = ("es", "ca", "eu", "gl")
+DEFAULT_SECTION_ASSERTIONS = {"family_history": "family", "past_history": "historical"}
+LEXICON_DIR = "lexicons"
+
+
+def _assertion_getter(value: str) -> Callable[[Span], bool]:
+    def getter(span: Span) -> bool:
+        return bool(span._.assertion == value)
+
+    return getter
+
+
+def install_context_extensions() -> None:
+    """Register ``Span._.assertion`` and the ``is_*`` getters once (idempotent)."""
+    install_extensions()
+    install_section_extensions()
+    if not Span.has_extension("assertion"):
+        Span.set_extension("assertion", default=None)
+    for value in ("negated", "uncertain", "historical", "hypothetical", "family"):
+        if not Span.has_extension(f"is_{value}"):
+            Span.set_extension(f"is_{value}", getter=_assertion_getter(value))
+
+
+class ContextComponent:
+    """The ``alia_context`` pipe. See the module docstring for what it reads and writes."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str,
+        *,
+        languages: list[str],
+        default_language: str,
+        language: str | None,
+        max_scope: int,
+        use_sections: bool,
+        sections_key: str,
+        section_assertions: dict[str, str],
+        negative_results: str = "negated",
+    ) -> None:
+        install_context_extensions()
+        if negative_results not in ("negated", "present"):
+            raise AliaClinValueError(
+                ErrorCode.E107, value=negative_results, field="negative_results", choices="negated, present"
+            )
+        if max_scope < 1:
+            raise AliaClinValueError(ErrorCode.E172, field="max_scope", reason="must be at least 1")
+        for section, value in section_assertions.items():
+            if value not in ASSERTIONS:
+                raise AliaClinValueError(
+                    ErrorCode.E107,
+                    value=value,
+                    field=f"section_assertions.{section}",
+                    choices=", ".join(ASSERTIONS),
+                )
+        if default_language not in languages or (language is not None and language not in languages):
+            raise AliaClinValueError(
+                ErrorCode.E172, field="default_language/language", reason="must be one of 'languages'"
+            )
+        self.name = name
+        self.cfg: dict[str, Any] = {
+            "languages": list(languages),
+            "default_language": default_language,
+            "language": language,
+            "max_scope": int(max_scope),
+            "use_sections": bool(use_sections),
+            "sections_key": sections_key,
+            "section_assertions": dict(section_assertions),
+            "negative_results": negative_results,
+        }
+        self._lexicons: dict[str, ContextLexicon] | None = None
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def is_initialized(self) -> bool:
+        """Whether the lexicons are loaded (``initialize()`` or ``from_disk()`` ran)."""
+        return self._lexicons is not None
+
+    @property
+    def lexicons(self) -> dict[str, ContextLexicon]:
+        """Compiled lexicons by language (E001 before ``initialize()``/``from_disk()``)."""
+        if self._lexicons is None:
+            raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
+        return self._lexicons
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Any]] | None = None,
+        *,
+        nlp: Any = None,
+        lexicons: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Load the packaged lexicon of every configured language; ``lexicons`` (``{lang: data}``)
+        replaces or adds languages."""
+        data = {lang: load_lexicon_data(lang) for lang in self.cfg["languages"]}
+        data.update(lexicons or {})
+        self._set_lexicons(data)
+
+    def _set_lexicons(self, data: dict[str, dict[str, Any]]) -> None:
+        self._lexicons = {lang: ContextLexicon.from_data(d) for lang, d in data.items()}
+
+    def lexicon_for(self, doc: Doc) -> ContextLexicon:
+        """The lexicon used for ``doc`` (forced language, ``doc._.language``, or the default)."""
+        lexicons = self.lexicons
+        lang = self.cfg["language"] or doc._.language or self.cfg["default_language"]
+        return lexicons.get(lang) or lexicons[self.cfg["default_language"]]
+
+    # -- processing --------------------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        """Annotate docs; errors go through spaCy's error handler."""
+        self.lexicons  # noqa: B018  (raises E001 when not initialized)
+        error_handler = self.get_error_handler()
+        for batch in minibatch(stream, size=batch_size):
+            docs = list(batch)
+            for doc in docs:
+                try:
+                    self._annotate(doc)
+                except Exception as exc:  # spaCy's error-handler contract
+                    error_handler(self.name, self, [doc], exc)
+            yield from docs
+
+    def _implied(self, doc: Doc, ents: list[Span]) -> list[str | None]:
+        key = self.cfg["sections_key"]
+        if not self.cfg["use_sections"] or key not in doc.spans or not doc.spans[key]:
+            return [None] * len(ents)
+        group = doc.spans[key]
+        mapping = self.cfg["section_assertions"]
+        out: list[str | None] = []
+        for ent in ents:
+            value = None
+            for section in group:
+                if section.start_char <= ent.start_char < section.end_char:
+                    value = mapping.get(section.label_)
+                    break
+            out.append(value)
+        return out
+
+    def _annotate(self, doc: Doc) -> None:
+        ents = list(doc.ents)
+        if not ents:
+            return
+        lexicon = self.lexicon_for(doc)
+        words = doc_words(doc)
+        word_of_token: dict[int, int] = {w.i: k for k, w in enumerate(words)}
+        ranges: list[tuple[int, int]] = []
+        for ent in ents:
+            ks = [word_of_token[i] for i in range(ent.start, ent.end) if i in word_of_token]
+            ranges.append((ks[0], ks[-1] + 1) if ks else (0, 0))
+        values = assert_entities(
+            lexicon,
+            words,
+            split_sentences(doc.text, words),
+            ranges,
+            max_scope=self.cfg["max_scope"],
+            implied=self._implied(doc, ents),
+            negative_results=self.cfg["negative_results"] == "negated",
+        )
+        for ent, value in zip(ents, values, strict=True):
+            ent._.assertion = value
+
+    # -- spaCy plumbing ----------------------------------------------------------------------
+    def get_error_handler(self) -> Callable[..., Any]:
+        return getattr(self, "_error_handler", _raise_error)
+
+    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
+        self._error_handler = error_handler
+
+    def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
+        """Assertion accuracy over reference entities found with the same offsets in the prediction."""
+        total = correct = 0
+        for eg in examples:
+            pred = {(e.start_char, e.end_char): e._.assertion for e in eg.predicted.ents}
+            for ent in eg.reference.ents:
+                gold = ent._.assertion or "present"
+                got = pred.get((ent.start_char, ent.end_char)) or "present"
+                total += 1
+                correct += gold == got
+        return {"assertion_acc": correct / total if total else None}
+
+    def _data(self) -> dict[str, dict[str, Any]]:
+        return {lang: lex.data for lang, lex in self.lexicons.items()}
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        return srsly.msgpack_dumps({"cfg": self.cfg, "lexicons": self._data()})
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> ContextComponent:
+        msg = srsly.msgpack_loads(data)
+        self.cfg.update(msg["cfg"])
+        self._set_lexicons(msg["lexicons"])
+        return self
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        p = Path(path)
+        (p / LEXICON_DIR).mkdir(parents=True, exist_ok=True)
+        srsly.write_json(p / "cfg.json", self.cfg)
+        for lang, data in self._data().items():
+            srsly.write_json(p / LEXICON_DIR / f"{lang}.json", data)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> ContextComponent:
+        p = Path(path)
+        self.cfg.update(srsly.read_json(p / "cfg.json"))
+        data = {f.stem: srsly.read_json(f) for f in sorted((p / LEXICON_DIR).glob("*.json"))}
+        self._set_lexicons(data)
+        return self
+
+
+def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
+    raise e
+
+
+@Language.factory(
+    "alia_context",
+    assigns=["span._.assertion"],
+    requires=["doc.ents"],
+    default_config={
+        "languages": list(DEFAULT_LANGUAGES),
+        "default_language": "es",
+        "language": None,
+        "max_scope": 5,
+        "use_sections": True,
+        "sections_key": "sections",
+        "section_assertions": dict(DEFAULT_SECTION_ASSERTIONS),
+        "negative_results": "negated",
+    },
+    default_score_weights={"assertion_acc": 1.0},
+)
+def make_context(
+    nlp: Language,
+    name: str,
+    languages: list[str],
+    default_language: str,
+    language: str | None,
+    max_scope: int,
+    use_sections: bool,
+    sections_key: str,
+    section_assertions: dict[str, str],
+    negative_results: str,
+) -> ContextComponent:
+    """Create the ``alia_context`` pipe (no I/O here: lexicons load in ``initialize``/``from_disk``)."""
+    return ContextComponent(
+        nlp,
+        name,
+        languages=languages,
+        default_language=default_language,
+        language=language,
+        max_scope=max_scope,
+        use_sections=use_sections,
+        sections_key=sections_key,
+        section_assertions=section_assertions,
+        negative_results=negative_results,
+    )

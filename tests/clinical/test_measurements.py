@@ -1,0 +1,423 @@
+"""Table-driven tests of :func:`alia_clin.clinical.measurements.extract_measurements`."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+
+from alia_clin.clinical.measurements import LOINC, extract_measurements, parse_number
+
+# (text, kind, exact span text, value, value_high, comparator, unit_ucum, qualitative)
+POSITIVES: list[tuple[str, str, str, float | None, float | None, str | None, str | None, str | None]] = [
+    # LVEF numeric
+    ("Ecocardiograma: FEVI 35 %.", "LVEF", "FEVI 35 %", 35, None, None, "%", None),
+    ("con FEVI del 35% y dilatación", "LVEF", "FEVI del 35%", 35, None, None, "%", None),
+    ("FE 35-40 % por Simpson", "LVEF", "FE 35-40 %", 35, 40, None, "%", None),
+    ("fracción de eyección de 55%.", "LVEF", "fracción de eyección de 55%", 55, None, None, "%", None),
+    ("LVEF <40% at discharge", "LVEF", "LVEF <40%", 40, None, "<", "%", None),
+    ("FEVI > 55%). No derrame", "LVEF", "FEVI > 55%", 55, None, ">", "%", None),
+    ("FEVI ≥ 50 %", "LVEF", "FEVI ≥ 50 %", 50, None, ">=", "%", None),
+    ("FEVI ≤35%", "LVEF", "FEVI ≤35%", 35, None, "<=", "%", None),
+    ("FEVI inferior al 40%", "LVEF", "FEVI inferior al 40%", 40, None, "<", "%", None),
+    ("FEVI superior a 50%", "LVEF", "FEVI superior a 50%", 50, None, ">", "%", None),
+    ("FEVI: 28%. Dilatación", "LVEF", "FEVI: 28%", 28, None, None, "%", None),
+    ("FEVI al 32%; persiste", "LVEF", "FEVI al 32%", 32, None, None, "%", None),
+    ("FEVI por Simpson biplano 35%", "LVEF", "FEVI por Simpson biplano 35%", 35, None, None, "%", None),
+    ("FEVI Teich 27%", "LVEF", "FEVI Teich 27%", 27, None, None, "%", None),
+    (
+        "fracción de eyección del ventrículo izquierdo (FEVI) del 17%.",
+        "LVEF",
+        "fracción de eyección del ventrículo izquierdo (FEVI) del 17%",
+        17,
+        None,
+        None,
+        "%",
+        None,
+    ),
+    ("FEVI 30-35% al ingreso", "LVEF", "FEVI 30-35%", 30, 35, None, "%", None),
+    ("FEVI 22 % por Simpson", "LVEF", "FEVI 22 %", 22, None, None, "%", None),
+    ("FEVI 45", "LVEF", "FEVI 45", 45, None, None, "%", None),
+    ("FEVI estimada del 40 %", "LVEF", "FEVI estimada del 40 %", 40, None, None, "%", None),
+    ("FEVI 37,5%", "LVEF", "FEVI 37,5%", 37.5, None, None, "%", None),
+    ("fracció d'ejecció del 45%", "LVEF", "fracció d'ejecció del 45%", 45, None, None, "%", None),
+    # LVEF qualitative
+    ("con FEVI conservada.", "LVEF", "FEVI conservada", None, None, None, None, "preserved"),
+    ("FEVI preservada. VD normal", "LVEF", "FEVI preservada", None, None, None, None, "preserved"),
+    ("FEVI deprimida", "LVEF", "FEVI deprimida", None, None, None, None, "reduced"),
+    ("FEVI reducida estadio C", "LVEF", "FEVI reducida", None, None, None, None, "reduced"),
+    ("FEVI levemente reducida", "LVEF", "FEVI levemente reducida", None, None, None, None, "mildly_reduced"),
+    (
+        "FEVI ligeramente deprimida",
+        "LVEF",
+        "FEVI ligeramente deprimida",
+        None,
+        None,
+        None,
+        None,
+        "mildly_reduced",
+    ),
+    (
+        "FEVI moderadamente deprimida",
+        "LVEF",
+        "FEVI moderadamente deprimida",
+        None,
+        None,
+        None,
+        None,
+        "moderately_reduced",
+    ),
+    (
+        "FEVI severamente deprimida",
+        "LVEF",
+        "FEVI severamente deprimida",
+        None,
+        None,
+        None,
+        None,
+        "severely_reduced",
+    ),
+    (
+        "FEVI gravemente deprimida",
+        "LVEF",
+        "FEVI gravemente deprimida",
+        None,
+        None,
+        None,
+        None,
+        "severely_reduced",
+    ),
+    (
+        "función sistólica global moderadamente deprimida",
+        "LVEF",
+        "función sistólica global moderadamente deprimida",
+        None,
+        None,
+        None,
+        None,
+        "moderately_reduced",
+    ),
+    ("FEVI normal (55 %)", "LVEF", "FEVI normal (55 %)", 55, None, None, "%", "preserved"),
+    # NT-proBNP / BNP
+    ("NT-proBNP 1.250 pg/ml", "NT_PROBNP", "NT-proBNP 1.250 pg/ml", 1250, None, None, "pg/mL", None),
+    ("NT-proBNP 4.860.", "NT_PROBNP", "NT-proBNP 4.860", 4860, None, None, "pg/mL", None),
+    ("NTproBNP de 3463 pg/mL", "NT_PROBNP", "NTproBNP de 3463 pg/mL", 3463, None, None, "pg/mL", None),
+    ("NT-proBNP 4177 pg/mL (0 - 450)", "NT_PROBNP", "NT-proBNP 4177 pg/mL", 4177, None, None, "pg/mL", None),
+    (
+        "NT-proBNP de hasta 4623 pg/ml",
+        "NT_PROBNP",
+        "NT-proBNP de hasta 4623 pg/ml",
+        4623,
+        None,
+        None,
+        "pg/mL",
+        None,
+    ),
+    ("NT-proBNP 850 ng/L", "NT_PROBNP", "NT-proBNP 850 ng/L", 850, None, None, "ng/L", None),
+    ("NT-proBNP > 35.000 pg/ml", "NT_PROBNP", "NT-proBNP > 35.000 pg/ml", 35000, None, ">", "pg/mL", None),
+    ("NT-pro-BNP 12.300", "NT_PROBNP", "NT-pro-BNP 12.300", 12300, None, None, "pg/mL", None),
+    ("BNP 350 pg/mL", "BNP", "BNP 350 pg/mL", 350, None, None, "pg/mL", None),
+    ("BNP de 1.200 pg/ml", "BNP", "BNP de 1.200 pg/ml", 1200, None, None, "pg/mL", None),
+    ("BNP 95 ng/L", "BNP", "BNP 95 ng/L", 95, None, None, "ng/L", None),
+    (
+        "NT-proBNP mayor de 2000 pg/ml",
+        "NT_PROBNP",
+        "NT-proBNP mayor de 2000 pg/ml",
+        2000,
+        None,
+        ">",
+        "pg/mL",
+        None,
+    ),
+    ("BNP menor de 100 pg/ml", "BNP", "BNP menor de 100 pg/ml", 100, None, "<", "pg/mL", None),
+    ("FEVI >= 50%", "LVEF", "FEVI >= 50%", 50, None, ">=", "%", None),
+    # heart rate
+    ("FC 88 lpm", "HR", "FC 88 lpm", 88, None, None, "/min", None),
+    ("frecuencia cardiaca de 110 lpm", "HR", "frecuencia cardiaca de 110 lpm", 110, None, None, "/min", None),
+    (
+        "frecuencia cardíaca (FC) 60 lpm.",
+        "HR",
+        "frecuencia cardíaca (FC) 60 lpm",
+        60,
+        None,
+        None,
+        "/min",
+        None,
+    ),
+    ("FC: 65 lpm. Buen estado", "HR", "FC: 65 lpm", 65, None, None, "/min", None),
+    ("FC 65. Saturación", "HR", "FC 65", 65, None, None, "/min", None),
+    ("fibrilación auricular a 115 lpm", "HR", "115 lpm", 115, None, None, "/min", None),
+    ("150 latidos por minuto", "HR", "150 latidos por minuto", 150, None, None, "/min", None),
+    ("freqüència cardíaca 72 bpm", "HR", "freqüència cardíaca 72 bpm", 72, None, None, "/min", None),
+    ("bihotz-maiztasuna 80 tau/min", "HR", "bihotz-maiztasuna 80 tau/min", 80, None, None, "/min", None),
+    ("pulso 90 x'", "HR", "pulso 90 x'", 90, None, None, "/min", None),
+    ("F.C. 100 latidos/minuto", "HR", "F.C. 100 latidos/minuto", 100, None, None, "/min", None),
+    (
+        "frecuencia cardiaca [FC] 70 lpm",
+        "HR",
+        "frecuencia cardiaca [FC] 70 lpm",
+        70,
+        None,
+        None,
+        "/min",
+        None,
+    ),
+    # blood pressure (value None; components checked separately)
+    ("TA 140/90 mmHg", "BP", "TA 140/90 mmHg", None, None, None, "mm[Hg]", None),
+    ("PA: 130/80. FC 70", "BP", "PA: 130/80", None, None, None, "mm[Hg]", None),
+    (
+        "tensión arterial (TA) 113/83 mmHg",
+        "BP",
+        "tensión arterial (TA) 113/83 mmHg",
+        None,
+        None,
+        None,
+        "mm[Hg]",
+        None,
+    ),
+    ("PA 140/80 MMHG, tiraje", "BP", "PA 140/80 MMHG", None, None, None, "mm[Hg]", None),
+    ("tensió arterial 150/95 mmHg", "BP", "tensió arterial 150/95 mmHg", None, None, None, "mm[Hg]", None),
+    ("llega con 180/100 mmHg", "BP", "180/100 mmHg", None, None, None, "mm[Hg]", None),
+    (
+        "presión arterial de 95/60 mm Hg",
+        "BP",
+        "presión arterial de 95/60 mm Hg",
+        None,
+        None,
+        None,
+        "mm[Hg]",
+        None,
+    ),
+    # SpO2
+    ("SatO2 94 %", "SPO2", "SatO2 94 %", 94, None, None, "%", None),
+    ("saturación basal 92%", "SPO2", "saturación basal 92%", 92, None, None, "%", None),
+    ("Sat O2 > 95 % con gafas", "SPO2", "Sat O2 > 95 %", 95, None, ">", "%", None),
+    ("Saturación de O2 del 93 %", "SPO2", "Saturación de O2 del 93 %", 93, None, None, "%", None),
+    ("SpO2 < 70%)", "SPO2", "SpO2 < 70%", 70, None, "<", "%", None),
+    ("Sat 100% basal", "SPO2", "Sat 100%", 100, None, None, "%", None),
+    ("SatO2 % 94, pisua 79 kg", "SPO2", "SatO2 % 94", 94, None, None, "%", None),
+    ("BM 92 tau/min", "HR", "BM 92 tau/min", 92, None, None, "/min", None),
+    # weight / height / BMI
+    ("peso 82 kg", "WEIGHT", "peso 82 kg", 82, None, None, "kg", None),
+    ("pesa 82,5 kg", "WEIGHT", "pesa 82,5 kg", 82.5, None, None, "kg", None),
+    ("registrado de 106 kg", "WEIGHT", "106 kg", 106, None, None, "kg", None),
+    ("Peso: 77 Kg.", "WEIGHT", "Peso: 77 Kg", 77, None, None, "kg", None),
+    ("pes 70 kg", "WEIGHT", "pes 70 kg", 70, None, None, "kg", None),
+    ("pisua 65 kg", "WEIGHT", "pisua 65 kg", 65, None, None, "kg", None),
+    ("talla 170 cm", "HEIGHT", "talla 170 cm", 170, None, None, "cm", None),
+    ("talla 1,70 m", "HEIGHT", "talla 1,70 m", 1.7, None, None, "m", None),
+    ("talla 1,74 metros.", "HEIGHT", "talla 1,74 metros", 1.74, None, None, "m", None),
+    ("IMC 31,2 kg/m2", "BMI", "IMC 31,2 kg/m2", 31.2, None, None, "kg/m2", None),
+    ("IMC de 37,86 kg/m2", "BMI", "IMC de 37,86 kg/m2", 37.86, None, None, "kg/m2", None),
+    ("IMC 33,69.", "BMI", "IMC 33,69", 33.69, None, None, "kg/m2", None),
+    (
+        "índice de masa corporal 28 kg/m²",
+        "BMI",
+        "índice de masa corporal 28 kg/m²",
+        28,
+        None,
+        None,
+        "kg/m2",
+        None,
+    ),
+    # creatinine / eGFR
+    ("creatinina 0,9 mg/dl", "CREATININE", "creatinina 0,9 mg/dl", 0.9, None, None, "mg/dL", None),
+    ("Creatinina 1,25 mg/dL.", "CREATININE", "Creatinina 1,25 mg/dL", 1.25, None, None, "mg/dL", None),
+    ("creatinina 1.250 mg/dl", "CREATININE", "creatinina 1.250 mg/dl", 1.25, None, None, "mg/dL", None),
+    ("creatinina 88 µmol/L", "CREATININE", "creatinina 88 µmol/L", 88, None, None, "umol/L", None),
+    ("creatinina 2,1, urea 80", "CREATININE", "creatinina 2,1", 2.1, None, None, "mg/dL", None),
+    ("Cr 1,6 mg/dl", "CREATININE", "Cr 1,6 mg/dl", 1.6, None, None, "mg/dL", None),
+    ("FGe 45 ml/min/1,73 m2", "EGFR", "FGe 45 ml/min/1,73 m2", 45, None, None, "mL/min/{1.73_m2}", None),
+    (
+        "filtrado glomerular > 60 ml/min",
+        "EGFR",
+        "filtrado glomerular > 60 ml/min",
+        60,
+        None,
+        ">",
+        "mL/min",
+        None,
+    ),
+    ("FG 28,4 ml/min/1,73 m2", "EGFR", "FG 28,4 ml/min/1,73 m2", 28.4, None, None, "mL/min/{1.73_m2}", None),
+    (
+        "filtrado glomerular estimado de 48,82 mL/minuto",
+        "EGFR",
+        "filtrado glomerular estimado de 48,82 mL/minuto",
+        48.82,
+        None,
+        None,
+        "mL/min",
+        None,
+    ),
+    (
+        "FGe (CKD-EPI) 52 ml/min/1.73m2",
+        "EGFR",
+        "FGe (CKD-EPI) 52 ml/min/1.73m2",
+        52,
+        None,
+        None,
+        "mL/min/{1.73_m2}",
+        None,
+    ),
+    # electrolytes, haemoglobin, HbA1c
+    ("sodio 140 mEq/l", "SODIUM", "sodio 140 mEq/l", 140, None, None, "meq/L", None),
+    ("Na 134 mEq/l, K 4,6", "SODIUM", "Na 134 mEq/l", 134, None, None, "meq/L", None),
+    ("sodio 142 mmol/l", "SODIUM", "sodio 142 mmol/l", 142, None, None, "mmol/L", None),
+    ("potasio 4,5 mmol/L", "POTASSIUM", "potasio 4,5 mmol/L", 4.5, None, None, "mmol/L", None),
+    ("potasio 3,9 mEq/l", "POTASSIUM", "potasio 3,9 mEq/l", 3.9, None, None, "meq/L", None),
+    ("K+ 5,7 mmol/l.", "POTASSIUM", "K+ 5,7 mmol/l", 5.7, None, None, "mmol/L", None),
+    ("Hb 12,5 g/dL", "HEMOGLOBIN", "Hb 12,5 g/dL", 12.5, None, None, "g/dL", None),
+    (
+        "hemoglobina 11,8 g/dl, hematocrito",
+        "HEMOGLOBIN",
+        "hemoglobina 11,8 g/dl",
+        11.8,
+        None,
+        None,
+        "g/dL",
+        None,
+    ),
+    ("Hb 125 g/L", "HEMOGLOBIN", "Hb 125 g/L", 125, None, None, "g/L", None),
+    ("HbA1c 7,2 %", "HBA1C", "HbA1c 7,2 %", 7.2, None, None, "%", None),
+    ("hemoglobina glicada 6,8%", "HBA1C", "hemoglobina glicada 6,8%", 6.8, None, None, "%", None),
+    ("HbA1c de 8.1%", "HBA1C", "HbA1c de 8.1%", 8.1, None, None, "%", None),
+    # temperature
+    ("Tª 36,5 ºC", "TEMPERATURE", "Tª 36,5 ºC", 36.5, None, None, "Cel", None),
+    ("temperatura 38,3 oC", "TEMPERATURE", "temperatura 38,3 oC", 38.3, None, None, "Cel", None),
+    ("Temperatura axilar 37.8°C", "TEMPERATURE", "Temperatura axilar 37.8°C", 37.8, None, None, "Cel", None),
+    ("tª axilar 37,3 ºC", "TEMPERATURE", "tª axilar 37,3 ºC", 37.3, None, None, "Cel", None),
+    ("fiebre de 39 ºC", "TEMPERATURE", "39 ºC", 39, None, None, "Cel", None),
+]
+
+NEGATIVES: list[str] = [
+    "Fecha de ingreso: 03/02/2024.",
+    "Revisión el 12/05/23 en consulta.",
+    "Tel.: 612 345 678.",
+    "Teléfono de contacto 981 123 456",
+    "furosemida 40 mg cada 12 horas",
+    "bisoprolol 2,5 mg/24 h",
+    "enoxaparina 1 mg/kg/12 h",
+    "cloruro potásico 20 mEq/8h",
+    "potasio 20 mEq/8 h por vía oral",
+    "Mujer de 71 años con disnea.",
+    "Varón de 82 años, exfumador desde 2015.",
+    "En 2019 se diagnosticó FA.",
+    "Código CIE-10 I50.9 e I10.",
+    "Cita a las 10:30 h.",
+    "oxigenoterapia con gafas nasales a 2 lpm",
+    "pérdida de 5 kg en un mes",
+    "ganancia de 3 kg de peso",
+    "pérdida de peso superior a 10 Kg en tres meses",
+    "con pérdida de peso de unos 15 Kg en los tres meses",
+    "Rx de tórax PA y lateral sin hallazgos",
+    "vitamina K 10 mg iv",
+    "NHC 4455667, DNI 12345678Z",
+    "FEVI conservada y FEVD deprimida",  # FEVD is the right ventricle (only FEVI must match)
+    "ventrículo derecho con función sistólica levemente reducida (TAPSE 15 mm)",
+    "aclaramiento de creatinina 45 ml/min",
+    "Dosis de 80 mg de atorvastatina",
+    "ECG: QRS 120 ms, PR 200 ms",
+    "lesión de 3 cm en lóbulo inferior",
+    "Hemoglobina glicada pendiente",
+    "FC y TA normales",
+    "2 comprimidos al día durante 7 días",
+    "la paciente tomó 1.000 mg de paracetamol",
+]
+
+
+def _one(text: str, kind: str) -> Any:
+    found = [m for m in extract_measurements(text) if m.kind == kind]
+    assert len(found) == 1, (kind, [m.to_dict() for m in extract_measurements(text)])
+    return found[0]
+
+
+def test_table_sizes() -> None:
+    assert len(POSITIVES) >= 80
+    assert len(NEGATIVES) >= 20
+
+
+@pytest.mark.parametrize(("text", "kind", "span", "value", "high", "cmp", "unit", "qual"), POSITIVES)
+def test_positive(
+    text: str,
+    kind: str,
+    span: str,
+    value: float | None,
+    high: float | None,
+    cmp: str | None,
+    unit: str | None,
+    qual: str | None,
+) -> None:
+    m = _one(text, kind)
+    start = text.index(span)
+    assert (m.start, m.end) == (start, start + len(span))
+    assert m.value == (pytest.approx(value) if value is not None else None)
+    assert m.value_high == (pytest.approx(high) if high is not None else None)
+    assert m.comparator == cmp
+    assert m.unit_ucum == unit
+    assert m.qualitative == qual
+    assert m.loinc in (LOINC[kind], "14682-9", "33914-3")
+    assert m.start <= m.text_value_start < m.text_value_end <= m.end
+    if value is not None and qual is None:
+        value_text = text[m.text_value_start : m.text_value_end]
+        assert value_text[0].isdigit() or value_text[0] in "<>≤≥" or value_text[0].isalpha()
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_negative(text: str) -> None:
+    found = extract_measurements(text)
+    if text.startswith("FEVI conservada"):
+        assert [(m.kind, m.qualitative) for m in found] == [("LVEF", "preserved")]
+        return
+    assert found == [], [m.to_dict() for m in found]
+
+
+def test_blood_pressure_components() -> None:
+    text = "TA 140/90 mmHg, FC 88 lpm"
+    bp = _one(text, "BP")
+    assert bp.loinc == "85354-9" and bp.value is None
+    sys_c, dia_c = bp.components
+    assert (sys_c.code, sys_c.value, dia_c.code, dia_c.value) == ("8480-6", 140, "8462-4", 90)
+    assert text[sys_c.text_value_start : sys_c.text_value_end] == "140"
+    assert text[dia_c.text_value_start : dia_c.text_value_end] == "90"
+    assert text[bp.text_value_start : bp.text_value_end] == "140/90"
+
+
+def test_value_offsets_and_unit_text() -> None:
+    text = "NT-proBNP de 1.250 pg/ml"
+    m = _one(text, "NT_PROBNP")
+    assert text[m.text_value_start : m.text_value_end] == "1.250"
+    assert m.unit_text == "pg/ml"
+    implied = _one("FEVI 45", "LVEF")
+    assert implied.unit_text is None and implied.unit_ucum == "%"
+
+
+def test_codes_per_unit_and_formula() -> None:
+    assert _one("creatinina 88 µmol/L", "CREATININE").loinc == "14682-9"
+    assert _one("creatinina 0,9 mg/dl", "CREATININE").loinc == "2160-0"
+    assert _one("FG (MDRD) 40 ml/min/1,73 m2", "EGFR").loinc == "33914-3"
+    assert _one("FGe 40 ml/min/1,73 m2", "EGFR").loinc == "62238-1"
+
+
+def test_parse_number() -> None:
+    assert parse_number("1.250") == [1250.0, 1.25]
+    assert parse_number("4.860") == [4860.0, 4.86]
+    assert parse_number("0,9") == [0.9]
+    assert parse_number("1,25") == [1.25]
+    assert parse_number("1.250,5") == [1250.5]
+    assert parse_number("38.5") == [38.5]
+
+
+def test_serializable_and_sorted() -> None:
+    text = "TA 130/80 mmHg, FC 72 lpm, SatO2 96 %, peso 80 kg, FEVI 50 %, NT-proBNP 900 pg/ml."
+    found = extract_measurements(text)
+    assert [m.kind for m in found] == ["BP", "HR", "SPO2", "WEIGHT", "LVEF", "NT_PROBNP"]
+    assert json.loads(json.dumps([m.to_dict() for m in found]))[0]["components"][0]["code"] == "8480-6"
+    assert all(a.end <= b.start for a, b in itertools.pairwise(found))
+
+
+def test_implausible_values_dropped() -> None:
+    assert extract_measurements("FEVI 150 %") == []
+    assert extract_measurements("TA 80/120 mmHg") == []
+    assert extract_measurements("potasio 45 mEq/l") == []

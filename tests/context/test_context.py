@@ -1,0 +1,256 @@
+"""alia_context: trigger types, pseudo-triggers, terminators, coordination, sentence limits,
+Basque morphology, getters, configuration and coded errors (synthetic sentences only)."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+from alia_clin.context import ContextLexicon, load_lexicon_data
+from alia_clin.context.sentences import doc_words, split_sentences
+from alia_clin.errors import AliaClinRuntimeError, AliaClinValueError
+
+from .conftest import TOKENIZER, Annotate, annotate_with, char_span, context_pipe, make_nlp
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("No presenta fiebre.", "fiebre"),
+        ("Paciente sin disnea.", "disnea"),
+        ("Niega dolor torácico.", "dolor torácico"),
+        ("Ausencia de soplos.", "soplos"),
+        ("No se objetivan adenopatías.", "adenopatías"),
+        ("Se descarta tromboembolismo pulmonar.", "tromboembolismo pulmonar"),
+        ("Sin signos de trombosis venosa.", "signos de trombosis venosa"),
+    ],
+)
+def test_forward_negation(annotate: Annotate, text: str, entity: str) -> None:
+    assert annotate(text, [entity])[entity] == "negated"
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [("Neumonía descartada.", "Neumonía"), ("Pulsos pedios ausentes.", "Pulsos pedios")],
+)
+def test_backward_negation(annotate: Annotate, text: str, entity: str) -> None:
+    assert annotate(text, [entity])[entity] == "negated"
+
+
+def test_negative_result_is_configurable() -> None:
+    text = "Hemocultivo negativo."
+    assert annotate_with(make_nlp(), text, ["Hemocultivo"])["Hemocultivo"] == "negated"
+    nlp = make_nlp(negative_results="present")
+    assert annotate_with(nlp, text, ["Hemocultivo"])["Hemocultivo"] == "present"
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "expected"),
+    [
+        ("Posible neumonía basal.", "neumonía", "uncertain"),
+        ("Imagen compatible con neoplasia.", "neoplasia", "uncertain"),
+        ("No se descarta neumonía.", "neumonía", "uncertain"),
+        ("No se puede descartar isquemia.", "isquemia", "uncertain"),
+        ("Infección urinaria probable.", "Infección urinaria", "uncertain"),
+        ("Si presenta fiebre, acudir a urgencias.", "fiebre", "hypothetical"),
+        ("En caso de dolor torácico, llamar.", "dolor torácico", "hypothetical"),
+        ("Antecedentes de infarto agudo de miocardio.", "infarto agudo de miocardio", "historical"),
+        ("Colecistectomía previa.", "Colecistectomía", "historical"),
+        ("Madre con diabetes.", "diabetes", "family"),
+        ("Antecedentes familiares de miocardiopatía.", "miocardiopatía", "family"),
+        ("Presenta fiebre.", "fiebre", "present"),
+    ],
+)
+def test_other_categories(annotate: Annotate, text: str, entity: str, expected: str) -> None:
+    assert annotate(text, [entity])[entity] == expected
+
+
+def test_pseudo_triggers_do_not_negate(annotate: Annotate) -> None:
+    assert annotate("No solo presenta fiebre sino también tos.", ["fiebre", "tos"]) == {
+        "fiebre": "present",
+        "tos": "present",
+    }
+    assert annotate("Bacilos gram negativos en el cultivo.", ["Bacilos"])["Bacilos"] == "present"
+
+
+def test_accented_si_is_not_hypothetical(annotate: Annotate) -> None:
+    assert annotate("No tiene fiebre pero sí tos.", ["fiebre", "tos"]) == {
+        "fiebre": "negated",
+        "tos": "present",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sin fiebre pero con tos productiva.",
+        "No presenta fiebre; refiere tos.",
+        "No presenta fiebre, aunque tiene tos.",
+        "Sin embargo, presenta fiebre y tos.",
+        "No presenta fiebre, por lo que se trata la tos.",
+    ],
+)
+def test_terminators_end_scope(annotate: Annotate, text: str) -> None:
+    got = annotate(text, ["tos"] if text.startswith("Sin embargo") else ["fiebre", "tos"])
+    assert got["tos"] == "present"
+    if "fiebre" in got and not text.startswith("Sin embargo"):
+        assert got["fiebre"] == "negated"
+
+
+def test_sin_embargo_is_not_sin(annotate: Annotate) -> None:
+    assert annotate("Sin embargo, presenta fiebre.", ["fiebre"])["fiebre"] == "present"
+
+
+def test_coordination_negates_every_item(annotate: Annotate) -> None:
+    got = annotate("No presenta fiebre, tos ni disnea.", ["fiebre", "tos", "disnea"])
+    assert set(got.values()) == {"negated"}
+    got = annotate("Ni fiebre ni escalofríos.", ["fiebre", "escalofríos"])
+    assert set(got.values()) == {"negated"}
+    got = annotate(
+        "Abdomen blando, sin masas ni megalias, peristaltismo conservado.",
+        ["masas", "megalias", "peristaltismo"],
+    )
+    assert got == {"masas": "negated", "megalias": "negated", "peristaltismo": "present"}
+
+
+def test_comma_without_list_ends_forward_scope(annotate: Annotate) -> None:
+    got = annotate("Abdomen sin cicatrices, distendido y timpanizado.", ["cicatrices", "distendido"])
+    assert got == {"cicatrices": "negated", "distendido": "present"}
+
+
+def test_scope_stops_at_sentence_end(annotate: Annotate) -> None:
+    got = annotate("No presenta fiebre. Tos productiva.", ["fiebre", "Tos productiva"])
+    assert got == {"fiebre": "negated", "Tos productiva": "present"}
+    got = annotate("Sin fiebre\nDolor abdominal difuso", ["fiebre", "Dolor abdominal"])
+    assert got["Dolor abdominal"] == "present"
+
+
+def test_max_scope_window() -> None:
+    text = "No presenta, tras revisar historia previa extensa completa detallada, fiebre."
+    nlp = make_nlp(max_scope=2)
+    assert annotate_with(nlp, "No refiere mareo reciente importante ahora intenso fiebre.", ["fiebre"]) == {
+        "fiebre": "present"
+    }
+    assert annotate_with(nlp, "No refiere fiebre.", ["fiebre"]) == {"fiebre": "negated"}
+    assert text  # long windows are cut by max_scope rather than by sentence length
+
+
+def test_sentence_splitter_keeps_abbreviations_and_decimals() -> None:
+    nlp = spacy.blank("es", config=TOKENIZER)
+    doc = nlp("Visto por el Dr. Pérez. FEVI 3.5 cm. Sin fiebre.\nTos")
+    words = doc_words(doc)
+    sents = split_sentences(doc.text, words)
+    texts = [doc.text[words[s].start : words[e - 1].end] for s, e in sents]
+    assert texts == ["Visto por el Dr. Pérez.", "FEVI 3.5 cm.", "Sin fiebre.", "Tos"]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "expected"),
+    [
+        ("Ez du sukarrik.", "sukarrik", "negated"),
+        ("Sukarrik ez du.", "Sukarrik", "negated"),
+        ("Ez da lesiorik ikusi.", "lesiorik", "negated"),
+        ("Ez dago isuririk.", "isuririk", "negated"),
+        ("Ez dauka alergiarik.", "alergiarik", "negated"),
+        ("Minik gabe dago.", "Minik", "negated"),
+        ("Sukarra ukatzen du.", "Sukarra", "negated"),
+        ("Eztulik, karkaxarik edo disnearik ez du.", "Eztulik", "negated"),
+        ("Bularreko mina du.", "mina", "present"),
+        ("Pneumonia susmoa.", "Pneumonia", "uncertain"),
+        ("Amak diabetesa du.", "diabetesa", "family"),
+    ],
+)
+def test_basque_morphology(annotate: Annotate, text: str, entity: str, expected: str) -> None:
+    assert annotate(text, [entity], lang="eu")[entity] == expected
+
+
+def test_basque_post_trigger_does_not_reach_next_clause(annotate: Annotate) -> None:
+    got = annotate("Sukarra ukatzen du eta eztula du.", ["Sukarra", "eztula"], lang="eu")
+    assert got == {"Sukarra": "negated", "eztula": "present"}
+    got = annotate("Mina du, sukarrik ez du.", ["Mina", "sukarrik"], lang="eu")
+    assert got == {"Mina": "present", "sukarrik": "negated"}
+
+
+def test_language_from_doc_and_forced_language(annotate: Annotate) -> None:
+    assert annotate("Non presenta febre.", ["febre"], lang="gl")["febre"] == "negated"
+    assert annotate("Sense febre.", ["febre"], lang="ca")["febre"] == "negated"
+    nlp = make_nlp(language="eu")
+    assert annotate_with(nlp, "Ez du sukarrik.", ["sukarrik"], lang="es")["sukarrik"] == "negated"
+
+
+def test_getters_and_serializable_values(nlp: spacy.language.Language) -> None:
+    text = "No presenta fiebre. Posible neumonía. Madre con asma."
+    doc = nlp.make_doc(text)
+    doc.ents = [
+        char_span(doc, text.index(w), text.index(w) + len(w), "ENT") for w in ("fiebre", "neumonía", "asma")
+    ]
+    doc = nlp(doc)
+    fiebre, neumonia, asma = doc.ents
+    assert fiebre._.is_negated and not fiebre._.is_uncertain
+    assert neumonia._.is_uncertain and asma._.is_family
+    assert not asma._.is_historical and not asma._.is_hypothetical
+    restored = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert [e._.assertion for e in restored.ents] == ["negated", "uncertain", "family"]
+
+
+def test_no_entities_is_fine(nlp: spacy.language.Language) -> None:
+    doc = nlp("Texto sin entidades.")
+    assert list(doc.ents) == []
+
+
+def test_uninitialized_pipe_raises_coded_error() -> None:
+    nlp = spacy.blank("es", config=TOKENIZER)
+    nlp.add_pipe("alia_context")
+    with pytest.raises(AliaClinRuntimeError, match=r"\[E001\]"):
+        nlp("No presenta fiebre.")
+    nlp2 = spacy.blank("es", config=TOKENIZER)
+    nlp2.add_pipe("alia_sections")
+    with pytest.raises(AliaClinRuntimeError, match=r"\[E001\]"):
+        nlp2("Antecedentes: ninguno.")
+
+
+def test_bad_config_raises_coded_errors() -> None:
+    nlp = spacy.blank("es", config=TOKENIZER)
+    with pytest.raises(AliaClinValueError, match=r"\[E172\]"):
+        nlp.add_pipe("alia_context", config={"max_scope": 0})
+    with pytest.raises(AliaClinValueError, match=r"\[E107\]"):
+        nlp.add_pipe("alia_context", name="c2", config={"negative_results": "maybe"})
+    with pytest.raises(AliaClinValueError, match=r"\[E172\]"):
+        nlp.add_pipe("alia_context", name="c3", config={"languages": ["eu"], "default_language": "es"})
+
+
+def test_invalid_lexicon_raises_coded_error() -> None:
+    with pytest.raises(AliaClinValueError, match=r"\[E170\]"):
+        ContextLexicon.from_data({"language": "es", "triggers": {"sad": {"forward": ["no"]}}})
+    with pytest.raises(AliaClinValueError, match=r"\[E005\]"):
+        load_lexicon_data("fr")
+
+
+def test_custom_lexicon_through_initialize() -> None:
+    nlp = spacy.blank("es", config=TOKENIZER)
+    nlp.add_pipe("alia_context")
+    custom = {"language": "es", "triggers": {"negated": {"forward": ["jamás"]}}}
+    nlp.initialize()
+    context_pipe(nlp).initialize(lexicons={"es": custom})
+    got = annotate_with(nlp, "Jamás tuvo fiebre. No presenta tos.", ["fiebre", "tos"])
+    assert got == {"fiebre": "negated", "tos": "present"}
+
+
+def test_every_packaged_lexicon_compiles() -> None:
+    for lang in ("es", "ca", "eu", "gl"):
+        lex = ContextLexicon.from_data(load_lexicon_data(lang))
+        assert lex.language == lang and lex.rules
+
+
+def test_new_finite_verb_and_parenthesis_end_scope(annotate: Annotate) -> None:
+    got = annotate("Postoperatorio sin incidencias y pasó a planta con drenaje.", ["incidencias", "planta"])
+    assert got == {"incidencias": "negated", "planta": "present"}
+    got = annotate("Tratado con antiinflamatorios no esteroideos (AINE).", ["esteroideos", "AINE"])
+    assert got == {"esteroideos": "negated", "AINE": "present"}
+
+
+def test_long_comma_items_do_not_carry_the_negation(annotate: Annotate) -> None:
+    text = "Sin alergias conocidas, ingresa por dolor abdominal intenso y progresivo o vómitos."
+    got = annotate(text, ["alergias", "dolor abdominal"])
+    assert got == {"alergias": "negated", "dolor abdominal": "present"}
