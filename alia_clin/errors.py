@@ -58,6 +58,11 @@ class ErrorCode(str, Enum):
     E134 = "Unknown corpus in source '{source}'. Known corpora: {choices}."
     E135 = "Refusing to write '{path}' inside the source checkout: build base models into a cache folder."
     E136 = "Output folder '{path}' exists and was not written by 'alia-clin train': refusing to replace it."
+    E200 = "Terminology table '{path}' line {line} is malformed: {reason}."
+    E201 = "Terminology concept '{concept_id}' has an invalid {system} code '{value}'."
+    E170 = "Invalid context lexicon for language '{language}': {reason}."
+    E171 = "Invalid section headings data: {reason}."
+    E172 = "Invalid context setting '{field}': {reason}."
 
 
 class WarningCode(str, Enum):
