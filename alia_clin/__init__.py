@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 logging.getLogger("alia_clin").addHandler(logging.NullHandler())
 
 #: The pipeline shipped in ``models/`` that ``load()`` uses when no model is given.
-DEFAULT_MODEL = "alia-clin-deid-rules"
+DEFAULT_MODEL = "alia-clin-rules"
 #: The tokenizer every alia_clin pipeline uses (tokens = the encoder's words).
 TOKENIZER = "alia_clin.WordPunctTokenizer.v1"
 
@@ -55,16 +55,21 @@ def load(model: str | Path | None = None, *, exclude: tuple[str, ...] = ()) -> L
     return spacy.load(path, exclude=list(exclude))
 
 
+#: The stages of the rules-only pipeline, in order.
+RULES_PIPES = ("alia_deid", "alia_sections", "alia_measurements", "alia_context")
+
+
 def build_rules_pipeline(lang: str = "es") -> Language:
-    """A fresh, initialized pipeline with the ``alia_deid`` rules stage only."""
+    """A fresh, initialized rules-only pipeline (:data:`RULES_PIPES`; no weights needed)."""
     import spacy
 
-    from .pipeline import deid, tokenizer  # noqa: F401  (registers the factory and tokenizer)
+    from .pipeline import context, deid, measurements, sections, tokenizer  # noqa: F401  (registration)
 
     nlp = spacy.blank(lang, config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
-    nlp.add_pipe("alia_deid")
+    for pipe in RULES_PIPES:
+        nlp.add_pipe(pipe)
     nlp.initialize()
-    nlp.meta.update({"name": "deid_rules", "version": __version__})
+    nlp.meta.update({"name": "rules", "version": __version__})
     return nlp
 
 

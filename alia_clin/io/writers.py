@@ -75,6 +75,12 @@ def doc_to_record(doc: Doc, *, include_text: bool = False) -> dict[str, Any]:
             e["text"] = ent.text
         ents.append(e)
     record: dict[str, Any] = {"id": doc._.note_id, "phi": phi, "entities": ents}
+    if doc.has_extension("measurements") and doc._.measurements:
+        record["measurements"] = list(doc._.measurements)
+    if "sections" in doc.spans:
+        record["sections"] = [
+            {"start": s.start_char, "end": s.end_char, "label": s.label_} for s in doc.spans["sections"]
+        ]
     if doc.cats:
         record["cats"] = {k: float(v) for k, v in doc.cats.items()}
     return record

@@ -143,3 +143,27 @@ def test_evaluate_deid_cli(tmp_path: Path) -> None:
     report = json.loads(report_path.read_text())
     assert report["strict"]["precision"] == pytest.approx(1.0)
     assert report["strict"]["recall"] == pytest.approx(0.5)
+
+
+def test_entities_from_adds_assertion_attributes(tmp_path: Path) -> None:
+    d, ents = tmp_path / "in", tmp_path / "ents"
+    d.mkdir()
+    ents.mkdir()
+    text = "Niega dolor torácico. Presenta disnea de esfuerzo.\nAntecedentes familiares: diabetes.\n"
+    (d / "n1.txt").write_text(text, encoding="utf-8")
+    spans = [("SINTOMA", "dolor torácico"), ("SINTOMA", "disnea de esfuerzo"), ("ENFERMEDAD", "diabetes")]
+    lines = []
+    for i, (label, words) in enumerate(spans, start=1):
+        start = text.index(words)
+        lines.append(f"T{i}\t{label} {start} {start + len(words)}\t{words}\n")
+    (ents / "n1.ann").write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["process", str(d), "--out", str(out), "--input-format", "brat",
+                              "--entities-from", str(ents), "--tasks", "deid,context"])
+    assert res.exit_code == 0, res.output
+    ann = read_ann(out / "n1.ann")
+    by_id = {e.id: text[e.start:e.end] for e in ann.entities}
+    attrs = {(a.name, by_id[a.target]) for a in ann.attributes}
+    assert ("Negated", "dolor torácico") in attrs
+    assert ("Family", "diabetes") in attrs
+    assert not any(target == "disnea de esfuerzo" for _, target in attrs)
