@@ -30,12 +30,12 @@ from .pipeline.spans import exact_spans
 
 logger = logging.getLogger("alia_clin")
 
-#: Task names of the CLI → the pipe that performs each.
-TASK_PIPES: dict[str, str] = {
-    "deid": "alia_deid",
-    "ner": "alia_ner",
-    "context": "alia_context",
-    "hf_risk": "alia_hf_risk",
+#: Task names of the CLI → the pipes that perform each (the first one is the task's main pipe).
+TASK_PIPES: dict[str, tuple[str, ...]] = {
+    "deid": ("alia_deid",),
+    "ner": ("alia_ner", "alia_measurements"),
+    "context": ("alia_context", "alia_sections"),
+    "hf_risk": ("alia_hf_risk",),
 }
 INPUT_FORMATS = ("txt", "brat")
 OUTPUT_FORMATS = ("brat", "deid-text", "jsonl")
@@ -58,7 +58,7 @@ class ProcessSummary:
 
 def available_tasks(nlp: Language) -> list[str]:
     """The tasks whose pipe is in ``nlp``, in pipeline order."""
-    return [task for task, pipe in TASK_PIPES.items() if pipe in nlp.pipe_names]
+    return [task for task, pipes in TASK_PIPES.items() if any(p in nlp.pipe_names for p in pipes)]
 
 
 def resolve_tasks(nlp: Language, tasks: Sequence[str] | None) -> list[str]:
@@ -68,17 +68,22 @@ def resolve_tasks(nlp: Language, tasks: Sequence[str] | None) -> list[str]:
     for task in tasks:
         if task not in TASK_PIPES:
             raise AliaClinValueError(ErrorCode.E009, task=task, choices=", ".join(TASK_PIPES))
-        if TASK_PIPES[task] not in nlp.pipe_names:
+        if not any(p in nlp.pipe_names for p in TASK_PIPES[task]):
             raise AliaClinValueError(ErrorCode.E015, task=task, pipes=", ".join(nlp.pipe_names))
     return list(tasks)
 
 
 def pipes_to_disable(nlp: Language, tasks: Sequence[str], *, entities_given: bool) -> list[str]:
-    """Task pipes not asked for (other pipes, e.g. the encoder, stay on)."""
-    wanted = {TASK_PIPES[t] for t in tasks}
+    """Task pipes not asked for (other pipes, e.g. the encoder, stay on).
+
+    With entities given, the entity model (``alia_ner``) is off; measurements still run when
+    ``ner`` is asked for.
+    """
+    wanted = {p for t in tasks for p in TASK_PIPES[t]}
     if entities_given:
-        wanted.discard(TASK_PIPES["ner"])
-    return [p for p in nlp.pipe_names if p in TASK_PIPES.values() and p not in wanted]
+        wanted.discard("alia_ner")
+    task_pipes = {p for pipes in TASK_PIPES.values() for p in pipes}
+    return [p for p in nlp.pipe_names if p in task_pipes and p not in wanted]
 
 
 def _make_doc(nlp: Language, rec: NoteRecord, language: str, entities_from: Path | None) -> Doc:

@@ -337,6 +337,8 @@ def save_pipeline(nlp: Language, out_dir: Path, metrics: dict[str, Any], log_pat
         _write_json(tmp / METRICS_FILE, metrics)
         if log_path is not None and log_path.is_file():
             shutil.copyfile(log_path, tmp / LOG_FILE)
+        for f in tmp.rglob("*"):  # mkdtemp and some writers create owner-only files
+            f.chmod(0o755 if f.is_dir() else 0o644)
         tmp.chmod(0o755)
         old = None
         if out_dir.exists():

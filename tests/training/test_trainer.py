@@ -126,6 +126,7 @@ def test_training_writes_a_pipeline_that_reloads_identically(tmp_path: Path) -> 
     assert nlp.pipe_names == ["alia_encoder", "alia_deid", "alia_ner"]
     assert (out / "alia_deid" / "phi_head" / "head.safetensors").is_file()
     assert (out / "alia_ner" / "head" / "head.safetensors").is_file()
+    assert (out / "alia_encoder" / "model" / "model.safetensors").stat().st_mode & 0o044 == 0o044
     from safetensors import safe_open
 
     with safe_open(str(out / "alia_encoder" / "model" / "model.safetensors"), "pt") as fh:
