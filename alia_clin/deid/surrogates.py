@@ -859,7 +859,12 @@ class SurrogateGenerator:
 
     def _phone(self, label: str, value: str) -> str:
         """Redraw the digits of a phone number keeping the format, country code and first digit."""
-        prefix = re.match(r"[^\d+]*(?:(?:\+|00)\s*(?:34|\d{2,3}(?=\D))\D*)?\d", value)
+        # A Spanish country code may come without its "+" (MEDDOCAN leaves the "+" out of the span):
+        # "34 955 630 418" keeps "34 9".
+        prefix = re.match(
+            r"[^\d+]*(?:(?:\+|00)\s*(?:34|\d{2,3}(?=\D))\D*|34(?=[ .-]?[6789](?:[ .-]?\d){8}\b)[ .-]?)?\d",
+            value,
+        )
         digits = sum(ch.isdigit() for ch in value)
         if prefix is None or digits < 6:
             return self._draw(label, value, lambda rnd, _f: shape_surrogate(value, rnd))

@@ -464,3 +464,12 @@ def test_generator_dates_use_the_patient_shift() -> None:
     gen = _gen()
     out = gen.surrogate("FECHAS", "15/06/2020") or ""
     assert _parse_numeric("dd-mm-yyyy", out) == date(2020, 6, 15) + timedelta(days=gen.date_shift_days)
+
+
+def test_spanish_country_code_without_plus_is_kept() -> None:
+    from alia_clin.deid.surrogates import SurrogateGenerator
+
+    gen = SurrogateGenerator("secret-x", "patient-7")
+    out = gen.surrogate("NUMERO_TELEFONO", "34 955 630 418")
+    assert out is not None and out.startswith("34 9") and out != "34 955 630 418"
+    assert len(out) == len("34 955 630 418")
