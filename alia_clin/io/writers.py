@@ -68,6 +68,8 @@ def doc_to_record(doc: Doc, *, include_text: bool = False) -> dict[str, Any]:
         e: dict[str, Any] = {"start": ent.start_char, "end": ent.end_char, "label": ent.label_}
         if ent.kb_id_:
             e["code"] = ent.kb_id_
+        if ent.has_extension("codings") and ent._.codings:
+            e["codings"] = ent._.codings["codings"]
         assertion = _assertion(ent)
         if assertion:
             e["assertion"] = assertion

@@ -1,0 +1,127 @@
+"""``alia_codes``: terminology codes for clinical entities.
+
+Reads ``doc.ents`` (labels ENFERMEDAD, SINTOMA, PROCEDIMIENTO, FARMACO; other labels are left
+uncoded); writes ``span.kb_id_`` (``"<system>:<code>"`` of the best concept's first coding:
+SNOMED CT for disorders, findings and procedures, ATC for drugs) and ``span._.codings`` (every
+coding of that concept as ``{"system", "code", "display"}`` dicts, plus ``concept_id`` and the
+match score). The table is :mod:`alia_clin.clinical.terminology`'s curated, versioned
+``concepts.tsv``; ``to_disk`` copies it into the component folder so a saved pipeline keeps the
+table it was built with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import srsly
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from ..clinical.terminology import LABEL_TO_CATEGORY, Terminology
+from ..errors import AliaClinRuntimeError, ErrorCode
+
+#: Short prefixes for ``span.kb_id_``.
+SYSTEM_PREFIX = {
+    "http://snomed.info/sct": "snomed",
+    "http://www.whocc.no/atc": "atc",
+    "http://loinc.org": "loinc",
+}
+TABLE_FILE = "concepts.tsv"
+
+
+def _install_extensions() -> None:
+    if not Span.has_extension("codings"):
+        Span.set_extension("codings", default=None)
+
+
+_install_extensions()
+
+
+class CodesComponent:
+    """The ``alia_codes`` pipe. See the module docstring for what it reads and writes."""
+
+    def __init__(self, nlp: Language, name: str, *, threshold: float, fuzzy: bool) -> None:
+        self.name = name
+        self.cfg: dict[str, Any] = {"threshold": float(threshold), "fuzzy": bool(fuzzy)}
+        self._table_text: str | None = None
+        self._terminology: Terminology | None = None
+
+    def initialize(self, get_examples: Callable[[], Iterable[Any]] | None = None, *, nlp: Any = None) -> None:
+        """Load the packaged terminology table."""
+        path = resources.files("alia_clin") / "resources" / "terminology" / TABLE_FILE
+        self._set_table(path.read_text(encoding="utf-8"))
+
+    def _set_table(self, text: str) -> None:
+        self._table_text = text
+        self._terminology = Terminology._read(text, TABLE_FILE)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self._terminology is None:
+            raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
+        ents = []
+        changed = False
+        for ent in doc.ents:
+            match = None
+            if ent.label_.upper() in LABEL_TO_CATEGORY:
+                match = self._terminology.code_span(
+                    ent.text, ent.label_, fuzzy=self.cfg["fuzzy"], threshold=self.cfg["threshold"]
+                )
+            if match is None or not match.codings:
+                ents.append(ent)
+                continue
+            first = match.codings[0]
+            kb_id = f"{SYSTEM_PREFIX.get(first.system, first.system)}:{first.code}"
+            new = Span(doc, ent.start, ent.end, label=ent.label, kb_id=kb_id)
+            ents.append(new)
+            changed = True
+            new._.codings = {
+                "concept_id": match.concept_id,
+                "score": match.score,
+                "codings": [c.to_dict() for c in match.codings],
+            }
+        if changed:
+            doc.ents = ents
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        """Code every doc of the stream."""
+        for doc in stream:
+            yield self(doc)
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        return srsly.msgpack_dumps({"cfg": self.cfg, "table": self._table_text})
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> CodesComponent:
+        msg = srsly.msgpack_loads(data)
+        self.cfg.update(msg["cfg"])
+        if msg.get("table"):
+            self._set_table(msg["table"])
+        return self
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(p / "cfg.json", self.cfg)
+        if self._table_text is not None:
+            (p / TABLE_FILE).write_text(self._table_text, encoding="utf-8")
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> CodesComponent:
+        p = Path(path)
+        self.cfg.update(srsly.read_json(p / "cfg.json"))
+        if (p / TABLE_FILE).exists():
+            self._set_table((p / TABLE_FILE).read_text(encoding="utf-8"))
+        return self
+
+
+@Language.factory(
+    "alia_codes",
+    assigns=["doc.ents"],
+    requires=["doc.ents"],
+    default_config={"threshold": 0.88, "fuzzy": True},
+)
+def make_codes(nlp: Language, name: str, threshold: float, fuzzy: bool) -> CodesComponent:
+    """Create the ``alia_codes`` pipe (no I/O here: the table loads in ``initialize``/``from_disk``)."""
+    return CodesComponent(nlp, name, threshold=threshold, fuzzy=fuzzy)
