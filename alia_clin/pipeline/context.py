@@ -38,6 +38,7 @@ from ..context.lexicon import ContextLexicon, load_lexicon_data
 from ..context.sentences import doc_words, split_sentences
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
+from .base import ErrorHandlingPipe
 from .sections import install_section_extensions
 
 DEFAULT_LANGUAGES = ("es", "ca", "eu", "gl")
@@ -63,7 +64,7 @@ def install_context_extensions() -> None:
             Span.set_extension(f"is_{value}", getter=_assertion_getter(value))
 
 
-class ContextComponent:
+class ContextComponent(ErrorHandlingPipe):
     """The ``alia_context`` pipe. See the module docstring for what it reads and writes."""
 
     def __init__(
@@ -204,12 +205,6 @@ class ContextComponent:
             ent._.assertion = value
 
     # -- spaCy plumbing ----------------------------------------------------------------------
-    def get_error_handler(self) -> Callable[..., Any]:
-        return getattr(self, "_error_handler", _raise_error)
-
-    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
-        self._error_handler = error_handler
-
     def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
         """Assertion accuracy over reference entities found with the same offsets in the prediction."""
         total = correct = 0
@@ -248,9 +243,6 @@ class ContextComponent:
         self._set_lexicons(data)
         return self
 
-
-def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
-    raise e
 
 
 @Language.factory(

@@ -34,6 +34,7 @@ from spacy.util import minibatch
 from ..deid.rules import PhiMatch, RuleEngine
 from ..errors import AliaClinRuntimeError, ErrorCode
 from ..extensions import install_extensions
+from .base import ErrorHandlingPipe
 from .spans import exact_spans
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def merge_candidates(candidates: Iterable[PhiMatch]) -> list[PhiMatch]:
     return sorted(kept, key=lambda m: (m.start, m.end))
 
 
-class DeidComponent:
+class DeidComponent(ErrorHandlingPipe):
     """The ``alia_deid`` pipe. See the module docstring for what it reads and writes."""
 
     def __init__(
@@ -208,12 +209,6 @@ class DeidComponent:
         group.attrs["sources"] = [m.source if m else "" for m in kept]
 
     # -- spaCy plumbing ----------------------------------------------------------------------
-    def get_error_handler(self) -> Callable[..., Any]:
-        return getattr(self, "_error_handler", _raise_error)
-
-    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
-        self._error_handler = error_handler
-
     def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
         """Strict span P/R/F on ``doc.spans[spans_key]`` (spaCy's Scorer)."""
         from spacy.scorer import Scorer
@@ -257,9 +252,6 @@ class DeidComponent:
             self.set_head(None)
         return self
 
-
-def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
-    raise e
 
 
 @Language.factory(

@@ -37,6 +37,7 @@ from ..encoder.loading import SAVE_DTYPES, LoadedEncoder, load_encoder, save_enc
 from ..encoder.windows import POOLINGS, EncodedNote, WindowSettings, encode_notes
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
+from .base import ErrorHandlingPipe
 
 logger = logging.getLogger("alia_clin")
 
@@ -80,7 +81,7 @@ def clear_encoded(doc: Doc) -> None:
     _STATES.pop(doc, None)
 
 
-class EncoderComponent:
+class EncoderComponent(ErrorHandlingPipe):
     """The ``alia_encoder`` pipe. See the module docstring for what it reads and writes."""
 
     def __init__(
@@ -193,12 +194,6 @@ class EncoderComponent:
             yield from docs
 
     # -- spaCy plumbing ----------------------------------------------------------------------
-    def get_error_handler(self) -> Callable[..., Any]:
-        return getattr(self, "_error_handler", _raise_error)
-
-    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
-        self._error_handler = error_handler
-
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         """Write ``encoder.json`` and, when weights are loaded, ``model/`` into ``path``."""
         p = Path(path)
@@ -259,9 +254,6 @@ def _safe_source(encoder: LoadedEncoder) -> str:
         return encoder.source
     return Path(encoder.source).name
 
-
-def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
-    raise e
 
 
 @Language.factory(

@@ -28,6 +28,7 @@ from spacy.util import minibatch
 
 from ..clinical.measurements import LOINC, extract_measurements
 from ..errors import AliaClinValueError, ErrorCode
+from .base import ErrorHandlingPipe
 from .spans import exact_spans
 
 #: The Doc extension this stage writes.
@@ -43,7 +44,7 @@ def install_measurement_extension() -> None:
 install_measurement_extension()
 
 
-class MeasurementsComponent:
+class MeasurementsComponent(ErrorHandlingPipe):
     """The ``alia_measurements`` pipe. See the module docstring for what it reads and writes."""
 
     def __init__(self, nlp: Language, name: str, *, spans_key: str, kinds: Sequence[str] | None) -> None:
@@ -96,12 +97,6 @@ class MeasurementsComponent:
         doc._.set(EXTENSION, [m.to_dict() for m in kept])
 
     # -- spaCy plumbing ----------------------------------------------------------------------
-    def get_error_handler(self) -> Callable[..., Any]:
-        return getattr(self, "_error_handler", _raise_error)
-
-    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
-        self._error_handler = error_handler
-
     def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
         """Strict span P/R/F on ``doc.spans[spans_key]`` (spaCy's Scorer)."""
         from spacy.scorer import Scorer
@@ -126,9 +121,6 @@ class MeasurementsComponent:
             self.cfg.update(srsly.read_json(cfg_path))
         return self
 
-
-def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
-    raise e
 
 
 @Language.factory(

@@ -31,6 +31,7 @@ from spacy.util import filter_spans, minibatch
 
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
+from .base import ErrorHandlingPipe
 from .encoder import get_encoded
 from .head_io import head_from_files, head_to_files
 from .spans import exact_spans
@@ -45,7 +46,7 @@ CFG_FILE = "cfg.json"
 DEFAULT_LABELS = ("ENFERMEDAD", "SINTOMA", "PROCEDIMIENTO", "FARMACO")
 
 
-class NerComponent:
+class NerComponent(ErrorHandlingPipe):
     """The ``alia_ner`` pipe. See the module docstring for what it reads and writes."""
 
     def __init__(
@@ -147,12 +148,6 @@ class NerComponent:
         doc.ents = sorted(ents, key=lambda sp: sp.start)
 
     # -- spaCy plumbing ----------------------------------------------------------------------
-    def get_error_handler(self) -> Callable[..., Any]:
-        return getattr(self, "_error_handler", _raise_error)
-
-    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
-        self._error_handler = error_handler
-
     def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
         """Strict entity P/R/F per label (spaCy's ``Scorer.score_spans`` on ``doc.ents``)."""
         from spacy.scorer import get_ner_prf
@@ -193,9 +188,6 @@ class NerComponent:
         self._head = head_from_files(msg["head"]) if msg.get("head") else None
         return self
 
-
-def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
-    raise e
 
 
 @Language.factory(

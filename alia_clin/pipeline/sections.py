@@ -29,6 +29,7 @@ from ..context.sections import SectionMatcher, load_sections_data
 from ..context.sentences import doc_words
 from ..errors import AliaClinRuntimeError, ErrorCode
 from ..extensions import install_extensions
+from .base import ErrorHandlingPipe
 
 DEFAULT_SPANS_KEY = "sections"
 HEADINGS_FILE = "headings.json"
@@ -54,7 +55,7 @@ def install_section_extensions() -> None:
         Span.set_extension("section", getter=_section_getter)
 
 
-class SectionsComponent:
+class SectionsComponent(ErrorHandlingPipe):
     """The ``alia_sections`` pipe. See the module docstring for what it reads and writes."""
 
     def __init__(self, nlp: Language, name: str, *, spans_key: str, max_extra_words: int) -> None:
@@ -121,12 +122,6 @@ class SectionsComponent:
         doc.spans[key] = spans
         doc.spans[key].attrs["heading_ends"] = ends
 
-    def get_error_handler(self) -> Callable[..., Any]:
-        return getattr(self, "_error_handler", _raise_error)
-
-    def set_error_handler(self, error_handler: Callable[..., Any]) -> None:
-        self._error_handler = error_handler
-
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
         return srsly.msgpack_dumps({"cfg": self.cfg, "headings": self.matcher.data})
 
@@ -148,9 +143,6 @@ class SectionsComponent:
         self._set_data(srsly.read_json(p / HEADINGS_FILE))
         return self
 
-
-def _raise_error(proc_name: str, proc: Any, docs: list[Doc], e: Exception) -> None:
-    raise e
 
 
 @Language.factory(

@@ -117,3 +117,24 @@ def test_shipped_default_model_loads_without_import(synthetic_note: str) -> None
     nlp = spacy.load(path)
     assert "alia_deid" in nlp.pipe_names
     assert _phi(nlp(synthetic_note)) == _phi(alia_clin.build_rules_pipeline()(synthetic_note))
+
+
+class _Broken:
+    """A source that fails on every batch."""
+
+    def predict(self, docs: list[spacy.tokens.Doc]) -> list[list[PhiMatch]]:
+        raise RuntimeError("broken source")
+
+
+def test_error_handler_receives_failed_batch() -> None:
+    nlp = alia_clin.build_rules_pipeline()
+    nlp.get_pipe("alia_deid").add_source("broken", _Broken())
+    seen: list[tuple[str, int]] = []
+    nlp.set_error_handler(lambda name, proc, docs, exc: seen.append((name, len(docs))))
+    docs = list(nlp.pipe(["Nota uno.", "Nota dos."], batch_size=2))
+    assert len(docs) == 2
+    assert seen == [("alia_deid", 2)]
+    with pytest.raises(RuntimeError):
+        alia_clin.build_rules_pipeline().get_pipe("alia_deid").get_error_handler()(
+            "alia_deid", None, [], RuntimeError("x")
+        )
