@@ -13,6 +13,15 @@ _DOC_EXTENSIONS: dict[str, object] = {
     "note_id": None,  # str | None: the document id (file stem, record id)
     "patient_id": None,  # str | None: the patient key used for consistent surrogates
     "language": None,  # str | None: es / ca / eu / gl when known
+    "note_date": None,  # str | None: ISO 8601 date of the note when the source gives it
+    # Heart-failure risk (alia_hf_risk). hf_risk: {"probability": float, "level": "low" |
+    # "moderate" | "high", "thresholds": {"moderate": float, "high": float}, "model": str,
+    # "version": str, "setting": str}. hf_evidence: list of {"criterion": str, "group": str,
+    # "start": int, "end": int, "assertion": str, "value": float | None, "unit": str | None,
+    # "contribution": float, "codings": list[{"system", "code", "display"}]} ordered by
+    # contribution (largest first); offsets index doc.text.
+    "hf_risk": None,
+    "hf_evidence": None,
 }
 
 

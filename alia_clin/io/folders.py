@@ -11,18 +11,32 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import AliaClinValueError, ErrorCode
 
 
 @dataclass(frozen=True)
 class NoteRecord:
-    """One input note: its id (file stem), text (None when unreadable) and error reason."""
+    """One input note, whatever its source format.
+
+    ``id``: record id (file stem, id column, resource id); ``text``: None when unreadable;
+    ``error``/``error_code``: why the record is bad (never note text); ``patient_id``,
+    ``date`` (ISO 8601 string), ``language`` (es/ca/eu/gl): from the source when it gives them;
+    ``position``: where the record sits in its source (e.g. ``"line 12"``, ``"row 7"``) for
+    error reports; ``meta``: other JSON-able source fields a writer may need (e.g. the
+    original row for a de-identified copy of an export).
+    """
 
     id: str
     text: str | None
     error: str | None = None
     error_code: str | None = None
+    patient_id: str | None = None
+    date: str | None = None
+    language: str | None = None
+    position: str | None = None
+    meta: dict[str, Any] | None = None
 
 
 def list_notes(in_dir: str | Path) -> list[Path]:
