@@ -56,14 +56,21 @@ def load(model: str | Path | None = None, *, exclude: tuple[str, ...] = ()) -> L
 
 
 #: The stages of the rules-only pipeline, in order.
-RULES_PIPES = ("alia_deid", "alia_sections", "alia_measurements", "alia_codes", "alia_context")
+RULES_PIPES = (
+    "alia_deid",
+    "alia_sections",
+    "alia_measurements",
+    "alia_terms",
+    "alia_codes",
+    "alia_context",
+)
 
 
 def build_rules_pipeline(lang: str = "es") -> Language:
     """A fresh, initialized rules-only pipeline (:data:`RULES_PIPES`; no weights needed)."""
     import spacy
 
-    from .pipeline import codes, context, deid, measurements, sections, tokenizer  # noqa: F401
+    from .pipeline import codes, context, deid, measurements, sections, terms, tokenizer  # noqa: F401
 
     nlp = spacy.blank(lang, config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
     for pipe in RULES_PIPES:

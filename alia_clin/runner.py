@@ -33,7 +33,7 @@ logger = logging.getLogger("alia_clin")
 #: Task names of the CLI → the pipes that perform each (the first one is the task's main pipe).
 TASK_PIPES: dict[str, tuple[str, ...]] = {
     "deid": ("alia_deid",),
-    "ner": ("alia_ner", "alia_measurements"),
+    "ner": ("alia_ner", "alia_terms", "alia_measurements"),
     "context": ("alia_context", "alia_sections"),
     "hf_risk": ("alia_hf_risk",),
 }
@@ -76,12 +76,13 @@ def resolve_tasks(nlp: Language, tasks: Sequence[str] | None) -> list[str]:
 def pipes_to_disable(nlp: Language, tasks: Sequence[str], *, entities_given: bool) -> list[str]:
     """Task pipes not asked for (other pipes, e.g. the encoder, stay on).
 
-    With entities given, the entity model (``alia_ner``) is off; measurements still run when
-    ``ner`` is asked for.
+    With entities given, the entity finders (``alia_ner``, ``alia_terms``) are off;
+    measurements still run when ``ner`` is asked for.
     """
     wanted = {p for t in tasks for p in TASK_PIPES[t]}
     if entities_given:
         wanted.discard("alia_ner")
+        wanted.discard("alia_terms")
     task_pipes = {p for pipes in TASK_PIPES.values() for p in pipes}
     return [p for p in nlp.pipe_names if p in task_pipes and p not in wanted]
 

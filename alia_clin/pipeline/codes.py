@@ -11,17 +11,15 @@ table it was built with.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from importlib import resources
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..clinical.terminology import LABEL_TO_CATEGORY, Terminology
 from ..errors import AliaClinRuntimeError, ErrorCode
+from .table import TABLE_FILE, TerminologyTablePipe
 
 #: Short prefixes for ``span.kb_id_``.
 SYSTEM_PREFIX = {
@@ -29,7 +27,6 @@ SYSTEM_PREFIX = {
     "http://www.whocc.no/atc": "atc",
     "http://loinc.org": "loinc",
 }
-TABLE_FILE = "concepts.tsv"
 
 
 def _install_extensions() -> None:
@@ -40,22 +37,15 @@ def _install_extensions() -> None:
 _install_extensions()
 
 
-class CodesComponent:
+class CodesComponent(TerminologyTablePipe):
     """The ``alia_codes`` pipe. See the module docstring for what it reads and writes."""
 
     def __init__(self, nlp: Language, name: str, *, threshold: float, fuzzy: bool) -> None:
         self.name = name
         self.cfg: dict[str, Any] = {"threshold": float(threshold), "fuzzy": bool(fuzzy)}
-        self._table_text: str | None = None
         self._terminology: Terminology | None = None
 
-    def initialize(self, get_examples: Callable[[], Iterable[Any]] | None = None, *, nlp: Any = None) -> None:
-        """Load the packaged terminology table."""
-        path = resources.files("alia_clin") / "resources" / "terminology" / TABLE_FILE
-        self._set_table(path.read_text(encoding="utf-8"))
-
-    def _set_table(self, text: str) -> None:
-        self._table_text = text
+    def _index(self, text: str) -> None:
         self._terminology = Terminology._read(text, TABLE_FILE)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -90,30 +80,6 @@ class CodesComponent:
         """Code every doc of the stream."""
         for doc in stream:
             yield self(doc)
-
-    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
-        return srsly.msgpack_dumps({"cfg": self.cfg, "table": self._table_text})
-
-    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> CodesComponent:
-        msg = srsly.msgpack_loads(data)
-        self.cfg.update(msg["cfg"])
-        if msg.get("table"):
-            self._set_table(msg["table"])
-        return self
-
-    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        p = Path(path)
-        p.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(p / "cfg.json", self.cfg)
-        if self._table_text is not None:
-            (p / TABLE_FILE).write_text(self._table_text, encoding="utf-8")
-
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> CodesComponent:
-        p = Path(path)
-        self.cfg.update(srsly.read_json(p / "cfg.json"))
-        if (p / TABLE_FILE).exists():
-            self._set_table((p / TABLE_FILE).read_text(encoding="utf-8"))
-        return self
 
 
 @Language.factory(

@@ -1,0 +1,118 @@
+"""Dictionary mention finder over the terminology table (no model needed).
+
+Builds, from :class:`~alia_clin.clinical.terminology.Terminology`, an index of token sequences
+(preferred terms, es/ca/eu/gl synonyms, abbreviations) and finds the longest non-overlapping
+occurrences in a token sequence. Tokens are compared by :func:`token_key`: the accent- and
+case-folded form of a word (:func:`~alia_clin.clinical.terminology.normalize`), or the raw text
+of a punctuation token, so the same tokenizer applied to table terms and notes gives matching
+keys. Abbreviations of at most four characters match case-sensitively ("IC", "FA", "HTA"), as in
+the terminology lookup. Nothing here sees or logs more than token keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from .terminology import Terminology, _abbr_key, normalize
+
+#: Table category → entity label written into ``doc.ents`` (measurements are left to
+#: ``alia_measurements``).
+CATEGORY_LABELS: dict[str, str] = {
+    "disorder": "ENFERMEDAD",
+    "finding": "SINTOMA",
+    "procedure": "PROCEDIMIENTO",
+    "drug": "FARMACO",
+}
+#: When one term belongs to concepts of several categories, the first category here wins.
+CATEGORY_PRIORITY = ("disorder", "finding", "procedure", "drug")
+_CASE_SENSITIVE_MAX = 4
+
+
+def token_key(text: str) -> str:
+    """The comparison key of one token: folded word, or the raw text of punctuation."""
+    return normalize(text) or text
+
+
+@dataclass(frozen=True)
+class DictMatch:
+    """A match: token offsets ``[start, end)``, the entity label and the concept id."""
+
+    start: int
+    end: int
+    label: str
+    concept_id: str
+
+
+class MentionDictionary:
+    """Longest-match finder of terminology terms in token sequences."""
+
+    def __init__(self, terminology: Terminology, tokenize: Callable[[str], Sequence[str]]) -> None:
+        """Index every term of ``terminology``; ``tokenize`` splits a term into token texts
+        (use the pipeline's own tokenizer so terms and notes split the same way)."""
+        self._folded: dict[tuple[str, ...], tuple[str, str]] = {}  # keys → (label, concept id)
+        self._exact: dict[tuple[str, ...], tuple[str, str]] = {}  # case-sensitive abbreviations
+        self.max_len = 1
+        for cid in sorted(terminology.concepts):
+            concept = terminology.concepts[cid]
+            label = CATEGORY_LABELS.get(concept.category)
+            if label is None:
+                continue
+            terms = [concept.preferred, *(t for ts in concept.synonyms.values() for t in ts)]
+            for term in terms:
+                self._add(self._folded, tuple(token_key(t) for t in tokenize(term)), label, cid)
+            for abbr in concept.abbreviations:
+                if len(_abbr_key(abbr)) <= _CASE_SENSITIVE_MAX:
+                    self._add(self._exact, tuple(tokenize(abbr)), label, cid)
+                else:
+                    self._add(self._folded, tuple(token_key(t) for t in tokenize(abbr)), label, cid)
+
+    def _add(
+        self, index: dict[tuple[str, ...], tuple[str, str]], key: tuple[str, ...], label: str, cid: str
+    ) -> None:
+        if not key or not any(k.isalnum() or len(k) > 1 for k in key):
+            return
+        current = index.get(key)
+        if current is None or _rank(label) < _rank(current[0]):
+            index[key] = (label, cid)
+        self.max_len = max(self.max_len, len(key))
+
+    def __len__(self) -> int:
+        return len(self._folded) + len(self._exact)
+
+    def find(self, tokens: Sequence[str], blocked: Iterable[int] = ()) -> list[DictMatch]:
+        """Longest non-overlapping matches in ``tokens`` (token texts), left to right.
+
+        A match never covers a token index in ``blocked`` (e.g. tokens already in an entity or
+        in a PHI span).
+        """
+        keys = [token_key(t) for t in tokens]
+        stop = set(blocked)
+        found: list[DictMatch] = []
+        i = 0
+        n = len(tokens)
+        while i < n:
+            hit: DictMatch | None = None
+            for length in range(min(self.max_len, n - i), 0, -1):
+                span = range(i, i + length)
+                if any(j in stop for j in span):
+                    continue
+                value = self._folded.get(tuple(keys[i : i + length])) or self._exact.get(
+                    tuple(tokens[i : i + length])
+                )
+                if value is not None:
+                    hit = DictMatch(i, i + length, value[0], value[1])
+                    break
+            if hit is None:
+                i += 1
+            else:
+                found.append(hit)
+                i = hit.end
+        return found
+
+
+def _rank(label: str) -> int:
+    for i, cat in enumerate(CATEGORY_PRIORITY):
+        if CATEGORY_LABELS[cat] == label:
+            return i
+    return len(CATEGORY_PRIORITY)
