@@ -6,7 +6,9 @@ are not: matched and ignored), ``terminators`` (end a trigger's scope), ``bridge
 allowed between a forward trigger and a terminator that still does not cut the scope, e.g. the
 clitic in "no *se* objetiva") and an optional ``morphology`` block (Basque partitive). Phrases
 are matched on normalized tokens; a trigger entry is a phrase or an object ``{"phrase": ...,
-"max_scope": n, "result": true, "exact": true}`` (a tighter scope; a test-result phrase; match
+"max_scope": n, "result": true, "exact": true}`` (a tighter scope; a phrase stating the outcome
+of something that did happen — a negative test result, a withdrawn or stopped drug — which the
+``negative_results="present"`` setting ignores; match
 accents exactly, so hypothetical "si" is not affirmative "sí"). ``backward_barriers``
 are words that end a backward trigger's scope (default none; "," in every shipped lexicon, as
 a post-trigger modifies the phrase right before it). ``forward_barriers`` ("," in the shipped

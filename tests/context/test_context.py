@@ -46,6 +46,20 @@ def test_negative_result_is_configurable() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Se suspende la furosemida por hipotensión.", "furosemida"),
+        ("Tras la retirada del enalapril mejora la tos.", "enalapril"),
+        ("Se decide suspender el bisoprolol.", "bisoprolol"),
+    ],
+)
+def test_discontinued_drug_follows_the_result_setting(text: str, entity: str) -> None:
+    assert annotate_with(make_nlp(), text, [entity])[entity] == "negated"
+    nlp = make_nlp(negative_results="present")
+    assert annotate_with(nlp, text, [entity])[entity] == "present"
+
+
+@pytest.mark.parametrize(
     ("text", "entity", "expected"),
     [
         ("Posible neumonía basal.", "neumonía", "uncertain"),
