@@ -144,7 +144,9 @@ def doc_to_bundle(
     """
     check_version(version)
     if bundle_type not in BUNDLE_TYPES:
-        raise AliaClinValueError(ErrorCode.E400, field="bundle_type", reason="use 'collection' or 'transaction'")
+        raise AliaClinValueError(
+            ErrorCode.E400, field="bundle_type", reason="use 'collection' or 'transaction'"
+        )
     deid = deidentify_for_fhir(doc, policy)
     keys = keys_for(
         policy,
@@ -155,7 +157,11 @@ def doc_to_bundle(
     note_date = _note_date(doc)
     pat = patient_resource(keys, policy)
     docref = document_reference(
-        deid, keys, patient_ref={"reference": urn(pat["id"])}, language=doc._.language, note_date=note_date,
+        deid,
+        keys,
+        patient_ref={"reference": urn(pat["id"])},
+        language=doc._.language,
+        note_date=note_date,
         version=version,
     )
     ctx = Context(version, policy, keys.note_key, deid, urn(pat["id"]), urn(docref["id"]), note_date)

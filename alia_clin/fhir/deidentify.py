@@ -5,7 +5,8 @@ Reads a processed Doc (``doc.text``, ``doc.spans["phi"]``, ``doc._.note_id``/``p
 Returns a validated DocumentReference dict whose attachment holds the de-identified text and
 whose subject is a *logical* reference to the (pseudonymous by default) patient identifier.
 From the source only coded, non-identifying elements are carried over: ``status``,
-``docStatus``, ``type``, ``category``; everything else (authors, custodian, free-text
+``docStatus``, and the codings of ``type`` and ``category`` (their free ``text`` is dropped);
+everything else (authors, custodian, free-text
 descriptions, other attachments) is dropped.
 """
 
@@ -21,7 +22,17 @@ from .policy import DEFAULT_POLICY, FhirPolicy, keys_for
 from .text import deidentify_for_fhir
 from .validate import check_version, validate_resource
 
-_CARRIED = ("status", "docStatus", "type", "category")
+
+def _codings_only(concept: Any) -> dict[str, Any] | None:
+    """A CodeableConcept reduced to its codings (``text`` is free text: dropped)."""
+    if not isinstance(concept, dict):
+        return None
+    codings = [
+        {k: c[k] for k in ("system", "code", "display") if isinstance(c.get(k), str)}
+        for c in concept.get("coding") or []
+        if isinstance(c, dict) and c.get("code")
+    ]
+    return {"coding": codings} if codings else None
 
 
 def deidentified_document_reference(
@@ -55,9 +66,14 @@ def deidentified_document_reference(
         version=version,
     )
     if source:
-        for key in _CARRIED:
-            if key in source:
+        for key in ("status", "docStatus"):
+            if isinstance(source.get(key), str):
                 res[key] = source[key]
+        if _codings_only(source.get("type")):
+            res["type"] = _codings_only(source.get("type"))
+        categories = [c for c in (_codings_only(x) for x in source.get("category") or []) if c]
+        if categories:
+            res["category"] = categories
     if policy.validate:
         validate_resource(res, version)
     return res

@@ -132,8 +132,11 @@ def provenance_resource(
         "activity": {"coding": [{"system": V3_DATA_OPERATION, "code": "DERIVE", "display": "derive"}]},
         "agent": [
             {
-                "type": {"coding": [{"system": PROVENANCE_PARTICIPANT, "code": "assembler",
-                                     "display": "Assembler"}]},
+                "type": {
+                    "coding": [
+                        {"system": PROVENANCE_PARTICIPANT, "code": "assembler", "display": "Assembler"}
+                    ]
+                },
                 "who": {"reference": urn(device_id)},
             }
         ],

@@ -159,7 +159,9 @@ def _codings(span: Span) -> list[dict[str, str]]:
     return out
 
 
-def _concept(ctx: Context, codings: list[dict[str, str]], start: int, end: int, text: str | None) -> dict | None:
+def _concept(
+    ctx: Context, codings: list[dict[str, str]], start: int, end: int, text: str | None
+) -> dict | None:
     concept: dict[str, Any] = {}
     if codings:
         concept["coding"] = codings
@@ -202,9 +204,17 @@ def _cc(system: str, code: str, display: str) -> dict[str, Any]:
 # -- entities ---------------------------------------------------------------------------------
 def condition(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) -> dict[str, Any]:
     """A Condition for a diagnosis mention (see the module table)."""
-    res = _base(ctx, "Condition", f"{ent.start_char}:{ent.end_char}:{ent.label_}", ent.start_char,
-                ent.end_char, assertion)
-    ver = {"negated": "refuted", "uncertain": "unconfirmed", "hypothetical": "unconfirmed"}.get(assertion, "confirmed")
+    res = _base(
+        ctx,
+        "Condition",
+        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
+        ent.start_char,
+        ent.end_char,
+        assertion,
+    )
+    ver = {"negated": "refuted", "uncertain": "unconfirmed", "hypothetical": "unconfirmed"}.get(
+        assertion, "confirmed"
+    )
     if ver == "confirmed" and assertion == "present":
         res["clinicalStatus"] = _cc(CONDITION_CLINICAL, "active", "Active")
     elif ctx.version == "R5":
@@ -223,8 +233,14 @@ def condition(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) 
 
 def symptom_observation(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) -> dict[str, Any]:
     """An Observation for a symptom mention, negation as interpretation NEG."""
-    res = _base(ctx, "Observation", f"{ent.start_char}:{ent.end_char}:{ent.label_}", ent.start_char,
-                ent.end_char, assertion)
+    res = _base(
+        ctx,
+        "Observation",
+        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
+        ent.start_char,
+        ent.end_char,
+        assertion,
+    )
     res["status"] = "final"
     res["category"] = [_cc(OBS_CATEGORY, "exam", "Exam")]
     res["code"] = concept
@@ -239,8 +255,14 @@ def symptom_observation(ctx: Context, ent: Span, assertion: str, concept: dict[s
 
 def family_history(ctx: Context, ent: Span, concept: dict[str, Any]) -> dict[str, Any]:
     """A FamilyMemberHistory for a family mention (the relative is not extracted: FAMMEMB)."""
-    res = _base(ctx, "FamilyMemberHistory", f"{ent.start_char}:{ent.end_char}:{ent.label_}",
-                ent.start_char, ent.end_char, "family")
+    res = _base(
+        ctx,
+        "FamilyMemberHistory",
+        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
+        ent.start_char,
+        ent.end_char,
+        "family",
+    )
     res["status"] = "partial"
     res["patient"] = {"reference": ctx.patient_ref}
     if ctx.note_date:
@@ -252,11 +274,21 @@ def family_history(ctx: Context, ent: Span, concept: dict[str, Any]) -> dict[str
 
 def medication_statement(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) -> dict[str, Any]:
     """A MedicationStatement for a drug mention (ATC)."""
-    res = _base(ctx, "MedicationStatement", f"{ent.start_char}:{ent.end_char}:{ent.label_}",
-                ent.start_char, ent.end_char, assertion)
+    res = _base(
+        ctx,
+        "MedicationStatement",
+        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
+        ent.start_char,
+        ent.end_char,
+        assertion,
+    )
     if ctx.version == "R4":
-        res["status"] = {"negated": "not-taken", "uncertain": "unknown", "hypothetical": "unknown",
-                         "historical": "completed"}.get(assertion, "active")
+        res["status"] = {
+            "negated": "not-taken",
+            "uncertain": "unknown",
+            "hypothetical": "unknown",
+            "historical": "completed",
+        }.get(assertion, "active")
         res["medicationCodeableConcept"] = concept
     else:
         res["status"] = "recorded"
@@ -266,19 +298,29 @@ def medication_statement(ctx: Context, ent: Span, assertion: str, concept: dict[
         res["dateAsserted"] = ctx.note_date
     res["derivedFrom"] = [{"reference": ctx.document_ref}]
     if ctx.version == "R5":
-        code, display = {"negated": ("not-taking", "Not Taking"), "uncertain": ("unknown", "Unknown"),
-                         "hypothetical": ("unknown", "Unknown"),
-                         "historical": ("stopped", "Stopped")}.get(assertion, ("taking", "Taking"))
+        code, display = {
+            "negated": ("not-taking", "Not Taking"),
+            "uncertain": ("unknown", "Unknown"),
+            "hypothetical": ("unknown", "Unknown"),
+            "historical": ("stopped", "Stopped"),
+        }.get(assertion, ("taking", "Taking"))
         res["adherence"] = {"code": _cc(MED_ADHERENCE, code, display)}
     return res
 
 
 def procedure(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) -> dict[str, Any]:
     """A Procedure for a procedure mention (SNOMED CT)."""
-    res = _base(ctx, "Procedure", f"{ent.start_char}:{ent.end_char}:{ent.label_}", ent.start_char,
-                ent.end_char, assertion)
-    res["status"] = {"negated": "not-done", "hypothetical": "preparation",
-                     "uncertain": "unknown"}.get(assertion, "completed")
+    res = _base(
+        ctx,
+        "Procedure",
+        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
+        ent.start_char,
+        ent.end_char,
+        assertion,
+    )
+    res["status"] = {"negated": "not-done", "hypothetical": "preparation", "uncertain": "unknown"}.get(
+        assertion, "completed"
+    )
     res["code"] = concept
     res["subject"] = {"reference": ctx.patient_ref}
     res["report"] = [{"reference": ctx.document_ref}]
@@ -344,12 +386,17 @@ def measurement_observation(ctx: Context, m: dict[str, Any]) -> dict[str, Any] |
     value, high, unit = m.get("value"), m.get("value_high"), m.get("unit_ucum")
     if components:
         res["component"] = [
-            {"code": {"coding": [{"system": LOINC, "code": str(c["code"])}]},
-             "valueQuantity": _quantity(float(c["value"]), c.get("unit_ucum"))}
+            {
+                "code": {"coding": [{"system": LOINC, "code": str(c["code"])}]},
+                "valueQuantity": _quantity(float(c["value"]), c.get("unit_ucum")),
+            }
             for c in components
         ]
     elif value is not None and high is not None:
-        res["valueRange"] = {"low": _simple_quantity(float(value), unit), "high": _simple_quantity(float(high), unit)}
+        res["valueRange"] = {
+            "low": _simple_quantity(float(value), unit),
+            "high": _simple_quantity(float(high), unit),
+        }
     elif value is not None:
         res["valueQuantity"] = _quantity(float(value), unit, m.get("comparator"))
     elif m.get("qualitative"):
@@ -376,7 +423,9 @@ def measurement_resources(ctx: Context, doc: Doc) -> list[Built]:
 def _evidence_observation(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     start, end = int(item["start"]), int(item["end"])
     assertion = str(item.get("assertion") or "present")
-    res = _base(ctx, "Observation", f"hf-evidence:{start}:{end}:{item.get('criterion')}", start, end, assertion)
+    res = _base(
+        ctx, "Observation", f"hf-evidence:{start}:{end}:{item.get('criterion')}", start, end, assertion
+    )
     res["status"] = "final"
     codings = [
         {k: str(c[k]) for k in ("system", "code", "display") if c.get(k)}
@@ -426,16 +475,20 @@ def risk_resources(ctx: Context, doc: Doc, built: list[Built]) -> list[Built]:
     }
     res["identifier"] = [{"system": RESOURCE_KEY_SYSTEM, "value": res["id"]}]
     res["status"] = "final"
-    res["method"] = {"coding": [{"system": "urn:alia-clin:model", "code": model}],
-                     "text": f"{model} {version}".strip()}
+    res["method"] = {
+        "coding": [{"system": "urn:alia-clin:model", "code": model}],
+        "text": f"{model} {version}".strip(),
+    }
     res["code"] = {"coding": [HEART_FAILURE], "text": "Heart failure risk"}
     res["subject"] = {"reference": ctx.patient_ref}
     if ctx.note_date:
         res["occurrenceDateTime"] = ctx.note_date
     if basis:
         res["basis"] = [{"reference": r} for r in basis]
-    prediction: dict[str, Any] = {"outcome": {"coding": [HEART_FAILURE]},
-                                  "probabilityDecimal": round(float(risk["probability"]), 6)}
+    prediction: dict[str, Any] = {
+        "outcome": {"coding": [HEART_FAILURE]},
+        "probabilityDecimal": round(float(risk["probability"]), 6),
+    }
     level = str(risk.get("level") or "")
     if level in _RISK_LEVELS:
         prediction["qualitativeRisk"] = _cc(RISK_PROBABILITY, level, _RISK_LEVELS[level])

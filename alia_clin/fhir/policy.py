@@ -23,7 +23,8 @@ note id under ``note_system``.
 ``"tag"``: ``[LABEL]`` placeholders need no secret, cannot be mistaken for real values and are
 deterministic; ``"surrogate"`` needs ``secret``). With ``propagate_phi`` (default) every other
 case-insensitive, whole-word occurrence of a detected PHI string (≥ 3 characters) is treated as
-PHI too, so a name detected once is not left in clear elsewhere in the note.
+PHI too, and so is every capitalized part of a detected name, so a name detected once is not
+left in clear elsewhere in the note.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class FhirPolicy:
         if self.operator == "surrogate" and not self.secret:
             raise AliaClinValueError(ErrorCode.E013)
         if self.conditional_key not in ("identifier", "tag"):
-            raise AliaClinValueError(ErrorCode.E400, field="conditional_key", reason="use 'identifier' or 'tag'")
+            raise AliaClinValueError(
+                ErrorCode.E400, field="conditional_key", reason="use 'identifier' or 'tag'"
+            )
 
 
 DEFAULT_POLICY = FhirPolicy()

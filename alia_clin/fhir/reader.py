@@ -31,7 +31,30 @@ from ..io.folders import NoteRecord
 SUPPORTED_CONTENT_TYPES = ("text/plain", "text/html", "application/xhtml+xml")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _BLOCK_TAGS = frozenset(
-    "p div br li ul ol tr table h1 h2 h3 h4 h5 h6 section article header footer pre blockquote dt dd".split()
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "tr",
+        "table",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "pre",
+        "blockquote",
+        "dt",
+        "dd",
+    ]
 )
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
 
@@ -89,27 +112,51 @@ def decode_attachment(
     """Decode base64 ``data`` of ``content_type``: ``(text, None)`` or ``(None, error record)``."""
     ctype, charset = _content_type(content_type or "text/plain")
     if ctype not in SUPPORTED_CONTENT_TYPES:
-        return None, _error(resource_id, ErrorCode.E403, "unsupported_content_type", content_type=ctype,
-                            resource_type=resource_type, resource_id=resource_id,
-                            choices=", ".join(SUPPORTED_CONTENT_TYPES))
+        return None, _error(
+            resource_id,
+            ErrorCode.E403,
+            "unsupported_content_type",
+            content_type=ctype,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            choices=", ".join(SUPPORTED_CONTENT_TYPES),
+        )
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        return None, _error(resource_id, ErrorCode.E405, "invalid_base64", resource_type=resource_type,
-                            resource_id=resource_id, reason="invalid base64")
+        return None, _error(
+            resource_id,
+            ErrorCode.E405,
+            "invalid_base64",
+            resource_type=resource_type,
+            resource_id=resource_id,
+            reason="invalid base64",
+        )
     encoding = (charset or "utf-8").lower()
     try:
         codecs.lookup(encoding)
     except LookupError:
-        return None, _error(resource_id, ErrorCode.E405, "unknown_charset", resource_type=resource_type,
-                            resource_id=resource_id, reason=f"unknown charset '{encoding[:40]}'")
+        return None, _error(
+            resource_id,
+            ErrorCode.E405,
+            "unknown_charset",
+            resource_type=resource_type,
+            resource_id=resource_id,
+            reason=f"unknown charset '{encoding[:40]}'",
+        )
     if encoding in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        return None, _error(resource_id, ErrorCode.E405, "invalid_encoding", resource_type=resource_type,
-                            resource_id=resource_id, reason=f"invalid {encoding} at byte {exc.start}")
+        return None, _error(
+            resource_id,
+            ErrorCode.E405,
+            "invalid_encoding",
+            resource_type=resource_type,
+            resource_id=resource_id,
+            reason=f"invalid {encoding} at byte {exc.start}",
+        )
     if ctype in _HTML_TYPES:
         text = html_to_text(text)
     return text, None
@@ -177,13 +224,25 @@ def from_document_reference(resource: dict[str, Any], binaries: BinaryLookup | N
         "patient_id": _patient_id(resource.get("subject")),
         "date": _date(resource),
     }
-    attachments = [c.get("attachment") for c in resource.get("content") or [] if isinstance(c, dict)]
-    attachments = [a for a in attachments if isinstance(a, dict)]
+    attachments: list[dict[str, Any]] = [
+        c["attachment"]
+        for c in resource.get("content") or []
+        if isinstance(c, dict) and isinstance(c.get("attachment"), dict)
+    ]
     if not attachments:
-        return _error(rid, ErrorCode.E404, "no_attachment", resource_type="DocumentReference", resource_id=rid,
-                      reason="no content.attachment")
-    supported = [a for a in attachments if _content_type(a.get("contentType") or "text/plain")[0]
-                 in SUPPORTED_CONTENT_TYPES]
+        return _error(
+            rid,
+            ErrorCode.E404,
+            "no_attachment",
+            resource_type="DocumentReference",
+            resource_id=rid,
+            reason="no content.attachment",
+        )
+    supported = [
+        a
+        for a in attachments
+        if _content_type(a.get("contentType") or "text/plain")[0] in SUPPORTED_CONTENT_TYPES
+    ]
     att = supported[0] if supported else attachments[0]
     language = _language(att.get("language")) or _language(resource.get("language"))
     fields["language"] = language
@@ -193,13 +252,25 @@ def from_document_reference(resource: dict[str, Any], binaries: BinaryLookup | N
         key = _binary_key(str(att["url"]))
         binary = binaries.get(key) if binaries is not None and key else None
         if binary is None:
-            rec = _error(rid, ErrorCode.E406, "binary_not_found", reference=key or "external url",
-                         resource_type="DocumentReference", resource_id=rid)
+            rec = _error(
+                rid,
+                ErrorCode.E406,
+                "binary_not_found",
+                reference=key or "external url",
+                resource_type="DocumentReference",
+                resource_id=rid,
+            )
             return NoteRecord(rec.id, None, rec.error, rec.error_code, **fields)
         data, ctype = binary.get("data"), ctype or binary.get("contentType")
     if not isinstance(data, str):
-        rec = _error(rid, ErrorCode.E404, "no_inline_data", resource_type="DocumentReference", resource_id=rid,
-                     reason="attachment has neither inline data nor a resolvable url")
+        rec = _error(
+            rid,
+            ErrorCode.E404,
+            "no_inline_data",
+            resource_type="DocumentReference",
+            resource_id=rid,
+            reason="attachment has neither inline data nor a resolvable url",
+        )
         return NoteRecord(rec.id, None, rec.error, rec.error_code, **fields)
     text, err = decode_attachment(data, ctype, resource_type="DocumentReference", resource_id=rid)
     if err is not None:
@@ -213,8 +284,9 @@ def from_binary(resource: dict[str, Any]) -> NoteRecord:
     rid = str(resource.get("id") or "")
     data = resource.get("data")
     if not isinstance(data, str):
-        return _error(rid, ErrorCode.E404, "no_inline_data", resource_type="Binary", resource_id=rid,
-                      reason="no data")
+        return _error(
+            rid, ErrorCode.E404, "no_inline_data", resource_type="Binary", resource_id=rid, reason="no data"
+        )
     text, err = decode_attachment(data, resource.get("contentType"), resource_type="Binary", resource_id=rid)
     meta = {"resourceType": "Binary", "contentType": resource.get("contentType")}
     if err is not None:
@@ -237,9 +309,19 @@ def notes_from_resource(resource: dict[str, Any]) -> list[NoteRecord]:
     if rtype == "Binary":
         return [from_binary(resource)]
     if rtype != "Bundle":
-        return [_error(rid, ErrorCode.E404, "unsupported_resource", resource_type=str(rtype or "?"),
-                       resource_id=rid, reason="expected DocumentReference, Binary or Bundle")]
-    entries = [e for e in resource.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+        return [
+            _error(
+                rid,
+                ErrorCode.E404,
+                "unsupported_resource",
+                resource_type=str(rtype or "?"),
+                resource_id=rid,
+                reason="expected DocumentReference, Binary or Bundle",
+            )
+        ]
+    entries = [
+        e for e in resource.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]
     binaries: dict[str, dict[str, Any]] = {}
     for e in entries:
         res = e["resource"]
@@ -260,8 +342,11 @@ def notes_from_resource(resource: dict[str, Any]) -> list[NoteRecord]:
                 if key and key in binaries:
                     used.add(id(binaries[key]))
             out.append(from_document_reference(res, binaries))
-    out += [from_binary(e["resource"]) for e in entries
-            if e["resource"].get("resourceType") == "Binary" and id(e["resource"]) not in used]
+    out += [
+        from_binary(e["resource"])
+        for e in entries
+        if e["resource"].get("resourceType") == "Binary" and id(e["resource"]) not in used
+    ]
     return out
 
 
@@ -357,7 +442,8 @@ def iter_ndjson_notes(
                 if not isinstance(obj, dict) or not obj.get("resourceType"):
                     reason = "not a JSON object with resourceType"
                     message = f"[{ErrorCode.E408.name}] " + ErrorCode.E408.value.format(
-                        path=file.name, line=n, reason=reason)
+                        path=file.name, line=n, reason=reason
+                    )
                     yield NoteRecord(position, None, message, "invalid_json", position=position)
                     continue
                 rtype = obj["resourceType"]
@@ -383,5 +469,14 @@ def _has_document_references(path: Path) -> bool:
 
 
 def _with_position(rec: NoteRecord, position: str) -> NoteRecord:
-    return NoteRecord(rec.id, rec.text, rec.error, rec.error_code, rec.patient_id, rec.date, rec.language,
-                      position, rec.meta)
+    return NoteRecord(
+        rec.id,
+        rec.text,
+        rec.error,
+        rec.error_code,
+        rec.patient_id,
+        rec.date,
+        rec.language,
+        position,
+        rec.meta,
+    )

@@ -55,6 +55,12 @@ def phi_ranges(doc: Doc, *, propagate: bool) -> list[tuple[int, int, str]]:
         seen.add(key)
         pattern = regex.compile(r"(?<!\w)" + regex.escape(value) + r"(?!\w)", regex.IGNORECASE)
         extra.extend((m.start(), m.end(), label) for m in pattern.finditer(doc.text))
+        if "NOMBRE" in label:
+            for part in regex.findall(r"\w+", value):
+                if len(part) >= MIN_PROPAGATE_CHARS and part[0].isupper() and part not in seen:
+                    seen.add(part)
+                    word = regex.compile(r"(?<!\w)" + regex.escape(part) + r"(?!\w)")
+                    extra.extend((m.start(), m.end(), label) for m in word.finditer(doc.text))
     return spans + extra
 
 

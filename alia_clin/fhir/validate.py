@@ -31,8 +31,10 @@ def model_class(version: str, resource_type: str) -> Any:
     check_version(version)
     if version == "R4":
         from fhir.resources.R4B import get_fhir_model_class as get_r4
+
         return get_r4(resource_type)
     from fhir.resources import get_fhir_model_class as get_r5
+
     return get_r5(resource_type)
 
 
@@ -53,7 +55,11 @@ def validate_resource(resource: dict[str, Any], version: str = "R4") -> None:
         cls = model_class(version, rtype)
     except (KeyError, ValueError, ImportError, AttributeError):
         raise AliaClinValueError(
-            ErrorCode.E402, version=version, resource_type=rtype or "?", resource_id=rid, reason="unknown type"
+            ErrorCode.E402,
+            version=version,
+            resource_type=rtype or "?",
+            resource_id=rid,
+            reason="unknown type",
         ) from None
     try:
         cls.model_validate(resource)

@@ -48,8 +48,15 @@ class _Writer:
         self.device = device
 
     def _bundle(self, doc: Doc, bundle_type: BundleType, note_id: str | None, patient: str | None) -> dict:
-        return doc_to_bundle(doc, patient=patient, note_id=note_id, version=self.version,
-                             bundle_type=bundle_type, policy=self.policy, device=self.device)
+        return doc_to_bundle(
+            doc,
+            patient=patient,
+            note_id=note_id,
+            version=self.version,
+            bundle_type=bundle_type,
+            policy=self.policy,
+            device=self.device,
+        )
 
     def close(self) -> None:
         """Flush and close (idempotent)."""
