@@ -64,8 +64,11 @@ def test_without_secret_nothing_derived_from_source_ids():
 
 
 def test_real_identifiers_only_when_configured():
-    policy = FhirPolicy(identity="real", patient_system="https://hospital.example/nhc",
-                        note_system="https://hospital.example/note")
+    policy = FhirPolicy(
+        identity="real",
+        patient_system="https://hospital.example/nhc",
+        note_system="https://hospital.example/note",
+    )
     bundle = doc_to_bundle(cardio_doc(), policy=policy)
     (patient,) = by_type(bundle, "Patient")
     assert patient["identifier"] == [{"system": "https://hospital.example/nhc", "value": "7712345"}]
@@ -79,8 +82,11 @@ def test_entity_overlapping_phi_carries_no_text():
     from .notes import SNOMED, make_doc
 
     text = "Paciente: Parkinson Ruiz. Enfermedad de Parkinson avanzada.\n"
-    doc = make_doc(text, [("Parkinson", "ENFERMEDAD", "present", [(SNOMED, "49049000", "Parkinson")])],
-                   [("Parkinson Ruiz", "NOMBRE_SUJETO_ASISTENCIA")])
+    doc = make_doc(
+        text,
+        [("Parkinson", "ENFERMEDAD", "present", [(SNOMED, "49049000", "Parkinson")])],
+        [("Parkinson Ruiz", "NOMBRE_SUJETO_ASISTENCIA")],
+    )
     bundle = doc_to_bundle(doc, policy=FhirPolicy(secret="k"))
     (cond,) = by_type(bundle, "Condition")
     assert "text" not in cond["code"]  # the mention overlaps PHI (propagated name part)

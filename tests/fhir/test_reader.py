@@ -23,9 +23,14 @@ def _b64(text: str, encoding: str = "utf-8") -> str:
 
 def docref(rid="d1", text=NOTE, ctype="text/plain", encoding="utf-8", **extra):
     att = {"contentType": ctype, "data": _b64(text, encoding), "language": "es-ES"}
-    res = {"resourceType": "DocumentReference", "id": rid, "status": "current",
-           "subject": {"reference": "Patient/p-9"}, "context": {"period": {"start": "2024-05-02"}},
-           "content": [{"attachment": att}]}
+    res = {
+        "resourceType": "DocumentReference",
+        "id": rid,
+        "status": "current",
+        "subject": {"reference": "Patient/p-9"},
+        "context": {"period": {"start": "2024-05-02"}},
+        "content": [{"attachment": att}],
+    }
     res.update(extra)
     return res
 
@@ -45,8 +50,10 @@ def test_charset_latin1_and_bom():
 
 
 def test_html_attachment():
-    html = ("<html><head><title>x</title><style>p{}</style></head><body><p>Mujer de 70 a&ntilde;os"
-            " con <b>disnea</b>.</p><p>Niega dolor&nbsp;torácico.</p><script>var a=1;</script></body></html>")
+    html = (
+        "<html><head><title>x</title><style>p{}</style></head><body><p>Mujer de 70 a&ntilde;os"
+        " con <b>disnea</b>.</p><p>Niega dolor&nbsp;torácico.</p><script>var a=1;</script></body></html>"
+    )
     (rec,) = notes_from_resource(docref(text=html, ctype="text/html; charset=utf-8"))
     assert rec.text == "Mujer de 70 años con disnea.\n\nNiega dolor torácico."  # paragraphs
 
@@ -62,9 +69,14 @@ def test_unsupported_content_type_is_coded_and_textless():
     ("mutate", "code"),
     [
         (lambda r: r["content"][0]["attachment"].update(data="***"), "invalid_base64"),
-        (lambda r: r["content"][0]["attachment"].update(contentType="text/plain; charset=nope"), "unknown_charset"),
-        (lambda r: r["content"][0]["attachment"].update(data=base64.b64encode(b"\xff\xfe\xfa").decode()),
-         "invalid_encoding"),
+        (
+            lambda r: r["content"][0]["attachment"].update(contentType="text/plain; charset=nope"),
+            "unknown_charset",
+        ),
+        (
+            lambda r: r["content"][0]["attachment"].update(data=base64.b64encode(b"\xff\xfe\xfa").decode()),
+            "invalid_encoding",
+        ),
         (lambda r: r["content"][0]["attachment"].pop("data"), "no_inline_data"),
         (lambda r: r.update(content=[]), "no_attachment"),
         (lambda r: r["content"][0]["attachment"].update(data=_b64("   \n")), "empty"),
@@ -84,12 +96,16 @@ def test_binary_and_bundle_with_url():
     ref = docref("d2")
     ref["content"][0]["attachment"] = {"contentType": "text/plain", "url": "Binary/b1"}
     lone = {"resourceType": "Binary", "id": "b2", "contentType": "text/plain", "data": _b64("Otra nota.")}
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"fullUrl": "http://x/fhir/Binary/b1", "resource": binary},
-        {"fullUrl": "http://x/fhir/DocumentReference/d2", "resource": ref},
-        {"resource": lone},
-        {"resource": {"resourceType": "Patient", "id": "p"}},
-    ]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "http://x/fhir/Binary/b1", "resource": binary},
+            {"fullUrl": "http://x/fhir/DocumentReference/d2", "resource": ref},
+            {"resource": lone},
+            {"resource": {"resourceType": "Patient", "id": "p"}},
+        ],
+    }
     recs = notes_from_resource(bundle)
     assert [(r.id, r.text) for r in recs] == [("d2", NOTE), ("b2", "Otra nota.")]
     assert notes_from_resource(binary)[0].text == NOTE
@@ -117,12 +133,18 @@ def test_bulk_export_folder(tmp_path):
     _write_ndjson(tmp_path / "DocumentReference.ndjson", [docref("d1"), ref, missing])
     with (tmp_path / "DocumentReference.ndjson").open("a") as f:
         f.write("{not json\n")
-    _write_ndjson(tmp_path / "Binary.ndjson",
-                  [{"resourceType": "Binary", "id": "b9", "contentType": "text/plain", "data": _b64(NOTE)}])
+    _write_ndjson(
+        tmp_path / "Binary.ndjson",
+        [{"resourceType": "Binary", "id": "b9", "contentType": "text/plain", "data": _b64(NOTE)}],
+    )
     _write_ndjson(tmp_path / "Patient.ndjson", [{"resourceType": "Patient", "id": "p-9"}])
     recs = list(iter_ndjson_notes(tmp_path))
     assert [(r.id, r.error_code) for r in recs] == [
-        ("d1", None), ("d3", None), ("d4", "binary_not_found"), ("DocumentReference.ndjson:4", "invalid_json")]
+        ("d1", None),
+        ("d3", None),
+        ("d4", "binary_not_found"),
+        ("DocumentReference.ndjson:4", "invalid_json"),
+    ]
     assert recs[1].text == NOTE
     assert recs[2].position == "DocumentReference.ndjson:3"
 
@@ -132,9 +154,13 @@ def test_bulk_single_file_and_explicit_binaries(tmp_path):
     ref["content"][0]["attachment"] = {"contentType": "text/plain", "url": "Binary/b5"}
     _write_ndjson(tmp_path / "docs.ndjson", [ref])
     binary = {"resourceType": "Binary", "id": "b5", "contentType": "text/plain", "data": _b64(NOTE)}
-    assert [r.text for r in iter_ndjson_notes(tmp_path / "docs.ndjson", binaries={"Binary/b5": binary})] == [NOTE]
+    assert [r.text for r in iter_ndjson_notes(tmp_path / "docs.ndjson", binaries={"Binary/b5": binary})] == [
+        NOTE
+    ]
     _write_ndjson(tmp_path / "bins.ndjson", [binary])
-    assert [r.text for r in iter_ndjson_notes(tmp_path / "docs.ndjson", binaries=tmp_path / "bins.ndjson")] == [NOTE]
+    assert [
+        r.text for r in iter_ndjson_notes(tmp_path / "docs.ndjson", binaries=tmp_path / "bins.ndjson")
+    ] == [NOTE]
     # a file of Binaries alone: each Binary is a note
     assert [r.id for r in iter_ndjson_notes(tmp_path / "bins.ndjson")] == ["b5"]
 

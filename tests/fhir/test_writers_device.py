@@ -22,7 +22,7 @@ from alia_clin.fhir import (
 )
 
 from .helpers import by_type
-from .notes import catalan_doc, cardio_doc
+from .notes import cardio_doc, catalan_doc
 
 POLICY = FhirPolicy(secret="k")
 
@@ -55,17 +55,24 @@ def test_bundle_writer(tmp_path):
     assert path.name == "es_02_alta.json"
     bundle = json.loads(path.read_text(encoding="utf-8"))
     assert bundle["type"] == "transaction"
-    assert bundle == doc_to_bundle(cardio_doc(note_id="es/02 alta"), version="R5", bundle_type="transaction",
-                                   policy=POLICY)
+    assert bundle == doc_to_bundle(
+        cardio_doc(note_id="es/02 alta"), version="R5", bundle_type="transaction", policy=POLICY
+    )
 
 
 @pytest.mark.parametrize("version", ["R4", "R5"])
 def test_deidentified_document_reference(version):
-    source = {"resourceType": "DocumentReference", "id": "src", "status": "current",
-              "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5"}], "text": "Alta de Lucía"},
-              "description": "Informe de Lucía Ferrer Gil", "author": [{"display": "Dra. Ferrer"}]}
-    res = deidentified_document_reference(cardio_doc(), source=source, version=version, policy=POLICY,
-                                          operator="mask")
+    source = {
+        "resourceType": "DocumentReference",
+        "id": "src",
+        "status": "current",
+        "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5"}], "text": "Alta de Lucía"},
+        "description": "Informe de Lucía Ferrer Gil",
+        "author": [{"display": "Dra. Ferrer"}],
+    }
+    res = deidentified_document_reference(
+        cardio_doc(), source=source, version=version, policy=POLICY, operator="mask"
+    )
     validate_resource(res, version)
     blob = json.dumps(res, ensure_ascii=False)
     assert "Lucía" not in blob and "Ferrer" not in blob and "description" not in res
@@ -104,8 +111,13 @@ def test_device_info_of_the_shipped_pipeline():
 
 
 def test_validation_error_is_coded_and_has_no_values():
-    bad = {"resourceType": "Observation", "id": "x", "status": "final",
-           "code": {"text": "Lucía Ferrer Gil"}, "valueQuantity": {"value": "no es un número"}}
+    bad = {
+        "resourceType": "Observation",
+        "id": "x",
+        "status": "final",
+        "code": {"text": "Lucía Ferrer Gil"},
+        "valueQuantity": {"value": "no es un número"},
+    }
     with pytest.raises(AliaClinValueError, match=r"\[E402\]") as info:
         validate_resource(bad, "R4")
     assert "Lucía" not in str(info.value) and "no es" not in str(info.value)
