@@ -98,8 +98,9 @@ def test_assertion_mapping_r5_and_historical():
     doc = catalan_doc()
     r4 = doc_to_bundle(doc, policy=POLICY)
     r5 = doc_to_bundle(doc, version="R5", policy=POLICY)
-    (c4,) = by_type(r4, "Condition")
-    (c5,) = by_type(r5, "Condition")
+    c4, refuted = by_type(r4, "Condition")
+    c5, _ = by_type(r5, "Condition")
+    assert refuted["verificationStatus"]["coding"][0]["code"] == "refuted"
     # historical: confirmed; the note does not say whether it is still active
     assert c4["verificationStatus"]["coding"][0]["code"] == "confirmed"
     assert "clinicalStatus" not in c4
