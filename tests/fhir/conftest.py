@@ -29,7 +29,7 @@ def sample_docs() -> list[Any]:
     for i, path in enumerate(paths):
         doc = nlp(path.read_text(encoding="utf-8"))
         doc._.note_id = path.name.removesuffix(".txt")
-        doc._.patient_id = f"synthetic-patient-{min(i, 1)}" if i < 2 else f"synthetic-patient-{i}"
+        doc._.patient_id = f"synthetic-patient-{max(i, 1)}"
         doc._.language = doc._.language or doc._.note_id.split("_")[0]
         docs.append(doc)
     assert docs
