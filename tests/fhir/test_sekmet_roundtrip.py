@@ -45,8 +45,18 @@ from fhirclient.models.patient import Patient  # noqa: E402
 from fhirclient.models.riskassessment import RiskAssessment  # noqa: E402
 
 POLICY = FhirPolicy(secret="alia-clin-test-secret", conditional_key="tag")
-COUNTED = ("Patient", "Device", "DocumentReference", "Condition", "Observation", "FamilyMemberHistory",
-           "MedicationStatement", "Procedure", "RiskAssessment", "Provenance")
+COUNTED = (
+    "Patient",
+    "Device",
+    "DocumentReference",
+    "Condition",
+    "Observation",
+    "FamilyMemberHistory",
+    "MedicationStatement",
+    "Procedure",
+    "RiskAssessment",
+    "Provenance",
+)
 
 
 def _free_port() -> int:
@@ -61,8 +71,12 @@ def _get(url: str) -> dict[str, Any]:
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode("utf-8"), method="POST",
-                                 headers={"Content-Type": "application/fhir+json"})
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode("utf-8"),
+        method="POST",
+        headers={"Content-Type": "application/fhir+json"},
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:
         return json.loads(resp.read())
 
@@ -77,8 +91,13 @@ def sekmet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}/fhir"
     env = {**os.environ, "SEKMET_BASE_URL": base, "SEKMET_DB": str(workdir / "sekmet.db")}
     log = (workdir / "server.log").open("w")
-    proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -128,7 +147,9 @@ def _value(resource: dict[str, Any]) -> str:
 
 
 def _expected(transactions: list[dict[str, Any]]) -> Counter[str]:
-    keys = {(e["resource"]["resourceType"], e["request"]["ifNoneExist"]) for t in transactions for e in t["entry"]}
+    keys = {
+        (e["resource"]["resourceType"], e["request"]["ifNoneExist"]) for t in transactions for e in t["entry"]
+    }
     return Counter(rtype for rtype, _ in keys)
 
 
@@ -144,31 +165,42 @@ def test_round_trip(sekmet: str, transactions: list[dict[str, Any]]) -> None:
     assert expected["Patient"] == len(transactions) - 1
 
     server = _server(sekmet)
-    all_conditions = [e["resource"] for t in transactions for e in t["entry"]
-                      if e["resource"]["resourceType"] == "Condition"]
+    all_conditions = [
+        e["resource"]
+        for t in transactions
+        for e in t["entry"]
+        if e["resource"]["resourceType"] == "Condition"
+    ]
     for status in ("confirmed", "refuted", "unconfirmed"):
         want = sum(c["verificationStatus"]["coding"][0]["code"] == status for c in all_conditions)
         found = _search(Condition, server, {"verification-status": status})
         assert want > 0 and len(found) == want, status
         assert all(c.verificationStatus.coding[0].code == status for c in found)
 
-    lvef = [e["resource"] for t in transactions for e in t["entry"]
-            if e["resource"]["resourceType"] == "Observation"
-            and e["resource"]["code"].get("coding", [{}])[0].get("code") == "10230-1"]
+    lvef = [
+        e["resource"]
+        for t in transactions
+        for e in t["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"].get("coding", [{}])[0].get("code") == "10230-1"
+    ]
     found_obs = _search(Observation, server, {"code": "http://loinc.org|10230-1"})
     assert lvef and len(found_obs) == len(lvef)
     assert sorted(map(_value, (o.as_json() for o in found_obs))) == sorted(map(_value, lvef))
     assert all(o.valueQuantity.system == "http://unitsofmeasure.org" for o in found_obs if o.valueQuantity)
 
     # RiskAssessment by subject: find the server Patient by pseudonym, then its RiskAssessment
-    cardio = next(t for t in transactions if any(e["resource"]["resourceType"] == "RiskAssessment"
-                                                 for e in t["entry"]))
+    cardio = next(
+        t for t in transactions if any(e["resource"]["resourceType"] == "RiskAssessment" for e in t["entry"])
+    )
     pseudonym = next(e["resource"] for e in cardio["entry"] if e["resource"]["resourceType"] == "Patient")
     value = pseudonym["identifier"][0]["value"]
     (patient,) = _search(Patient, server, {"identifier": f"{PSEUDONYM_SYSTEM}|{value}"})
     subject = f"Patient/{patient.id}"
     # sekmet ignores 'subject' for RiskAssessment (not-supported warning): filter on the client too
-    risks = [r for r in _search(RiskAssessment, server, {"subject": subject}) if r.subject.reference == subject]
+    risks = [
+        r for r in _search(RiskAssessment, server, {"subject": subject}) if r.subject.reference == subject
+    ]
     assert len(risks) == 1
     assert risks[0].prediction[0].probabilityDecimal == 0.82
     assert risks[0].prediction[0].qualitativeRisk.coding[0].code == "high"
