@@ -44,7 +44,8 @@ class BatchSummary:
 
     ``processed``/``failed``: records handled by this invocation; ``skipped``: records of
     chunks finished by an earlier, interrupted invocation; ``total_failed``: failed records
-    over the whole run (the exit code follows it).
+    over the whole run (the exit code follows it). ``first_chunk_s``: time to the first finished
+    chunk (pipeline/worker start-up included); ``steady_docs_per_s``: records per second after it.
     """
 
     processed: int = 0
@@ -55,6 +56,8 @@ class BatchSummary:
     failures: dict[str, int] = field(default_factory=dict)
     chunks: int = 0
     complete: bool = False
+    first_chunk_s: float | None = None
+    steady_docs_per_s: float | None = None
 
     @property
     def docs_per_s(self) -> float:
@@ -228,6 +231,8 @@ def run_batch(
             "total_failed": summary.total_failed,
             "elapsed_s": round(summary.elapsed_s, 3),
             "docs_per_s": round(summary.docs_per_s, 2),
+            "first_chunk_s": summary.first_chunk_s,
+            "steady_docs_per_s": summary.steady_docs_per_s,
         },
     )
     return summary
@@ -254,6 +259,7 @@ def _process_chunks(
         else run_in_workers(str(model) if model is not None else None, settings, chunks, workers)
     )
     failures: Counter[str] = Counter()
+    first_records = 0
     formats = [get_output(name) for name in (*ALWAYS, *settings.outputs)]
     with ProgressBar(total=total, enabled=progress, completed=summary.skipped) as bar:
         for result in results:
@@ -280,4 +286,10 @@ def _process_chunks(
                     "docs_per_s": round(rate, 2),
                 },
             )
+            if summary.first_chunk_s is None:
+                summary.first_chunk_s = round(elapsed, 3)
+                first_records = result.records
+            elif elapsed > summary.first_chunk_s:
+                handled = summary.processed + summary.failed - first_records
+                summary.steady_docs_per_s = round(handled / (elapsed - summary.first_chunk_s), 2)
     summary.failures = dict(failures)
