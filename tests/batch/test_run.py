@@ -136,10 +136,10 @@ def test_changed_input_or_options_need_force(nlp: Language, tmp_path: Path) -> N
     run_batch(nlp, src, out, tasks=["deid"])
     with pytest.raises(AliaClinValueError, match=r"E505.*options \(operator\)"):
         run_batch(nlp, src, out, tasks=["deid"], operator="mask")
-    with pytest.raises(AliaClinValueError, match="E505.*chunk size"):
+    with pytest.raises(AliaClinValueError, match=r"E505.*chunk size"):
         run_batch(nlp, src, out, tasks=["deid"], chunk_size=2)
     write_jsonl(src, 5)
-    with pytest.raises(AliaClinValueError, match="E505.*input"):
+    with pytest.raises(AliaClinValueError, match=r"E505.*input"):
         run_batch(nlp, src, out, tasks=["deid"])
     again = run_batch(nlp, src, out, tasks=["deid"], force=True)
     assert (again.processed, again.skipped) == (5, 0)
@@ -192,4 +192,5 @@ def test_fhir_ndjson_layout_with_a_stand_in_module(nlp: Language, tmp_path: Path
     refs = _lines(out / "DocumentReference.ndjson")
     assert [r["id"] for r in refs] == [f"note-{i:06d}" for i in range(1, 7)]
     assert len(_lines(out / "Observation.ndjson")) > 0
-    assert [b["entry"][0]["resource"]["id"] for b in _lines(out / "bundles.ndjson")] == [r["id"] for r in refs]
+    bundles = _lines(out / "bundles.ndjson")
+    assert [b["entry"][0]["resource"]["id"] for b in bundles] == [r["id"] for r in refs]
