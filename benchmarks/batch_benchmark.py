@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,7 @@ def run_process(
         str(chunk_size),
         *(extra or []),
     ]
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ps = psutil.Process(proc.pid)
@@ -67,6 +69,7 @@ def run_process(
         peak_main, peak_tree = max(peak_main, main), max(peak_tree, tree)
         time.sleep(0.05)
     wall = time.perf_counter() - start
+    load_after = os.getloadavg()[0]
     stderr = proc.stderr.read() if proc.stderr else ""
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"alia-clin process exited {proc.returncode}")
@@ -85,6 +88,7 @@ def run_process(
         "steady_docs_per_s": finished.get("steady_docs_per_s"),
         "peak_rss_main_mb": round(peak_main / 2**20, 1),
         "peak_rss_tree_mb": round(peak_tree / 2**20, 1),
+        "load_avg_1min_before_after": [round(load_before, 2), round(load_after, 2)],
     }
 
 
@@ -116,7 +120,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/batch"))
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    ap.add_argument("--merge", action="store_true", help="keep the parts of an existing <out>.json not rerun")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--workers-notes", type=int, default=10_000)
     ap.add_argument("--chunk-size", type=int, default=1000)
@@ -135,8 +140,8 @@ def main() -> None:
             "workers": [],
             "sizes": [],
         }
-        notes = write_jsonl(tmp / f"notes_{args.workers_notes}.jsonl", args.workers_notes)
-        for w in args.workers:
+        notes = write_jsonl(tmp / f"notes_{args.workers_notes}.jsonl", max(1, args.workers_notes))
+        for w in args.workers if args.workers_notes > 0 else []:
             r = run_process(notes, tmp / f"out_w{w}", workers=w, chunk_size=args.chunk_size)
             print(json.dumps(r), file=sys.stderr)
             results["workers"].append(r)
@@ -148,6 +153,12 @@ def main() -> None:
             print(json.dumps(r), file=sys.stderr)
             results["sizes"].append(r)
             shutil.rmtree(tmp / f"out_n{n}", ignore_errors=True)
+        old = args.out.with_suffix(".json")
+        if args.merge and old.exists():
+            previous = json.loads(old.read_text(encoding="utf-8"))
+            for key in ("workers", "sizes"):
+                if not results[key]:
+                    results[key] = previous.get(key, [])
         rss = [r["peak_rss_main_mb"] for r in results["sizes"]]
         results["rss_ratio_largest_vs_smallest"] = round(max(rss) / min(rss), 3) if rss else None
         args.out.parent.mkdir(parents=True, exist_ok=True)
