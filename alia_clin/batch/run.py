@@ -15,7 +15,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from spacy.language import Language
@@ -140,6 +140,8 @@ def run_batch(
         raise AliaClinValueError(ErrorCode.E500, path=str(src))
     run_tasks = resolve_tasks(nlp, tasks)
     opts = reader_options or ReaderOptions()
+    if fmt_name == "tsv" and opts.delimiter is None:
+        opts = replace(opts, delimiter="\t")
     settings = BatchSettings(
         tasks=tuple(run_tasks),
         disabled=tuple(pipes_to_disable(nlp, run_tasks, entities_given=entities_from is not None)),
