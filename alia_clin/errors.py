@@ -72,6 +72,18 @@ class ErrorCode(str, Enum):
     E406 = "Binary '{reference}' referenced by {resource_type} '{resource_id}' is not available."
     E407 = "Bulk Data export path '{path}' does not exist or has no DocumentReference or Binary NDJSON file."
     E408 = "NDJSON file '{path}' line {line} is not a FHIR resource: {reason}."
+    E500 = "Input '{path}' does not exist."
+    E501 = "Column '{column}' ({option}) is not in the input '{path}'. Columns: {columns}."
+    E502 = "Input format '{fmt}' needs the optional module '{module}': install {hint}."
+    E503 = "Output format '{fmt}' needs the optional module '{module}': install {hint}."
+    E504 = "Output format '{fmt}' cannot be written for input format '{input_format}': {reason}."
+    E505 = "The output folder '{path}' holds a run of different {what}: rerun with --force to restart it."
+    E506 = "Run manifest '{path}' is unreadable or invalid: {reason}. Rerun with --force to restart."
+    E507 = "Invalid batch option '{option}': {reason}."
+    E508 = "Cannot detect the input format of '{path}': pass --input-format ({choices})."
+    E509 = "A worker process failed on chunk {chunk}: {reason}."
+    E510 = "Input format '{fmt}' is already registered."
+    E511 = "Spark annotate: {reason}."
 
 
 class WarningCode(str, Enum):

@@ -66,13 +66,17 @@ def version() -> None:
 
 @app.command()
 def process(
-    in_dir: Annotated[Path, typer.Argument(help="Folder of UTF-8 .txt notes.")],
+    in_dir: Annotated[
+        Path, typer.Argument(help="Folder of .txt notes, or a CSV/TSV, JSONL, Parquet or FHIR NDJSON export.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output folder (created).")],
     input_format: Annotated[
-        str, typer.Option(help="txt | brat (brat: .ann beside the notes are ignored).")
-    ] = "txt",
+        str, typer.Option(help="auto, txt, brat, csv, tsv, jsonl, parquet, fhir-ndjson (auto: by suffix).")
+    ] = "auto",
     output_format: Annotated[
-        str, typer.Option(help="Comma-separated: brat, deid-text, jsonl.")
+        str,
+        typer.Option(help="Comma-separated: brat, deid-text, jsonl, entities-csv, entities-parquet, "
+                     "deid-copy, fhir-ndjson, fhir-bundle."),
     ] = "brat",
     tasks: Annotated[
         str | None, typer.Option(help="Comma-separated tasks: deid,ner,context,hf_risk (default: all).")
@@ -85,15 +89,58 @@ def process(
     secret: Annotated[
         str | None, typer.Option(help="Surrogate key (default: $ALIA_CLIN_SECRET).", show_default=False)
     ] = None,
-    lang: Annotated[str, typer.Option(help="Language of the notes: es, ca, eu, gl.")] = "es",
-    batch_size: Annotated[int, typer.Option(help="Notes per batch.")] = 32,
+    lang: Annotated[
+        str, typer.Option(help="es, ca, eu, gl, or auto (detected per note where no column gives it).")
+    ] = "auto",
+    id_col: Annotated[str, typer.Option(help="Id column / JSON key.")] = "id",
+    text_col: Annotated[str, typer.Option(help="Text column / JSON key.")] = "text",
+    patient_col: Annotated[str | None, typer.Option(help="Patient id column.")] = None,
+    date_col: Annotated[str | None, typer.Option(help="Note date column (ISO 8601).")] = None,
+    lang_col: Annotated[str | None, typer.Option(help="Language column (es/ca/eu/gl).")] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter (default: tab for .tsv, else sniffed: , ; tab |).")
+    ] = None,
+    quotechar: Annotated[str, typer.Option(help="CSV quote character.")] = '"',
+    quoting: Annotated[str, typer.Option(help="CSV quoting: minimal, all, nonnumeric, none.")] = "minimal",
+    encoding: Annotated[
+        str, typer.Option(help="Encoding of CSV/TSV/JSONL input (utf-8-sig reads a BOM).")
+    ] = "utf-8-sig",
+    binaries: Annotated[
+        str | None, typer.Option(help="FHIR input: Binary NDJSON file or folder of the same export.")
+    ] = None,
+    max_chars: Annotated[
+        int | None, typer.Option(help="Notes longer than this fail as 'oversize'.")
+    ] = None,
+    entity_text: Annotated[
+        str, typer.Option(help="Span text in the entity table: none, entities (clinical), all (PHI too).")
+    ] = "none",
+    chunk_size: Annotated[int, typer.Option(help="Notes per chunk (the unit of resuming).")] = 1000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each loads the pipeline once).")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Restart instead of resuming a run in OUT.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    log_json: Annotated[bool, typer.Option("--log-json", help="Structured JSON logs on stderr.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Notes per nlp.pipe batch.")] = 32,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """De-identify and annotate a folder of notes (the folder contract)."""
-    _setup_logging(verbose)
+    """De-identify and annotate a folder of notes or an EHR export, resumably.
+
+    Rerunning the same command after an interruption resumes after the last finished chunk
+    (manifest OUT/alia-run.json); --force restarts. Bad records go to OUT/errors.jsonl.
+    Exit code 1 when some notes failed, 2 on a usage or configuration error.
+    """
+    from ..batch.progress import setup_logging
+
+    setup_logging(verbose=verbose, log_json=log_json)
     from .. import load
+    from ..io.options import ReaderOptions
     from ..runner import process_folder
 
+    reader_options = _guard(
+        lambda: ReaderOptions(
+            id_col=id_col, text_col=text_col, patient_col=patient_col, date_col=date_col, lang_col=lang_col,
+            delimiter=delimiter, quotechar=quotechar, quoting=quoting, encoding=encoding, binaries=binaries,
+        )
+    )
     nlp = _guard(lambda: load(model))
     summary = _guard(
         lambda: process_folder(
@@ -108,13 +155,18 @@ def process(
             secret=secret or os.environ.get("ALIA_CLIN_SECRET"),
             language=lang,
             batch_size=batch_size,
+            reader_options=reader_options,
+            max_chars=max_chars,
+            entity_text=entity_text,
+            chunk_size=chunk_size,
+            workers=workers,
+            model=model,
+            force=force,
+            progress=not quiet and not log_json,
         )
     )
-    err_console.print(
-        f"processed {summary.processed} notes, failed {summary.failed}, "
-        f"{summary.elapsed_s:.1f} s ({summary.docs_per_s:.1f} notes/s) → {out}"
-    )
-    if summary.failed:
+    err_console.print(f"{summary.line()} → {out}", highlight=False, soft_wrap=True)
+    if summary.total_failed:
         raise typer.Exit(code=1)
 
 

@@ -1,0 +1,75 @@
+"""Reader options shared by every input format: column mapping, CSV dialect, encoding.
+
+Plain data; readers read these, nothing writes them after construction.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import AliaClinValueError, ErrorCode
+
+#: ``--quoting`` names → :mod:`csv` constants.
+QUOTING = {
+    "minimal": csv.QUOTE_MINIMAL,
+    "all": csv.QUOTE_ALL,
+    "nonnumeric": csv.QUOTE_NONNUMERIC,
+    "none": csv.QUOTE_NONE,
+}
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """How to read a tabular or record export.
+
+    ``id_col``/``text_col``/``patient_col``/``date_col``/``lang_col``: column (or JSON key)
+    names; the optional ones are ignored when None. ``delimiter``: None means "by suffix"
+    (``.tsv`` → tab, otherwise sniffed among ``,``, ``;``, tab, ``|``). ``encoding``: the default
+    ``utf-8-sig`` also reads Excel exports that start with a BOM. ``binaries``: where FHIR
+    Binary resources live (FHIR NDJSON input only).
+    """
+
+    id_col: str = "id"
+    text_col: str = "text"
+    patient_col: str | None = None
+    date_col: str | None = None
+    lang_col: str | None = None
+    delimiter: str | None = None
+    quotechar: str = '"'
+    quoting: str = "minimal"
+    encoding: str = "utf-8-sig"
+    binaries: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.quoting not in QUOTING:
+            raise AliaClinValueError(
+                ErrorCode.E507, option="quoting", reason=f"choose one of {', '.join(QUOTING)}"
+            )
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise AliaClinValueError(ErrorCode.E507, option="delimiter", reason="must be one character")
+        if len(self.quotechar) != 1:
+            raise AliaClinValueError(ErrorCode.E507, option="quotechar", reason="must be one character")
+
+    @property
+    def csv_quoting(self) -> int:
+        """The :mod:`csv` quoting constant."""
+        return QUOTING[self.quoting]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (for the run manifest)."""
+        return asdict(self)
+
+
+def delimiter_for(path: Path, options: ReaderOptions, sample: str) -> str:
+    """The delimiter to use: the option, tab for ``.tsv``, else sniffed from ``sample``."""
+    if options.delimiter is not None:
+        return options.delimiter
+    if path.suffix.lower() in (".tsv", ".tab"):
+        return "\t"
+    header = sample.splitlines()[0] if sample else ""
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","

@@ -1,0 +1,193 @@
+"""Run alia_clin on a Spark DataFrame (extra ``alia-clin[spark]``: PySpark 4, pandas<3, pyarrow).
+
+``annotate(df, text_col=…, id_col=…, tasks=…, output=…)`` returns a new DataFrame computed with
+``DataFrame.mapInPandas``: each Python worker loads the pipeline once (cached per worker
+process, keyed by model and tasks; Spark reuses Python workers by default) and streams its
+partition through ``nlp.pipe`` in Arrow batches. Outputs (typed columns):
+
+- ``entities``: one row per PHI span or clinical entity — the entity table of
+  :mod:`alia_clin.io.entity_table` (``note_id``, ``kind``, ``label``, ``start``, ``end``,
+  ``text`` per PHI policy, ``assertion``, ``code``, ``codings``);
+- ``deid``: one row per note — ``note_id``, ``language``, ``deid_text``, ``status``, ``error``;
+- ``fhir``: one row per note — ``note_id``, ``bundle`` (FHIR Bundle JSON from
+  :func:`alia_clin.fhir.doc_to_bundle`), ``status``, ``error``.
+
+Bad notes (null/empty text, oversize, a pipe error) give ``status = "error"`` and an error code
+in the per-note outputs and no rows in ``entities``; never their text. Nothing is downloaded:
+ship the wheel and the model directory to the cluster (see the README).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import AliaClinValueError, ErrorCode
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame
+
+OUTPUTS = ("entities", "deid", "fhir")
+ENTITIES_SCHEMA = (
+    "note_id string, kind string, label string, start long, end long, text string, "
+    "assertion string, code string, codings string"
+)
+DEID_SCHEMA = "note_id string, language string, deid_text string, status string, error string"
+FHIR_SCHEMA = "note_id string, bundle string, status string, error string"
+
+_lock = threading.Lock()
+_PIPELINES: dict[tuple[str | None, tuple[str, ...] | None], Any] = {}
+
+
+def _pipeline(model: str | None, tasks: tuple[str, ...] | None) -> tuple[Any, list[str], list[str]]:
+    """The worker's pipeline for ``(model, tasks)``, loaded once per process."""
+    from . import load
+    from .batch.workers import set_torch_threads
+    from .runner import pipes_to_disable, resolve_tasks
+
+    key = (model, tasks)
+    with _lock:
+        if key not in _PIPELINES:
+            set_torch_threads(1)
+            nlp = load(model)
+            run_tasks = resolve_tasks(nlp, tasks)
+            disabled = pipes_to_disable(nlp, run_tasks, entities_given=False)
+            _PIPELINES[key] = (nlp, run_tasks, disabled)
+        nlp, run_tasks, disabled = _PIPELINES[key]
+    return nlp, run_tasks, disabled
+
+
+def _annotate_frames(
+    frames: Iterator[pd.DataFrame], *, text_col: str, id_col: str, output: str, model: str | None,
+    tasks: tuple[str, ...] | None, language: str, operator: str, secret: str | None, entity_text: str,
+    max_chars: int | None, batch_size: int,
+) -> Iterator[pd.DataFrame]:
+    """The ``mapInPandas`` function: pandas batches of input rows → pandas batches of results."""
+    import pandas as pd
+
+    from .batch.processor import make_doc
+    from .io.entity_table import ENTITY_COLUMNS, entity_rows
+    from .io.language import resolve_language
+    from .io.writers import deidentified_text
+
+    nlp, _, disabled = _pipeline(model, tasks)
+    fhir = None
+    if output == "fhir":
+        from .batch.outputs import bundle_json, import_fhir
+
+        fhir = import_fhir("fhir")
+    for frame in frames:
+        ids = ["" if v is None else str(v) for v in frame[id_col].tolist()]
+        texts = frame[text_col].tolist()
+        errors: dict[int, str] = {}
+        good: list[int] = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                errors[i] = "missing_text"
+            elif not text.strip():
+                errors[i] = "empty"
+            elif max_chars is not None and len(text) > max_chars:
+                errors[i] = "oversize"
+            else:
+                good.append(i)
+        docs: dict[int, Any] = {}
+        with nlp.select_pipes(disable=[p for p in disabled if p in nlp.pipe_names]):
+            stream = (
+                make_doc(nlp, _record(ids[i], texts[i]), resolve_language(texts[i], None, language), None)
+                for i in good
+            )
+            try:
+                for i, doc in zip(good, nlp.pipe(stream, batch_size=batch_size), strict=True):
+                    docs[i] = doc
+            except Exception:
+                for i in good:
+                    try:
+                        docs[i] = nlp(make_doc(nlp, _record(ids[i], texts[i]),
+                                               resolve_language(texts[i], None, language), None))
+                    except Exception:
+                        errors[i] = "pipeline_error"
+        rows: list[dict[str, Any]] = []
+        for i in range(len(ids)):
+            doc = docs.get(i)
+            if output == "entities":
+                if doc is not None:
+                    rows.extend(entity_rows(doc, text_policy=entity_text))
+                continue
+            if doc is None:
+                base: dict[str, Any] = {"note_id": ids[i], "status": "error", "error": errors.get(i, "error")}
+                rows.append({**base, "language": None, "deid_text": None} if output == "deid"
+                            else {**base, "bundle": None})
+            elif output == "deid":
+                rows.append({"note_id": ids[i], "language": doc._.language, "status": "ok", "error": None,
+                             "deid_text": deidentified_text(doc, operator, secret=secret,
+                                                            patient_key=doc._.patient_id)})
+            else:
+                import json
+
+                assert fhir is not None
+                bundle = json.dumps(bundle_json(fhir.doc_to_bundle(doc)), ensure_ascii=False)
+                rows.append({"note_id": ids[i], "bundle": bundle, "status": "ok", "error": None})
+        columns = {"entities": list(ENTITY_COLUMNS), "deid": ["note_id", "language", "deid_text", "status",
+                                                             "error"],
+                   "fhir": ["note_id", "bundle", "status", "error"]}[output]
+        yield pd.DataFrame(rows, columns=columns)
+
+
+def _record(note_id: str, text: str) -> Any:
+    from .io.folders import NoteRecord
+
+    return NoteRecord(note_id, text)
+
+
+def annotate(
+    df: DataFrame,
+    *,
+    text_col: str = "text",
+    id_col: str = "id",
+    tasks: Sequence[str] | None = None,
+    output: str = "entities",
+    model: str | None = None,
+    language: str = "auto",
+    operator: str = "tag",
+    secret: str | None = None,
+    entity_text: str = "none",
+    max_chars: int | None = None,
+    batch_size: int = 32,
+) -> DataFrame:
+    """Annotate the notes of ``df`` (see the module docstring); lazy like every Spark transformation.
+
+    ``model``: a pipeline directory that exists on every worker (default: the embedded model).
+    Raises E511 for an unknown ``output`` or missing columns, E503 for ``fhir`` without
+    :mod:`alia_clin.fhir`, E009 for an unknown task.
+    """
+    from .io.entity_table import check_text_policy
+    from .runner import TASK_PIPES
+
+    if output not in OUTPUTS:
+        raise AliaClinValueError(ErrorCode.E511, reason=f"output must be one of {', '.join(OUTPUTS)}")
+    for col in (text_col, id_col):
+        if col not in df.columns:
+            raise AliaClinValueError(ErrorCode.E511, reason=f"column '{col}' is not in the DataFrame")
+    for task in tasks or ():
+        if task not in TASK_PIPES:
+            raise AliaClinValueError(ErrorCode.E009, task=task, choices=", ".join(TASK_PIPES))
+    check_text_policy(entity_text)
+    if output == "fhir":
+        from .batch.outputs import import_fhir
+
+        import_fhir("fhir")
+    if operator == "surrogate" and not secret:
+        raise AliaClinValueError(ErrorCode.E013)
+    schema = {"entities": ENTITIES_SCHEMA, "deid": DEID_SCHEMA, "fhir": FHIR_SCHEMA}[output]
+    options: dict[str, Any] = {
+        "text_col": text_col, "id_col": id_col, "output": output, "model": model,
+        "tasks": tuple(tasks) if tasks else None, "language": language, "operator": operator,
+        "secret": secret, "entity_text": entity_text, "max_chars": max_chars, "batch_size": batch_size,
+    }
+
+    def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        return _annotate_frames(frames, **options)
+
+    return df.select(id_col, text_col).mapInPandas(run, schema=schema)
