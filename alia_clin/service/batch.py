@@ -90,8 +90,6 @@ def parse_batch(body: object, max_entries: int) -> list[BatchEntry]:
 
 
 def _run_one(engine: Engine, entry: BatchEntry, upstream: bool) -> BatchItem:
-    if entry.error is not None:
-        return BatchItem(error=entry.error)
     if entry.operation == "deidentify":
         parsed = parse_deidentify(entry.body, entry.operator)
         return BatchItem(resource=engine.deidentify(parsed.resource, engine.check_operator(parsed.operator)))
@@ -104,11 +102,14 @@ def run_batch(engine: Engine, entries: list[BatchEntry], *, upstream: bool) -> l
     """Run every entry (blocking; call it in a worker thread). Errors stay per entry."""
     items = []
     for i, entry in enumerate(entries):
+        if entry.error is not None:
+            items.append(BatchItem(error=entry.error))
+            continue
         try:
             item = _run_one(engine, entry, upstream)
         except ServiceError as exc:
+            where = f"Bundle.entry[{i}]"
+            exc.expression = f"{where}.resource.{exc.expression}" if exc.expression else where
             item = BatchItem(error=exc)
-        if item.error is not None and item.error.expression is None:
-            item.error.expression = f"Bundle.entry[{i}]"
         items.append(item)
     return items

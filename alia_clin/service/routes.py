@@ -209,7 +209,7 @@ async def batch(request: Request, caller: Caller) -> FhirResponse:
     if bundle_type == "transaction":
         for i, item in enumerate(results):
             if item.error is not None:
-                item.error.expression = f"Bundle.entry[{i}]"
+                item.error.expression = item.error.expression or f"Bundle.entry[{i}]"
                 raise item.error
     entries = []
     for item in results:
