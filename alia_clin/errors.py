@@ -63,6 +63,15 @@ class ErrorCode(str, Enum):
     E170 = "Invalid context lexicon for language '{language}': {reason}."
     E171 = "Invalid section headings data: {reason}."
     E172 = "Invalid context setting '{field}': {reason}."
+    E400 = "Invalid FHIR option '{field}': {reason}."
+    E401 = "Unsupported FHIR version '{version}'. Choose one of: {choices}."
+    E402 = "The FHIR {version} model rejected {resource_type} '{resource_id}': {reason}."
+    E403 = "Unsupported content type '{content_type}' in {resource_type} '{resource_id}'. Supported: {choices}."
+    E404 = "Invalid FHIR input {resource_type} '{resource_id}': {reason}."
+    E405 = "Could not decode the attachment of {resource_type} '{resource_id}': {reason}."
+    E406 = "Binary '{reference}' referenced by {resource_type} '{resource_id}' is not available."
+    E407 = "Bulk Data export path '{path}' has no DocumentReference or Binary NDJSON file."
+    E408 = "NDJSON file '{path}' line {line} is not a FHIR resource: {reason}."
     E600 = "The service has no authentication configured: set ALIA_API_KEYS or ALIA_JWKS_FILE (with issuer and audience)."
     E601 = "JWKS file '{path}' does not exist or is not a file."
     E602 = "JWT authentication needs both ALIA_JWT_ISSUER and ALIA_JWT_AUDIENCE."
@@ -90,6 +99,7 @@ class WarningCode(str, Enum):
     W001 = "Document '{doc_id}' is empty and was skipped."
     W002 = "Span [{start}, {end}) does not align with token boundaries in document '{doc_id}'; expanded."
     W003 = "Language '{language}' has no spaCy class; using the Spanish tokenizer rules."
+    W400 = "No pseudonymization secret configured: FHIR subjects are keyed by note content, not linked across notes."
 
 
 class AliaClinError(Exception):
