@@ -197,7 +197,12 @@ def create_app(
                 state.load_error = exc.code if isinstance(exc, AliaClinError) else exc.__class__.__name__
                 log.error("model load failed: %s", state.load_error)
                 return
-            state.engine = Engine(nlp, settings)
+            engine = Engine(nlp, settings)
+            try:  # the Device hashes the model files once, before the first request
+                await asyncio.to_thread(lambda: engine.config)
+            except ServiceError as exc:
+                log.warning("FHIR mapping not ready: %s", exc.code)
+            state.engine = engine
             log.info(
                 "model loaded in %.1f s (pipes: %s)", time.perf_counter() - start, ", ".join(nlp.pipe_names)
             )

@@ -28,12 +28,25 @@ class Engine:
     def __init__(self, nlp: Language, settings: ServiceSettings) -> None:
         self.nlp = nlp
         self.settings = settings
+        self._config: fhir_adapter.MappingConfig | None = None
 
-    def _doc(self, note: NoteRecord) -> Doc:
+    @property
+    def config(self) -> fhir_adapter.MappingConfig:
+        """The mapping policy and Device (built on first use: hashing the model takes a moment)."""
+        if self._config is None:
+            self._config = fhir_adapter.mapping_config(
+                self.nlp,
+                secret=self.settings.secret,
+                operator=self.settings.default_operator,
+                version=self.settings.fhir_version,
+            )
+        return self._config
+
+    def _doc(self, note: NoteRecord, context: PatientContext | None = None) -> Doc:
         assert note.text is not None
         doc = self.nlp.make_doc(note.text)
         doc._.note_id = note.id
-        doc._.patient_id = note.patient_id
+        doc._.patient_id = (context.patient_id() if context is not None else None) or note.patient_id
         doc._.language = note.language
         doc._.note_date = note.date
         return self.nlp(doc)
@@ -66,21 +79,16 @@ class Engine:
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """``$analyze``: the results as a ``collection`` Bundle, plus the same results as a
         ``transaction`` Bundle for the upstream write when ``with_transaction``."""
-        doc = self._doc(self._one_note(resource))
-        version, secret = self.settings.fhir_version, self.settings.secret
-        collection = fhir_adapter.analysis_bundle(
-            doc, context, fhir_version=version, bundle_type="collection", secret=secret
-        )
+        doc = self._doc(self._one_note(resource), context)
+        collection = fhir_adapter.analysis_bundle(doc, context, config=self.config, bundle_type="collection")
         transaction = None
         if with_transaction:
             transaction = fhir_adapter.analysis_bundle(
-                doc, context, fhir_version=version, bundle_type="transaction", secret=secret
+                doc, context, config=self.config, bundle_type="transaction"
             )
         return collection, transaction
 
     def deidentify(self, resource: dict[str, Any], operator: str) -> dict[str, Any]:
         """``$deidentify``: the de-identified DocumentReference of the note in ``resource``."""
         doc = self._doc(self._one_note(resource))
-        return fhir_adapter.deidentified_reference(
-            doc, operator=operator, secret=self.settings.secret, fhir_version=self.settings.fhir_version
-        )
+        return fhir_adapter.deidentified_reference(doc, resource, operator=operator, config=self.config)

@@ -107,6 +107,8 @@ class ServiceSettings(BaseSettings):
 
     def check(self) -> None:
         """Refuse configurations that would run an open or broken service (coded errors)."""
+        if self.default_operator == "surrogate" and not self.secret:
+            raise AliaClinValueError(ErrorCode.E013)
         if not self.auth_configured:
             raise AliaClinValueError(ErrorCode.E600)
         if self.jwks_file is not None:

@@ -137,7 +137,7 @@ def _fake_bundle(
     return {"resourceType": "Bundle", "type": bundle_type, "entry": [entry]}
 
 
-def _fake_deid(doc: Any, *, operator: str, secret: Any, fhir_version: str) -> dict[str, Any]:
+def _fake_deid(doc: Any, source: Any, *, operator: str, config: Any) -> dict[str, Any]:
     return {"resourceType": "DocumentReference", "status": "current", "description": f"deid:{operator}"}
 
 
@@ -147,6 +147,7 @@ def fake_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fhir_adapter, "notes_from_resource", _fake_notes)
     monkeypatch.setattr(fhir_adapter, "analysis_bundle", _fake_bundle)
     monkeypatch.setattr(fhir_adapter, "deidentified_reference", _fake_deid)
+    monkeypatch.setattr(fhir_adapter, "mapping_config", lambda *a, **k: None)
 
 
 def real_mapping_or_skip() -> None:
