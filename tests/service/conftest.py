@@ -121,7 +121,7 @@ def _fake_notes(resource: dict[str, Any]) -> list[NoteRecord]:
 
 
 def _fake_bundle(
-    doc: Any, context: Any, *, fhir_version: str, bundle_type: str, secret: Any
+    doc: Any, context: Any, *, config: Any, bundle_type: str
 ) -> dict[str, Any]:
     phi = len(doc.spans.get("phi", [])) if hasattr(doc, "spans") else 0
     obs = {
