@@ -120,9 +120,7 @@ def _fake_notes(resource: dict[str, Any]) -> list[NoteRecord]:
     return [NoteRecord(resource.get("id", "x"), base64.b64decode(data).decode("utf-8"), language="es")]
 
 
-def _fake_bundle(
-    doc: Any, context: Any, *, config: Any, bundle_type: str
-) -> dict[str, Any]:
+def _fake_bundle(doc: Any, context: Any, *, config: Any, bundle_type: str) -> dict[str, Any]:
     phi = len(doc.spans.get("phi", [])) if hasattr(doc, "spans") else 0
     obs = {
         "resourceType": "Observation",
