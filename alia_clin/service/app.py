@@ -224,6 +224,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        openapi_url="/openapi.json" if settings.openapi else None,
         default_response_class=FhirResponse,
     )
     _install_handlers(app)

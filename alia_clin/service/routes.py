@@ -28,19 +28,58 @@ router = APIRouter()
 _bearer = HTTPBearer(auto_error=False, description="API key or JWT with SMART system scopes")
 _MEDIA_TYPES = ("application/fhir+json", "application/json")
 _RESOURCE = "DocumentReference"
+_ATTACHMENT = {
+    "type": "object",
+    "properties": {
+        "contentType": {"type": "string"},
+        "language": {"type": "string"},
+        "data": {"type": "string"},
+    },
+}
+_RESOURCE_SCHEMA = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {
+        "resourceType": {
+            "type": "string",
+            "enum": ["DocumentReference", "Binary", "Bundle", "Parameters", "Patient"],
+        },
+        "id": {"type": "string"},
+        "content": {"type": "array", "items": {"type": "object", "properties": {"attachment": _ATTACHMENT}}},
+        "contentType": {"type": "string"},
+        "data": {"type": "string"},
+        "type": {"type": "string", "enum": ["batch", "transaction", "collection", "document"]},
+        "entry": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "request": {
+                        "type": "object",
+                        "properties": {"method": {"type": "string"}, "url": {"type": "string"}},
+                    },
+                    "resource": {"type": "object"},
+                },
+            },
+        },
+        "parameter": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "resource": {"type": "object"},
+                    "valueCode": {"type": "string"},
+                    "valueInteger": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
 _FHIR_BODY = {
     "requestBody": {
         "required": True,
-        "content": {
-            media: {
-                "schema": {
-                    "type": "object",
-                    "required": ["resourceType"],
-                    "properties": {"resourceType": {"type": "string"}},
-                }
-            }
-            for media in _MEDIA_TYPES
-        },
+        "content": {media: {"schema": _RESOURCE_SCHEMA} for media in _MEDIA_TYPES},
     }
 }
 

@@ -76,6 +76,8 @@ class ServiceSettings(BaseSettings):
     upstream_timeout_s: float = Field(default=10.0, gt=0)
 
     # --- HTTP
+    #: Serve the OpenAPI schema at ``/openapi.json`` (without a token); off by default.
+    openapi: bool = False
     #: Origins allowed by CORS; empty (the default) = CORS off.
     cors_origins: list[str] = Field(default_factory=list)
 
