@@ -35,7 +35,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO_ROOT, machine_info, versions, write_json  # noqa: E402
+from _common import REPO_ROOT, machine_info, versions, write_json
 
 API_KEY = "benchmark-key-not-secret-0001"
 
@@ -217,7 +217,12 @@ def plot(path: Path, data: dict[str, Any]) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     ax = axes[0]
     for key, marker in (("p50", "o"), ("p95", "s"), ("p99", "^")):
-        ax.plot(clients, [lv.get("latency_ms", {}).get(key, float("nan")) for lv in levels], marker=marker, label=key)
+        ax.plot(
+            clients,
+            [lv.get("latency_ms", {}).get(key, float("nan")) for lv in levels],
+            marker=marker,
+            label=key,
+        )
     ax.set_xscale("log", base=2)
     ax.set_xticks(clients, [str(c) for c in clients])
     ax.set_xlabel("concurrent clients")
@@ -227,8 +232,13 @@ def plot(path: Path, data: dict[str, Any]) -> None:
     ax = axes[1]
     bars = ax.bar([str(c) for c in clients], [lv["throughput_rps"] for lv in levels], color="#4c72b0")
     for bar, lv in zip(bars, levels, strict=True):
-        ax.annotate(f"{lv['errors']} err", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
-                    va="bottom", fontsize=8)
+        ax.annotate(
+            f"{lv['errors']} err",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_xlabel("concurrent clients")
     ax.set_ylabel("notes / second")
     ax.set_title("throughput (errors above bars)")
@@ -304,8 +314,13 @@ def main() -> None:
             "(load generator on the same machine)"
         ),
         "endpoint": "POST /fhir/DocumentReference/$analyze",
-        "notes": {"count": len(notes), "source": "alia_clin/resources/examples (synthetic)",
-                  "chars_min": min(chars), "chars_max": max(chars), "chars_mean": round(statistics.fmean(chars))},
+        "notes": {
+            "count": len(notes),
+            "source": "alia_clin/resources/examples (synthetic)",
+            "chars_min": min(chars),
+            "chars_max": max(chars),
+            "chars_mean": round(statistics.fmean(chars)),
+        },
         "server": {
             "model": "embedded default (rules)",
             "max_concurrency": args.server_concurrency,
