@@ -295,6 +295,7 @@ def serve(
         return
     import uvicorn
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from ..service import ServiceSettings, create_app
 
@@ -313,6 +314,9 @@ def serve(
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
         err_console.print(f"[red]error[/red] invalid service settings: {fields}")
+        raise typer.Exit(code=2) from None
+    except SettingsError as exc:  # an ALIA_* variable that does not parse (e.g. bad JSON)
+        err_console.print(f"[red]error[/red] invalid service settings: {exc}")
         raise typer.Exit(code=2) from None
     service = _guard(lambda: create_app(settings))
     # uvicorn's own access log would print query strings: the app logs requests itself.
