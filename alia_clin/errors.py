@@ -66,7 +66,7 @@ class ErrorCode(str, Enum):
     E400 = "Invalid FHIR option '{field}': {reason}."
     E401 = "Unsupported FHIR version '{version}'. Choose one of: {choices}."
     E402 = "The FHIR {version} model rejected {resource_type} '{resource_id}': {reason}."
-    E403 = "Unsupported content type '{content_type}' in {resource_type} '{resource_id}'. Supported: {choices}."
+    E403 = "Unsupported content type '{content_type}' in {resource_type} '{resource_id}'. Use: {choices}."
     E404 = "Invalid FHIR input {resource_type} '{resource_id}': {reason}."
     E405 = "Could not decode the attachment of {resource_type} '{resource_id}': {reason}."
     E406 = "Binary '{reference}' referenced by {resource_type} '{resource_id}' is not available."
@@ -99,7 +99,7 @@ class WarningCode(str, Enum):
     W001 = "Document '{doc_id}' is empty and was skipped."
     W002 = "Span [{start}, {end}) does not align with token boundaries in document '{doc_id}'; expanded."
     W003 = "Language '{language}' has no spaCy class; using the Spanish tokenizer rules."
-    W400 = "No pseudonymization secret configured: FHIR subjects are keyed by note content, not linked across notes."
+    W400 = "No pseudonymization secret: FHIR subjects are keyed by note content, not linked across notes."
 
 
 class AliaClinError(Exception):

@@ -50,4 +50,6 @@ def derivation(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def assertion(resource: dict[str, Any]) -> str | None:
-    return next((e["valueCode"] for e in resource.get("extension", []) if e["url"].endswith("assertion")), None)
+    return next(
+        (e["valueCode"] for e in resource.get("extension", []) if e["url"].endswith("assertion")), None
+    )

@@ -55,12 +55,13 @@ CARDIO_PHI = [
 
 CATALAN = (
     "Pacient: Jordi Vives Puig. NHC 5566778.\n"
-    "Home de 80 anys amb hipertensió arterial. No refereix dispnea.\n"
+    "Home de 80 anys amb hipertensió arterial. No refereix dispnea. No hi ha diabetis.\n"
     "Pes 70 kg.\n"
 )
 CATALAN_ENTS = [
     ("hipertensió arterial", "ENFERMEDAD", "historical", [(SNOMED, "38341003", "Hipertensió arterial")]),
     ("dispnea", "SINTOMA", "negated", [(SNOMED, "267036007", "Dispnea")]),
+    ("diabetis", "ENFERMEDAD", "negated", [(SNOMED, "73211009", "Diabetis mellitus")]),
 ]
 CATALAN_PHI = [
     ("Jordi Vives Puig", "NOMBRE_SUJETO_ASISTENCIA"),

@@ -1,0 +1,170 @@
+"""Reading notes from FHIR: DocumentReference, Binary, Bundle, Bulk Data NDJSON."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from alia_clin.errors import AliaClinValueError
+from alia_clin.fhir import FhirPolicy, doc_to_bundle, iter_ndjson_notes, notes_from_resource
+
+from .helpers import attachment_text
+from .notes import cardio_doc
+
+NOTE = "Mujer de 70 años con disnea de esfuerzo.\nNiega dolor torácico.\n"
+
+
+def _b64(text: str, encoding: str = "utf-8") -> str:
+    return base64.b64encode(text.encode(encoding)).decode("ascii")
+
+
+def docref(rid="d1", text=NOTE, ctype="text/plain", encoding="utf-8", **extra):
+    att = {"contentType": ctype, "data": _b64(text, encoding), "language": "es-ES"}
+    res = {
+        "resourceType": "DocumentReference",
+        "id": rid,
+        "status": "current",
+        "subject": {"reference": "Patient/p-9"},
+        "context": {"period": {"start": "2024-05-02"}},
+        "content": [{"attachment": att}],
+    }
+    res.update(extra)
+    return res
+
+
+def test_document_reference_plain_utf8():
+    (rec,) = notes_from_resource(docref())
+    assert rec.text == NOTE and rec.error is None
+    assert (rec.id, rec.patient_id, rec.date, rec.language) == ("d1", "p-9", "2024-05-02", "es")
+
+
+def test_charset_latin1_and_bom():
+    (rec,) = notes_from_resource(docref(ctype="text/plain; charset=ISO-8859-1", encoding="latin-1"))
+    assert rec.text == NOTE
+    bom = docref()
+    bom["content"][0]["attachment"]["data"] = base64.b64encode(b"\xef\xbb\xbf" + NOTE.encode()).decode()
+    assert notes_from_resource(bom)[0].text == NOTE
+
+
+def test_html_attachment():
+    html = (
+        "<html><head><title>x</title><style>p{}</style></head><body><p>Mujer de 70 a&ntilde;os"
+        " con <b>disnea</b>.</p><p>Niega dolor&nbsp;torácico.</p><script>var a=1;</script></body></html>"
+    )
+    (rec,) = notes_from_resource(docref(text=html, ctype="text/html; charset=utf-8"))
+    assert rec.text == "Mujer de 70 años con disnea.\n\nNiega dolor torácico."  # paragraphs
+
+
+def test_unsupported_content_type_is_coded_and_textless():
+    (rec,) = notes_from_resource(docref(ctype="application/pdf"))
+    assert rec.text is None and rec.error_code == "unsupported_content_type"
+    assert "[E403]" in rec.error and "application/pdf" in rec.error
+    assert rec.patient_id == "p-9"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (lambda r: r["content"][0]["attachment"].update(data="***"), "invalid_base64"),
+        (
+            lambda r: r["content"][0]["attachment"].update(contentType="text/plain; charset=nope"),
+            "unknown_charset",
+        ),
+        (
+            lambda r: r["content"][0]["attachment"].update(data=base64.b64encode(b"\xff\xfe\xfa").decode()),
+            "invalid_encoding",
+        ),
+        (lambda r: r["content"][0]["attachment"].pop("data"), "no_inline_data"),
+        (lambda r: r.update(content=[]), "no_attachment"),
+        (lambda r: r["content"][0]["attachment"].update(data=_b64("   \n")), "empty"),
+    ],
+)
+def test_bad_records(mutate, code):
+    res = docref()
+    mutate(res)
+    (rec,) = notes_from_resource(res)
+    assert rec.error_code == code
+    assert code == "empty" or rec.text is None
+    assert "disnea" not in (rec.error or "")
+
+
+def test_binary_and_bundle_with_url():
+    binary = {"resourceType": "Binary", "id": "b1", "contentType": "text/plain", "data": _b64(NOTE)}
+    ref = docref("d2")
+    ref["content"][0]["attachment"] = {"contentType": "text/plain", "url": "Binary/b1"}
+    lone = {"resourceType": "Binary", "id": "b2", "contentType": "text/plain", "data": _b64("Otra nota.")}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "http://x/fhir/Binary/b1", "resource": binary},
+            {"fullUrl": "http://x/fhir/DocumentReference/d2", "resource": ref},
+            {"resource": lone},
+            {"resource": {"resourceType": "Patient", "id": "p"}},
+        ],
+    }
+    recs = notes_from_resource(bundle)
+    assert [(r.id, r.text) for r in recs] == [("d2", NOTE), ("b2", "Otra nota.")]
+    assert notes_from_resource(binary)[0].text == NOTE
+    (bad,) = notes_from_resource({"resourceType": "Patient", "id": "p"})
+    assert bad.error_code == "unsupported_resource"
+
+
+def test_round_trip_of_emitted_document_reference():
+    bundle = doc_to_bundle(cardio_doc(), policy=FhirPolicy(secret="k"))
+    recs = notes_from_resource(bundle)
+    assert len(recs) == 1
+    assert recs[0].text == attachment_text(bundle)
+    assert recs[0].language == "es" and recs[0].date == "2024-03-11"
+
+
+def _write_ndjson(path: Path, resources) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in resources), encoding="utf-8")
+
+
+def test_bulk_export_folder(tmp_path):
+    ref = docref("d3")
+    ref["content"][0]["attachment"] = {"contentType": "text/plain", "url": "https://srv/fhir/Binary/b9"}
+    missing = docref("d4")
+    missing["content"][0]["attachment"] = {"contentType": "text/plain", "url": "Binary/zzz"}
+    _write_ndjson(tmp_path / "DocumentReference.ndjson", [docref("d1"), ref, missing])
+    with (tmp_path / "DocumentReference.ndjson").open("a") as f:
+        f.write("{not json\n")
+    _write_ndjson(
+        tmp_path / "Binary.ndjson",
+        [{"resourceType": "Binary", "id": "b9", "contentType": "text/plain", "data": _b64(NOTE)}],
+    )
+    _write_ndjson(tmp_path / "Patient.ndjson", [{"resourceType": "Patient", "id": "p-9"}])
+    recs = list(iter_ndjson_notes(tmp_path))
+    assert [(r.id, r.error_code) for r in recs] == [
+        ("d1", None),
+        ("d3", None),
+        ("d4", "binary_not_found"),
+        ("DocumentReference.ndjson:4", "invalid_json"),
+    ]
+    assert recs[1].text == NOTE
+    assert recs[2].position == "DocumentReference.ndjson:3"
+
+
+def test_bulk_single_file_and_explicit_binaries(tmp_path):
+    ref = docref("d5")
+    ref["content"][0]["attachment"] = {"contentType": "text/plain", "url": "Binary/b5"}
+    _write_ndjson(tmp_path / "docs.ndjson", [ref])
+    binary = {"resourceType": "Binary", "id": "b5", "contentType": "text/plain", "data": _b64(NOTE)}
+    assert [r.text for r in iter_ndjson_notes(tmp_path / "docs.ndjson", binaries={"Binary/b5": binary})] == [
+        NOTE
+    ]
+    _write_ndjson(tmp_path / "bins.ndjson", [binary])
+    assert [
+        r.text for r in iter_ndjson_notes(tmp_path / "docs.ndjson", binaries=tmp_path / "bins.ndjson")
+    ] == [NOTE]
+    # a file of Binaries alone: each Binary is a note
+    assert [r.id for r in iter_ndjson_notes(tmp_path / "bins.ndjson")] == ["b5"]
+
+
+def test_empty_export_folder(tmp_path):
+    with pytest.raises(AliaClinValueError, match="E407"):
+        list(iter_ndjson_notes(tmp_path))
