@@ -72,7 +72,7 @@ class ErrorCode(str, Enum):
     E406 = "Binary '{reference}' referenced by {resource_type} '{resource_id}' is not available."
     E407 = "Bulk Data export path '{path}' has no DocumentReference or Binary NDJSON file."
     E408 = "NDJSON file '{path}' line {line} is not a FHIR resource: {reason}."
-    E600 = "The service has no authentication configured: set ALIA_API_KEYS or ALIA_JWKS_FILE (with issuer and audience)."
+    E600 = "No authentication configured: set ALIA_API_KEYS or ALIA_JWKS_FILE (with issuer and audience)."
     E601 = "JWKS file '{path}' does not exist or is not a file."
     E602 = "JWT authentication needs both ALIA_JWT_ISSUER and ALIA_JWT_AUDIENCE."
     E603 = "JWKS file '{path}' is not a valid JWK set: {reason}."

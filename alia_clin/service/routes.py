@@ -8,6 +8,7 @@ a worker thread with a timeout (503). Reads request bodies; writes FHIR JSON res
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,6 +19,7 @@ from .. import __version__
 from ..errors import ErrorCode
 from .app import FhirResponse, ServiceState
 from .auth import Principal, require_scope
+from .batch import parse_batch, run_batch
 from .capability import capability_statement, operation_definitions
 from .engine import Engine
 from .inputs import parse_analyze, parse_deidentify
@@ -154,7 +156,15 @@ async def readyz(request: Request) -> JSONResponse:
             body["issue"][0]["diagnostics"] += f" Model load failed ({state.load_error})."
         return FhirResponse(body, status_code=503, headers=err.headers)
     nlp = state.engine.nlp
-    return JSONResponse({"status": "ready", "model": nlp.meta.get("name"), "pipes": nlp.pipe_names})
+    return JSONResponse(
+        {
+            "status": "ready",
+            "model": nlp.meta.get("name"),
+            "pipes": nlp.pipe_names,
+            "admitted": state.pool.admitted,
+            "capacity": state.pool.capacity,
+        }
+    )
 
 
 # ------------------------------------------------------------------------------------ metadata
@@ -193,7 +203,10 @@ def _with_upstream_status(bundle: dict[str, Any], issue: dict[str, Any], status:
     tag = {"system": "https://alia-clin.org/fhir/CodeSystem/upstream-status", "code": status}
     meta = dict(bundle.get("meta") or {})
     meta["tag"] = [*meta.get("tag", []), tag]
-    entry = {"resource": {"resourceType": "OperationOutcome", "issue": [issue]}}
+    entry = {
+        "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+        "resource": {"resourceType": "OperationOutcome", "issue": [issue]},
+    }
     return {**bundle, "meta": meta, "entry": [*bundle.get("entry", []), entry]}
 
 
@@ -236,8 +249,6 @@ async def deidentify(
 @router.post("/fhir", tags=["fhir"], openapi_extra=_FHIR_BODY)
 async def batch(request: Request, caller: Caller) -> FhirResponse:
     """A batch or transaction Bundle of operation calls → one response entry per input entry."""
-    from .batch import parse_batch, run_batch
-
     _require(request, caller, write_if_upstream=True)
     body = await _fhir_json(request)
     state = _state(request)

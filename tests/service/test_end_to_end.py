@@ -185,3 +185,25 @@ def test_fhirclient_calls_the_operations(served: str) -> None:
     }
     out = Bundle(smart.server.post_json("", batch).json())
     assert out.type == "batch-response" and out.entry[0].response.status == "200 OK"
+
+
+def test_concurrent_requests_give_the_same_results_as_sequential_ones(served: str) -> None:
+    """The pipeline runs in several worker threads at once: outputs must not bleed into each other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    examples = resources.files("alia_clin") / "resources" / "examples"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(examples.iterdir()) if p.name.endswith(".txt")]
+    url = f"{served}/fhir/DocumentReference/$analyze"
+
+    def call(i: int) -> dict[str, Any]:
+        docref = document_reference(texts[i % len(texts)], note_id=f"n{i % len(texts)}")
+        r = httpx.post(url, json=docref, headers=auth(), timeout=120)
+        assert r.status_code == 200
+        result: dict[str, Any] = r.json()
+        return result
+
+    sequential = [call(i) for i in range(len(texts))]
+    with ThreadPoolExecutor(8) as pool:
+        concurrent = list(pool.map(call, range(3 * len(texts))))
+    for i, bundle in enumerate(concurrent):
+        assert bundle == sequential[i % len(texts)]
