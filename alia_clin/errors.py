@@ -70,7 +70,7 @@ class ErrorCode(str, Enum):
     E404 = "Invalid FHIR input {resource_type} '{resource_id}': {reason}."
     E405 = "Could not decode the attachment of {resource_type} '{resource_id}': {reason}."
     E406 = "Binary '{reference}' referenced by {resource_type} '{resource_id}' is not available."
-    E407 = "Bulk Data export path '{path}' has no DocumentReference or Binary NDJSON file."
+    E407 = "Bulk Data export path '{path}' does not exist or has no DocumentReference or Binary NDJSON file."
     E408 = "NDJSON file '{path}' line {line} is not a FHIR resource: {reason}."
     E600 = "No authentication configured: set ALIA_API_KEYS or ALIA_JWKS_FILE (with issuer and audience)."
     E601 = "JWKS file '{path}' does not exist or is not a file."

@@ -47,8 +47,7 @@ no PHI range; an uncoded entity that overlaps PHI is not emitted (nothing safe t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from spacy.tokens import Doc, Span
@@ -128,7 +127,6 @@ class Built:
 
     resource: dict[str, Any]
     span: tuple[int, int] | None = None
-    basis_for: list[str] = field(default_factory=list)
 
 
 def _assertion(span: Span) -> str:
@@ -507,8 +505,3 @@ def _rationale(risk: dict[str, Any]) -> str:
     if risk.get("setting"):
         parts.append(f"setting {risk['setting']}")
     return "; ".join(parts)
-
-
-def targets(built: Iterable[Built]) -> list[str]:
-    """urn references of every built resource, in order."""
-    return [urn(b.resource["id"]) for b in built]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ..deid.anonymize import OPERATORS
@@ -65,7 +65,7 @@ class FhirPolicy:
     """
 
     identity: Identity = "pseudonymous"
-    secret: str | bytes | None = None
+    secret: str | bytes | None = field(default=None, repr=False)  # never in reprs or logs
     operator: str = "tag"
     propagate_phi: bool = True
     include_span_text: bool = True

@@ -410,6 +410,8 @@ def iter_ndjson_notes(
     from ..errors import AliaClinValueError
 
     root = Path(path)
+    if not root.exists():
+        raise AliaClinValueError(ErrorCode.E407, path=str(root))
     if root.is_dir():
         doc_files = _export_files(root, "DocumentReference")
         binary_files = _export_files(root, "Binary")

@@ -40,28 +40,40 @@ class DeidNote:
         return self.offset_map.to_new(start, end)
 
 
-def phi_ranges(doc: Doc, *, propagate: bool) -> list[tuple[int, int, str]]:
-    """Detected PHI spans of ``doc``, plus (``propagate``) other occurrences of their strings."""
+def _occurrences(text: str, labels: dict[str, str], *, ignore_case: bool) -> list[tuple[int, int, str]]:
+    """Whole-word occurrences in ``text`` of the keys of ``labels`` (one alternation, longest first)."""
+    if not labels:
+        return []
+    alternation = "|".join(regex.escape(v) for v in sorted(labels, key=lambda v: (-len(v), v)))
+    flags = regex.IGNORECASE if ignore_case else 0
+    pattern = regex.compile(r"(?<!\w)(?:" + alternation + r")(?!\w)", flags)
+    found = []
+    for m in pattern.finditer(text):
+        key = m.group().casefold() if ignore_case else m.group()
+        found.append((m.start(), m.end(), labels.get(key, "PHI")))
+    return found
+
+
+def phi_ranges(doc: Doc, *, propagate: bool, text: str | None = None) -> list[tuple[int, int, str]]:
+    """Detected PHI spans of ``doc``, plus (``propagate``) other occurrences of their strings.
+
+    ``text``: ``doc.text`` when the caller already has it (spaCy rebuilds it on every access).
+    """
     spans = [(s.start_char, s.end_char, s.label_) for s in doc.spans.get(PHI_KEY, [])]
     if not propagate or not spans:
         return spans
-    extra: list[tuple[int, int, str]] = []
-    seen: set[str] = set()
+    text = doc.text if text is None else text
+    values: dict[str, str] = {}  # casefolded PHI string → label
+    parts: dict[str, str] = {}  # capitalized name part → label
     for start, end, label in spans:
-        value = doc.text[start:end].strip()
-        key = value.casefold()
-        if len(value) < MIN_PROPAGATE_CHARS or key in seen:
-            continue
-        seen.add(key)
-        pattern = regex.compile(r"(?<!\w)" + regex.escape(value) + r"(?!\w)", regex.IGNORECASE)
-        extra.extend((m.start(), m.end(), label) for m in pattern.finditer(doc.text))
+        value = text[start:end].strip()
+        if len(value) >= MIN_PROPAGATE_CHARS:
+            values.setdefault(value.casefold(), label)
         if "NOMBRE" in label:
             for part in regex.findall(r"\w+", value):
-                if len(part) >= MIN_PROPAGATE_CHARS and part[0].isupper() and part not in seen:
-                    seen.add(part)
-                    word = regex.compile(r"(?<!\w)" + regex.escape(part) + r"(?!\w)")
-                    extra.extend((m.start(), m.end(), label) for m in word.finditer(doc.text))
-    return spans + extra
+                if len(part) >= MIN_PROPAGATE_CHARS and part[0].isupper():
+                    parts.setdefault(part, label)
+    return spans + _occurrences(text, values, ignore_case=True) + _occurrences(text, parts, ignore_case=False)
 
 
 def merge_overlaps(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -83,10 +95,11 @@ def merge_overlaps(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, st
 
 def deidentify_for_fhir(doc: Doc, policy: FhirPolicy) -> DeidNote:
     """De-identify ``doc`` under ``policy`` (operator, secret, propagation)."""
-    spans = merge_overlaps(phi_ranges(doc, propagate=policy.propagate_phi))
+    text = doc.text
+    spans = merge_overlaps(phi_ranges(doc, propagate=policy.propagate_phi, text=text))
     language = doc._.language if doc._.language in _LANGUAGES else "es"
     result = anonymize(
-        doc.text,
+        text,
         spans,
         policy.operator,
         secret=policy.secret,

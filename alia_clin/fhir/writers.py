@@ -8,7 +8,9 @@ ids already written. Use them as context managers (or call ``close()``).
 in a Bulk Data export; shared resources (the Device, a patient's Patient) are written once.
 ``manifest()`` lists the files and their counts (Bulk Data ``output`` style).
 ``fhir-bundle`` (:class:`FhirBundleWriter`): one ``<name>.json`` Bundle per note, where
-``name`` is the note id made file-safe (or the bundle id when the note has none).
+``name`` is the note id made file-safe, like the other per-note outputs of a run (or the
+bundle id when the note has none, or always with ``name_by="bundle_id"``, when note ids are
+themselves identifying).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import json
 import re
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from spacy.tokens import Doc
 
@@ -126,15 +128,17 @@ class FhirBundleWriter(_Writer):
         policy: FhirPolicy = DEFAULT_POLICY,
         device: DeviceInfo | None = None,
         bundle_type: BundleType = "collection",
+        name_by: Literal["note_id", "bundle_id"] = "note_id",
     ) -> None:
         super().__init__(out_dir, version=version, policy=policy, device=device)
         self.bundle_type: BundleType = bundle_type
+        self.name_by = name_by
 
     def write(self, doc: Doc, *, note_id: str | None = None, patient: str | None = None) -> Path:
         """Write one Doc's bundle; returns its path."""
         bundle = self._bundle(doc, self.bundle_type, note_id, patient)
         nid = note_id if note_id is not None else doc._.note_id
-        name = _UNSAFE.sub("_", str(nid)).strip("._") if nid else ""
+        name = _UNSAFE.sub("_", str(nid)).strip("._") if nid and self.name_by == "note_id" else ""
         path = self.out_dir / f"{name or bundle['id']}.json"
         path.write_text(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         return path

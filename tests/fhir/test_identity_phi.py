@@ -34,6 +34,10 @@ def test_default_policy_leaks_no_phi():
     assert "[NOMBRE_SUJETO_ASISTENCIA]" in text and "insuficiencia cardiaca" in text
 
 
+def test_secret_not_in_repr():
+    assert "s3cr3t-value" not in repr(FhirPolicy(secret="s3cr3t-value"))
+
+
 def test_pseudonym_is_keyed_hmac():
     bundle = doc_to_bundle(cardio_doc(), policy=FhirPolicy(secret="k"))
     (patient,) = by_type(bundle, "Patient")

@@ -168,3 +168,5 @@ def test_bulk_single_file_and_explicit_binaries(tmp_path):
 def test_empty_export_folder(tmp_path):
     with pytest.raises(AliaClinValueError, match="E407"):
         list(iter_ndjson_notes(tmp_path))
+    with pytest.raises(AliaClinValueError, match="E407"):
+        list(iter_ndjson_notes(tmp_path / "missing.ndjson"))

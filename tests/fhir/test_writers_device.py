@@ -55,6 +55,10 @@ def test_bundle_writer(tmp_path):
     assert path.name == "es_02_alta.json"
     bundle = json.loads(path.read_text(encoding="utf-8"))
     assert bundle["type"] == "transaction"
+    named = FhirBundleWriter(tmp_path / "ids", policy=POLICY, name_by="bundle_id").write(
+        cardio_doc(note_id="x")
+    )
+    assert named.stem == json.loads(named.read_text(encoding="utf-8"))["id"]
     assert bundle == doc_to_bundle(
         cardio_doc(note_id="es/02 alta"), version="R5", bundle_type="transaction", policy=POLICY
     )
