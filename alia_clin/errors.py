@@ -63,6 +63,10 @@ class ErrorCode(str, Enum):
     E170 = "Invalid context lexicon for language '{language}': {reason}."
     E171 = "Invalid section headings data: {reason}."
     E172 = "Invalid context setting '{field}': {reason}."
+    E300 = "Heart-failure model '{path}' is invalid: {reason}."
+    E301 = "Heart-failure model file '{path}' not found."
+    E302 = "Invalid heart-failure risk setting '{field}': {reason}."
+    E303 = "No labelled documents for the heart-failure task under '{root}': {reason}."
 
 
 class WarningCode(str, Enum):
