@@ -27,6 +27,7 @@ historical). Measured values are ``present``.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -252,10 +253,13 @@ def assert_char_spans(
     if not spans:
         return []
     words = doc_words(doc)
+    ends = [w.end for w in words]
+    starts = [w.start for w in words]
     ranges: list[tuple[int, int]] = []
     for s, e in spans:
-        ks = [k for k, w in enumerate(words) if w.start < e and s < w.end]
-        ranges.append((ks[0], ks[-1] + 1) if ks else (0, 0))
+        lo = bisect.bisect_right(ends, s)  # first word ending after s
+        hi = bisect.bisect_left(starts, e)  # words starting before e
+        ranges.append((lo, hi) if lo < hi else (0, 0))
     mapping = SECTION_ASSERTIONS if section_assertions is None else section_assertions
     implied: list[str | None] = [None] * len(spans)
     if doc.spans.get(sections_key):

@@ -8,8 +8,10 @@ only, never text). Settings:
 ``early``     every explicit HF mention is masked (:func:`alia_clin.hf.masking.mask_hf_mentions`)
               before anything else sees the text, and no diagnosis evidence is extracted.
 
-Model selection: the inverse regularization ``C`` (and, with text, the weight of the TF-IDF
-block) is chosen by 5-fold cross-validated AUROC on the training split only; Platt
+Coefficients of HF evidence are constrained to be non-negative (:func:`_fit`), so evidence
+can only raise the risk. Model selection: the inverse regularization ``C`` (and, with text,
+the weight of the TF-IDF block) is chosen by 5-fold cross-validated AUROC on the training
+split only; Platt
 calibration is fitted on the out-of-fold logits of that same cross-validation, then the final
 model is refitted on the whole training split.
 """
@@ -36,6 +38,15 @@ from .masking import mask_hf_mentions
 from .model import HfRiskModel, make_vectorizer, tfidf
 
 SETTINGS = ("explicit", "early")
+#: Evidence features whose coefficient must not be negative (see :func:`_fit`): every criterion
+#: indicator except the "normal" findings (normal peptide, preserved LVEF), the Framingham
+#: counts, LVEF deficit, age and the risk-factor and drug counts.
+NON_NEGATIVE = tuple(
+    i
+    for i, name in enumerate(FEATURE_NAMES)
+    if name
+    not in ("has_natriuretic_peptide_normal", "has_lvef_preserved", "peptide_measured", "lvef_measured")
+)
 C_GRID = (0.03, 0.1, 0.3, 1.0)
 #: Weights of the TF-IDF block against the standardized evidence features (its rows are
 #: L2-normalized, so without a weight the shared penalty all but silences it).
@@ -124,7 +135,20 @@ def _prepare(x: np.ndarray, texts: Sequence[str], use_text: bool) -> _Prepared:
 
 
 def _fit(design: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> LogisticRegression:
-    return LogisticRegression(C=c, max_iter=5000, random_state=seed).fit(design, y)
+    """Logistic regression with sign constraints: every feature of :data:`NON_NEGATIVE` whose
+    coefficient comes out negative is removed (coefficient fixed at 0) and the model refitted,
+    until none is negative. Evidence for heart failure may add to the risk or be ignored, never
+    lower it (the corpora are small and such signs are confounding, not clinical knowledge)."""
+    keep = np.ones(design.shape[1])
+    for _ in range(len(NON_NEGATIVE) + 1):
+        clf = LogisticRegression(C=c, max_iter=5000, random_state=seed)
+        clf.fit(sparse.csr_matrix(design @ sparse.diags(keep)), y)
+        clf.coef_[0, keep == 0] = 0.0
+        negative = [j for j in NON_NEGATIVE if keep[j] and clf.coef_[0, j] < 0]
+        if not negative:
+            break
+        keep[negative] = 0.0
+    return clf
 
 
 def train_model(

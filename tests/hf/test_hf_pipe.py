@@ -113,14 +113,29 @@ def test_negated_findings_do_not_raise_the_risk(nlp: Language) -> None:
 
 def test_structured_context_raises_the_estimate(nlp: Language) -> None:
     text = "Paciente en control por disnea de esfuerzo."
-    plain = nlp(text)
-    doc = nlp.make_doc(text)
-    doc._.hf_context = {"age": 84, "observations": [{"code": "33762-6", "value": 2500, "unit": "pg/mL"}]}
-    for _, proc in nlp.pipeline:
-        doc = proc(doc)
+    pipe = nlp.get_pipe("alia_hf_risk")
+    pipe.cfg["setting"] = "early"  # the primary-care setting, where no diagnosis is written yet
+    try:
+        plain = nlp(text)
+        doc = nlp.make_doc(text)
+        doc._.hf_context = {
+            "age": 84,
+            "sex": "male",
+            "observations": [
+                {"code": "33762-6", "value": 2500, "unit": "pg/mL"},
+                {"code": "10230-1", "value": 25, "unit": "%"},
+            ],
+        }
+        for _, proc in nlp.pipeline:
+            doc = proc(doc)
+    finally:
+        pipe.cfg["setting"] = "explicit"
     assert doc.cats["HEART_FAILURE"] > plain.cats["HEART_FAILURE"]
     ctx = [e for e in doc._.hf_evidence if e["source"] == "context"]
-    assert {e["criterion"] for e in ctx} == {"age", "nt_probnp_elevated"}
+    assert {e["criterion"] for e in ctx} == {"age", "male_sex", "nt_probnp_elevated", "lvef_reduced"}
+    assert all(e["start"] is None and e["end"] is None for e in ctx)
+    lvef = next(e for e in ctx if e["criterion"] == "lvef_reduced")
+    assert lvef["value"] == 25 and any(c["code"] == "10230-1" for c in lvef["codings"])
 
 
 def test_early_setting_ignores_explicit_mentions(nlp: Language) -> None:
