@@ -221,10 +221,11 @@ class HfRiskComponent(ErrorHandlingPipe):
         get_examples: Callable[[], Iterable[Any]] | None = None,
         *,
         nlp: Any = None,
-        model_dir: str | Path | None = None,
-        models: dict[str, HfRiskModel] | None = None,
+        model_dir: str | None = None,
+        models: dict[str, Any] | None = None,
     ) -> None:
-        """Load models from ``model_dir`` (``<setting>.json`` files) or take ``models``."""
+        """Load models from ``model_dir`` (``<setting>.json`` files) or take ``models``
+        (``{setting: HfRiskModel}``). Plain type hints: spaCy validates these arguments."""
         loaded: dict[str, HfRiskModel] = dict(models or {})
         if model_dir is not None:
             loaded.update(self._read_models(Path(model_dir)))

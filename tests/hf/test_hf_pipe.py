@@ -52,7 +52,7 @@ def nlp() -> Language:
     pipe = nlp.add_pipe("alia_hf_risk")
     for name in ("alia_sections", "alia_measurements", "alia_context"):
         nlp.get_pipe(name).initialize()
-    pipe.initialize(model_dir=MODEL_DIR)
+    pipe.initialize(model_dir=str(MODEL_DIR))
     return nlp
 
 
