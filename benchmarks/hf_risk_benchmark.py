@@ -85,12 +85,73 @@ def _plot(results: dict[str, Any], curves: dict[str, Any], out: Path) -> None:
     plt.close(fig)
 
 
+def _pooled_states(encoder_dir: Path, texts: list[str], batch: int = 16) -> np.ndarray:
+    """Mean-pooled, L2-normalized word states of the base encoder, one row per text."""
+    from alia_clin.encoder.loading import load_encoder
+    from alia_clin.encoder.windows import encode_notes
+
+    encoder = load_encoder(encoder_dir)
+    rows = []
+    for i in range(0, len(texts), batch):
+        for note in encode_notes(encoder, texts[i : i + batch], num_threads=2):
+            v = note.states.mean(axis=0) if note.n_words else np.zeros(encoder.hidden_size, dtype=np.float32)
+            rows.append(v / (np.linalg.norm(v) or 1.0))
+    return np.vstack(rows)
+
+
+def _encoder_experiment(
+    f_tr: Any, f_dev: Any, y_tr: np.ndarray, pooled_tr: np.ndarray, pooled_dev: np.ndarray, seed: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Option (c): evidence features + pooled encoder states, same CV/Platt recipe (not shipped)."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from alia_clin.hf.model import sigmoid
+    from alia_clin.hf.training import C_GRID, TEXT_WEIGHTS, _fit
+
+    def design(x: np.ndarray, pooled: np.ndarray, mean: np.ndarray, scale: np.ndarray, w: float) -> Any:
+        return sparse.csr_matrix(np.hstack([(x - mean) / scale, pooled * w]))
+
+    def stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sd = x.std(axis=0)
+        sd[sd == 0] = 1.0
+        return x.mean(axis=0), sd
+
+    splits = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=seed).split(f_tr.x, y_tr))
+    cv: dict[str, float] = {}
+    oof: dict[tuple[float, float], np.ndarray] = {}
+    for w in TEXT_WEIGHTS:
+        for c in C_GRID:
+            out = np.zeros(len(y_tr))
+            for tr, te in splits:
+                mean, scale = stats(f_tr.x[tr])
+                clf = _fit(design(f_tr.x[tr], pooled_tr[tr], mean, scale, w), y_tr[tr], c, seed)
+                out[te] = clf.decision_function(design(f_tr.x[te], pooled_tr[te], mean, scale, w))
+            oof[(c, w)] = out
+            cv[f"C={c},encoder_weight={w}"] = float(roc_auc_score(y_tr, out))
+    best = max(oof, key=lambda k: (round(float(roc_auc_score(y_tr, oof[k])), 4), -k[0], -k[1]))
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(oof[best].reshape(-1, 1), y_tr)
+    mean, scale = stats(f_tr.x)
+    clf = _fit(design(f_tr.x, pooled_tr, mean, scale, best[1]), y_tr, best[0], seed)
+    logit = clf.decision_function(design(f_dev.x, pooled_dev, mean, scale, best[1]))
+    p = sigmoid(platt.coef_[0, 0] * logit + platt.intercept_[0])
+    return p, {"C": best[0], "encoder_weight": best[1], "cv_auroc": cv}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", type=Path, default=default_corpora_dir())
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "hf_risk")
     ap.add_argument("--model-dir", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--encoder",
+        type=Path,
+        default=None,
+        help="base encoder directory (alia-clin models build-base): adds the evidence+encoder experiment",
+    )
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -138,6 +199,22 @@ def main(argv: list[str] | None = None) -> int:
             res["dev"][name] = metrics(y_dev, p, probability=True)
             res["dev_cardioccc_only"][name] = metrics(y_dev[cardio], p[cardio], probability=True)
             res["selection"][name] = sel
+        if args.encoder is not None:
+            t3 = time.perf_counter()
+            pooled_tr = _pooled_states(args.encoder, f_tr.texts)
+            pooled_dev = _pooled_states(args.encoder, f_dev.texts)
+            t_enc = time.perf_counter() - t3
+            p, sel = _encoder_experiment(f_tr, f_dev, y_tr, pooled_tr, pooled_dev, args.seed)
+            scores["evidence+encoder"] = p
+            res["dev"]["evidence+encoder"] = metrics(y_dev, p, probability=True)
+            res["dev_cardioccc_only"]["evidence+encoder"] = metrics(
+                y_dev[cardio], p[cardio], probability=True
+            )
+            res["selection"]["evidence+encoder"] = {
+                **sel,
+                "encoder": args.encoder.name,
+                "encode_s": round(t_enc, 1),
+            }
         text, ev = res["dev"]["evidence+tfidf"], res["dev"]["evidence"]
         chosen = (
             "evidence+tfidf" if text["auroc"] > ev["auroc"] and text["brier"] < ev["brier"] else "evidence"
