@@ -40,12 +40,11 @@ from .model import HfRiskModel, make_vectorizer, tfidf
 SETTINGS = ("explicit", "early")
 #: Evidence features whose coefficient must not be negative (see :func:`_fit`): every criterion
 #: indicator except the "normal" findings (normal peptide, preserved LVEF), the Framingham
-#: counts, LVEF deficit, age and the risk-factor and drug counts.
+#: counts, peptide level, LVEF deficit, "measured" flags, age and the risk-factor and drug counts.
 NON_NEGATIVE = tuple(
     i
     for i, name in enumerate(FEATURE_NAMES)
-    if name
-    not in ("has_natriuretic_peptide_normal", "has_lvef_preserved", "peptide_measured", "lvef_measured")
+    if name not in ("has_natriuretic_peptide_normal", "has_lvef_preserved")
 )
 C_GRID = (0.03, 0.1, 0.3, 1.0)
 #: Weights of the TF-IDF block against the standardized evidence features (its rows are
