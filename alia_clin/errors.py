@@ -103,6 +103,10 @@ class ErrorCode(str, Enum):
     E629 = "Unknown route or method: {method} {path}."
     E630 = "FHIR mapping is not available in this installation ({what})."
     E640 = "Upstream FHIR server write failed after {attempts} attempts: {reason}."
+    E300 = "Heart-failure model '{path}' is invalid: {reason}."
+    E301 = "Heart-failure model file '{path}' not found."
+    E302 = "Invalid heart-failure risk setting '{field}': {reason}."
+    E303 = "No labelled documents for the heart-failure task under '{root}': {reason}."
 
 
 class WarningCode(str, Enum):

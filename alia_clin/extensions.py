@@ -19,7 +19,9 @@ _DOC_EXTENSIONS: dict[str, object] = {
     # "version": str, "setting": str}. hf_evidence: list of {"criterion": str, "group": str,
     # "start": int, "end": int, "assertion": str, "value": float | None, "unit": str | None,
     # "contribution": float, "codings": list[{"system", "code", "display"}]} ordered by
-    # contribution (largest first); offsets index doc.text.
+    # contribution (largest first); offsets index doc.text. alia_hf_risk also writes "display"
+    # and "source" (text | measurement | entity | context); context items (doc._.hf_context)
+    # have start/end None.
     "hf_risk": None,
     "hf_evidence": None,
 }

@@ -33,6 +33,11 @@ TASK_PIPES: dict[str, tuple[str, ...]] = {
     "context": ("alia_context", "alia_sections"),
     "hf_risk": ("alia_hf_risk",),
 }
+#: Pipes a task needs besides its own (kept on when the task runs, e.g. hf_risk reads sections,
+#: measurements and asserted entities).
+TASK_REQUIRES: dict[str, tuple[str, ...]] = {
+    "hf_risk": ("alia_sections", "alia_measurements", "alia_ner", "alia_terms", "alia_codes", "alia_context"),
+}
 
 
 def available_tasks(nlp: Language) -> list[str]:
@@ -58,7 +63,7 @@ def pipes_to_disable(nlp: Language, tasks: Sequence[str], *, entities_given: boo
     With entities given, the entity finders (``alia_ner``, ``alia_terms``) are off;
     measurements still run when ``ner`` is asked for.
     """
-    wanted = {p for t in tasks for p in TASK_PIPES[t]}
+    wanted = {p for t in tasks for p in (*TASK_PIPES[t], *TASK_REQUIRES.get(t, ()))}
     if entities_given:
         wanted.discard("alia_ner")
         wanted.discard("alia_terms")

@@ -110,7 +110,17 @@ def test_surrogate_requires_secret(notes: Path, tmp_path: Path, monkeypatch: pyt
 def test_unknown_task_and_missing_stage(notes: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["process", str(notes), "--out", str(tmp_path / "o"), "--tasks", "foo"])
     assert res.exit_code == 2 and "E009" in res.output
-    res = runner.invoke(app, ["process", str(notes), "--out", str(tmp_path / "o"), "--tasks", "hf_risk"])
+    # A pipeline without the heart-failure stage (the default one has it since issue 5).
+    import alia_clin
+
+    nlp = alia_clin.load()
+    nlp.remove_pipe("alia_hf_risk")
+    nlp.to_disk(tmp_path / "no_hf")
+    res = runner.invoke(
+        app,
+        ["process", str(notes), "--out", str(tmp_path / "o"), "--tasks", "hf_risk",
+         "--model", str(tmp_path / "no_hf")],
+    )
     assert res.exit_code == 2 and "E015" in res.output
 
 
