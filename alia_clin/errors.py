@@ -63,6 +63,9 @@ class ErrorCode(str, Enum):
     E170 = "Invalid context lexicon for language '{language}': {reason}."
     E171 = "Invalid section headings data: {reason}."
     E172 = "Invalid context setting '{field}': {reason}."
+    E250 = "Encoder quantization '{mode}' runs on CPU only, but the device is '{device}'."
+    E251 = "Encoder quantization '{mode}' cannot be combined with bf16 autocast: set one of them."
+    E252 = "Encoder quantization '{mode}' found no Linear layer to quantize in the {model_type} encoder."
 
 
 class WarningCode(str, Enum):
