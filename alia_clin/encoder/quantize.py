@@ -50,7 +50,8 @@ def check_quantize_mode(mode: str, *, device: str = "cpu", bf16: bool = False) -
     together with bf16 autocast, which quantized kernels do not support).
     """
     if mode not in QUANTIZE_MODES:
-        raise AliaClinValueError(ErrorCode.E107, value=mode, field="quantize", choices=", ".join(QUANTIZE_MODES))
+        choices = ", ".join(QUANTIZE_MODES)
+        raise AliaClinValueError(ErrorCode.E107, value=mode, field="quantize", choices=choices)
     if mode == "none":
         return
     if not str(device).startswith("cpu"):
