@@ -14,7 +14,7 @@ and ``from_disk`` from the component directory, which ``to_disk`` fills with ``e
 tokenizer), so ``spacy.load(dir)`` works offline. A pipe that was never initialized raises
 ``E001``.
 
-**int8 quantization** (``quantize = "int8"`` or ``"int8-ffn"``; default ``"none"``) is a
+**int8 quantization** (``quantize = "int8"`` or ``"int8-qkv"``; default ``"none"``) is a
 load-time option: each time weights are loaded (``initialize``, ``from_disk``), the Linear
 layers are replaced by dynamically quantized ones (:mod:`alia_clin.encoder.quantize`; CPU
 only, not with ``bf16``). The float weights as ``to_disk`` writes them (``save_dtype``) are
@@ -356,7 +356,7 @@ def make_encoder(
     forward pass; ``pooling``: ``first`` or ``mean`` piece per word; ``device``: ``cpu`` or
     ``cuda[:N]``; ``bf16``: bf16 autocast; ``num_threads``: torch CPU threads (0 = leave as
     is); ``save_dtype``: ``float32``, ``float16`` or ``bfloat16`` weights in ``to_disk``;
-    ``quantize``: ``none``, ``int8`` or ``int8-ffn`` dynamic quantization of the Linear
+    ``quantize``: ``none``, ``int8`` or ``int8-qkv`` dynamic quantization of the Linear
     layers at load time (CPU only, not with ``bf16``; see :mod:`alia_clin.encoder.quantize`).
     """
     return EncoderComponent(

@@ -30,8 +30,8 @@ NOTES = [
     " ".join(["Insuficiencia cardíaca con FEVI 35 %, NT-proBNP 1200 pg/ml."] * 12),
 ]
 CONFIG = {"max_length": 48, "stride": 12, "window_batch_size": 4}
-#: Linear layers per transformer layer: (all, feed-forward only).
-LINEARS = {"bert": (6, 2), "xlm-roberta": (6, 2), "roberta": (6, 2), "modernbert": (4, 2)}
+#: Linear layers per transformer layer: (all, attention q/k/v only).
+LINEARS = {"bert": (6, 3), "xlm-roberta": (6, 3), "roberta": (6, 3), "modernbert": (4, 1)}
 
 
 def _nlp(arch: str, **config: object) -> Language:
@@ -53,7 +53,7 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("arch", sorted(LINEARS))
-@pytest.mark.parametrize("mode", ["int8", "int8-ffn"])
+@pytest.mark.parametrize("mode", ["int8", "int8-qkv"])
 def test_quantized_pipe_runs_close_to_fp32(arch: str, mode: str) -> None:
     expected = _states(_nlp(arch), NOTES)
     nlp = _nlp(arch, quantize=mode)
@@ -72,15 +72,15 @@ def test_quantized_pipe_runs_close_to_fp32(arch: str, mode: str) -> None:
 def test_quantization_counts_and_names() -> None:
     enc = load_encoder(tiny_model_dir("bert"))
     assert quantizable_linear_names(enc.model, "none") == []
-    ffn = quantizable_linear_names(enc.model, "int8-ffn")
-    assert all("attention" not in name for name in ffn) and len(ffn) == 2 * LAYERS
+    qkv = quantizable_linear_names(enc.model, "int8-qkv")
+    assert all(".attention.self." in name for name in qkv) and len(qkv) == 3 * LAYERS
     assert quantize_encoder(enc, "none") == 0
     assert quantized_layer_count(enc.model) == 0
     assert quantize_encoder(enc, "int8") == 6 * LAYERS
     assert quantized_layer_count(enc.model) == 6 * LAYERS
 
 
-@pytest.mark.parametrize("mode", ["int8", "int8-ffn"])
+@pytest.mark.parametrize("mode", ["int8", "int8-qkv"])
 def test_to_disk_keeps_float_weights_and_spacy_load_requantizes(tmp_path: Path, mode: str) -> None:
     float_nlp = _nlp("xlm-roberta", save_dtype="float16")
     float_nlp.to_disk(tmp_path / "float")
