@@ -338,36 +338,40 @@ def plot(path: Path, record: dict[str, Any]) -> None:
 
     speed = record.get("speed") or {}
     acc = record.get("accuracy") or {}
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.8))
     configs = speed.get("configs", {})
     names = list(configs)
     colors = ["C0" if configs[n]["layout"] == "shared" else "C1" for n in names]
     if names:
         bars = axes[0].bar(names, [configs[n]["docs_per_s"] for n in names], color=colors)
         axes[0].bar_label(bars, fmt="%.2f", fontsize=8)
-        bars = axes[1].bar(names, [configs[n]["peak_rss_mb"] for n in names], color=colors)
-        axes[1].bar_label(bars, fmt="%.0f", fontsize=8)
+        bars = axes[1].bar(names, [configs[n]["cpu_s_per_doc"] for n in names], color=colors)
+        axes[1].bar_label(bars, fmt="%.2f", fontsize=8)
+        bars = axes[2].bar(names, [configs[n]["peak_rss_mb"] for n in names], color=colors)
+        axes[2].bar_label(bars, fmt="%.0f", fontsize=8)
     axes[0].set_title(f"MEDDOCAN dev, first {speed.get('n_docs', '?')} notes: docs/s (best of rounds)\n"
                       "blue = one shared pass, orange = two separate models", fontsize=9)
     axes[0].set_ylabel("documents / second")
-    axes[1].set_title("peak RSS per configuration (own process)", fontsize=9)
-    axes[1].set_ylabel("MiB")
-    for ax in axes[:2]:
+    axes[1].set_title("process CPU seconds per note (best round)", fontsize=9)
+    axes[1].set_ylabel("CPU s / note")
+    axes[2].set_title("peak RSS per configuration (own process)", fontsize=9)
+    axes[2].set_ylabel("MiB")
+    for ax in axes[:3]:
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         ax.grid(axis="y", alpha=0.3)
     deltas = acc.get("f1_change_vs_fp32", {})
     precs = [p for p in deltas if p != "fp32"]
     if precs:
         xs = range(len(precs))
-        axes[2].bar([x - 0.2 for x in xs], [deltas[p]["phi_f1_points"] for p in precs], 0.4, label="PHI head")
-        axes[2].bar([x + 0.2 for x in xs], [deltas[p]["ner_f1_points"] for p in precs], 0.4, label="NER head")
-        axes[2].set_xticks(list(xs))
-        axes[2].set_xticklabels(precs)
-        axes[2].axhline(-INT8_TOLERANCE_POINTS, color="red", linestyle="--", linewidth=1, label="-0.5 points")
-        axes[2].axhline(0, color="black", linewidth=0.8)
-        axes[2].legend(fontsize=8)
-    axes[2].set_title("dev strict F1 change vs fp32 (points, model layer alone)", fontsize=9)
-    axes[2].grid(axis="y", alpha=0.3)
+        axes[3].bar([x - 0.2 for x in xs], [deltas[p]["phi_f1_points"] for p in precs], 0.4, label="PHI head")
+        axes[3].bar([x + 0.2 for x in xs], [deltas[p]["ner_f1_points"] for p in precs], 0.4, label="NER head")
+        axes[3].set_xticks(list(xs))
+        axes[3].set_xticklabels(precs)
+        axes[3].axhline(-INT8_TOLERANCE_POINTS, color="red", linestyle="--", linewidth=1, label="-0.5 points")
+        axes[3].axhline(0, color="black", linewidth=0.8)
+        axes[3].legend(fontsize=8)
+    axes[3].set_title("dev strict F1 change vs fp32 (points, model layer alone)", fontsize=9)
+    axes[3].grid(axis="y", alpha=0.3)
     fig.suptitle(f"alia_encoder speed and precision ({record.get('model', {}).get('name', '')}); "
                  "shared 2-core machine, absolute numbers are indicative", fontsize=10)
     fig.tight_layout()
@@ -405,7 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"trained pipeline directory (default {DEFAULT_MODEL} if it exists)")
     parser.add_argument("--corpora", type=Path, default=default_corpora_dir())
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/encoder"))
-    parser.add_argument("--phase", choices=["all", "speed", "accuracy"], default="all")
+    parser.add_argument("--phase", choices=["all", "speed", "accuracy", "plot"], default="all",
+                        help="plot: redraw the PNG from the existing JSON only")
     parser.add_argument("--speed-docs", type=int, default=20, help="first N MEDDOCAN dev notes timed")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; best kept")
     parser.add_argument("--configs", nargs="+", choices=ALL_CONFIGS, default=list(SPEED_CONFIGS))
@@ -417,9 +422,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--worker", choices=ALL_CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--docs-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.model is None or not (args.model / "alia_encoder").is_dir():
-        parser.error("--model must be a trained pipeline directory (see the module docstring)")
-    args.model = args.model.resolve()
+    if args.phase != "plot":
+        if args.model is None or not (args.model / "alia_encoder").is_dir():
+            parser.error("--model must be a trained pipeline directory (see the module docstring)")
+        args.model = args.model.resolve()
 
     if args.worker:
         speed_worker(args.worker, args.model, args.docs_dir, args.speed_docs, args.threads, args.batch_size)
@@ -429,6 +435,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out_json = args.out.with_suffix(".json")
     record: dict[str, Any] = json.loads(out_json.read_text(encoding="utf-8")) if out_json.exists() else {}
+    if args.phase == "plot":
+        plot(args.out.with_suffix(".png"), record)
+        return 0
     record.update({
         "benchmark": "encoder",
         "model": _model_info(args.model),
