@@ -107,6 +107,9 @@ class ErrorCode(str, Enum):
     E301 = "Heart-failure model file '{path}' not found."
     E302 = "Invalid heart-failure risk setting '{field}': {reason}."
     E303 = "No labelled documents for the heart-failure task under '{root}': {reason}."
+    E250 = "Encoder quantization '{mode}' runs on CPU only, but the device is '{device}'."
+    E251 = "Encoder quantization '{mode}' cannot be combined with bf16 autocast: set one of them."
+    E252 = "Encoder quantization '{mode}' found no Linear layer to quantize in the {model_type} encoder."
 
 
 class WarningCode(str, Enum):

@@ -14,6 +14,13 @@ and ``from_disk`` from the component directory, which ``to_disk`` fills with ``e
 tokenizer), so ``spacy.load(dir)`` works offline. A pipe that was never initialized raises
 ``E001``.
 
+**int8 quantization** (``quantize = "int8"`` or ``"int8-qkv"``; default ``"none"``) is a
+load-time option: each time weights are loaded (``initialize``, ``from_disk``), the Linear
+layers are replaced by dynamically quantized ones (:mod:`alia_clin.encoder.quantize`; CPU
+only, not with ``bf16``). The float weights as ``to_disk`` writes them (``save_dtype``) are
+kept in memory as file bytes, so a quantized pipe still saves float weights and reloads
+(and re-quantizes) to the same model. ``set_encoder`` uses the encoder it is given as is.
+
 Entry point (pyproject ``[project.entry-points.spacy_factories]``):
 ``alia_encoder = "alia_clin.pipeline.encoder:make_encoder"``.
 """
@@ -33,7 +40,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
-from ..encoder.loading import SAVE_DTYPES, LoadedEncoder, load_encoder, save_encoder
+from ..encoder.loading import SAVE_DTYPES, LoadedEncoder, load_encoder, save_encoder, weights_sha256
+from ..encoder.quantize import check_quantize_mode, quantize_encoder
 from ..encoder.windows import POOLINGS, EncodedNote, WindowSettings, encode_notes
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
@@ -97,6 +105,7 @@ class EncoderComponent(ErrorHandlingPipe):
         bf16: bool,
         num_threads: int,
         save_dtype: str,
+        quantize: str = "none",
     ) -> None:
         install_extensions()
         install_state_extension()
@@ -107,6 +116,7 @@ class EncoderComponent(ErrorHandlingPipe):
             raise AliaClinValueError(
                 ErrorCode.E107, value=save_dtype, field="save_dtype", choices=", ".join(SAVE_DTYPES)
             )
+        check_quantize_mode(quantize, device=device, bf16=bool(bf16))
         self.name = name
         self.cfg: dict[str, Any] = {
             "max_length": int(max_length),
@@ -117,8 +127,11 @@ class EncoderComponent(ErrorHandlingPipe):
             "bf16": bool(bf16),
             "num_threads": int(num_threads),
             "save_dtype": save_dtype,
+            "quantize": quantize,
         }
         self._encoder: LoadedEncoder | None = None
+        #: Float weight files (``model/`` as ``to_disk`` writes it) kept while the model is quantized.
+        self._float_files: dict[str, bytes] | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -150,8 +163,9 @@ class EncoderComponent(ErrorHandlingPipe):
         return self.encoder.weights_sha256
 
     def set_encoder(self, encoder: LoadedEncoder) -> None:
-        """Use an already loaded encoder (e.g. one being fine-tuned)."""
+        """Use an already loaded encoder (e.g. one being fine-tuned) as it is (not quantized)."""
         self._encoder = encoder
+        self._float_files = None
 
     def initialize(
         self,
@@ -167,7 +181,21 @@ class EncoderComponent(ErrorHandlingPipe):
         """
         if not model:
             raise AliaClinValueError(ErrorCode.E108, name=self.name)
-        self._encoder = load_encoder(model, revision=revision, device=self.cfg["device"])
+        encoder = load_encoder(model, revision=revision, device=self.cfg["device"])
+        if self.cfg["quantize"] != "none":
+            with tempfile.TemporaryDirectory(prefix="alia_encoder_") as tmp:
+                save_encoder(encoder, tmp, dtype=self.cfg["save_dtype"])
+                self._float_files = _read_files(Path(tmp))
+            # Quantize exactly the weights that to_disk writes (and from_disk will reload).
+            _round_to_dtype(encoder, self.cfg["save_dtype"])
+        else:
+            self._float_files = None
+        self._set_loaded(encoder)
+
+    def _set_loaded(self, encoder: LoadedEncoder) -> None:
+        """Apply the ``quantize`` setting to freshly loaded weights and use them."""
+        quantize_encoder(encoder, self.cfg["quantize"])
+        self._encoder = encoder
 
     # -- processing --------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
@@ -201,7 +229,10 @@ class EncoderComponent(ErrorHandlingPipe):
         meta: dict[str, Any] = {"cfg": self.cfg}
         target = p / MODEL_DIR
         if self._encoder is not None:
-            digest = save_encoder(self._encoder, target, dtype=self.cfg["save_dtype"])
+            if self._float_files is not None:
+                digest = _write_files(self._float_files, target)
+            else:
+                digest = save_encoder(self._encoder, target, dtype=self.cfg["save_dtype"])
             meta.update(
                 {
                     "weights_sha256": digest,
@@ -219,10 +250,13 @@ class EncoderComponent(ErrorHandlingPipe):
         """Load weights from ``path/model`` (offline). Runtime settings stay those of the config."""
         target = Path(path) / MODEL_DIR
         if target.is_dir():
-            self._encoder = load_encoder(target, device=self.cfg["device"])
+            encoder = load_encoder(target, device=self.cfg["device"])
+            self._float_files = _read_files(target) if self.cfg["quantize"] != "none" else None
+            self._set_loaded(encoder)
         else:
             logger.warning("Pipe '%s' was saved without weights; it stays uninitialized", self.name)
             self._encoder = None
+            self._float_files = None
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
@@ -248,6 +282,35 @@ class EncoderComponent(ErrorHandlingPipe):
         return self
 
 
+def _round_to_dtype(encoder: LoadedEncoder, dtype: str) -> None:
+    """Round the model's float parameters and buffers through ``dtype`` (in place, stay float32)."""
+    import torch
+
+    if dtype == "float32":
+        return
+    target = getattr(torch, dtype)
+    with torch.no_grad():
+        for tensor in [*encoder.model.parameters(), *encoder.model.buffers()]:
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.to(target).to(tensor.dtype))
+
+
+def _read_files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` as ``{relative posix path: bytes}``."""
+    return {f.relative_to(root).as_posix(): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+def _write_files(files: dict[str, bytes], target: Path) -> str:
+    """Replace ``target`` by ``files`` (from :func:`_read_files`); return the weights' SHA-256."""
+    if target.exists():
+        shutil.rmtree(target)
+    for rel, content in files.items():
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(content)
+    return weights_sha256(target)
+
+
 def _safe_source(encoder: LoadedEncoder) -> str:
     """Provenance name of the weights: a hub id as given, a local path by its last part only."""
     if encoder.revision is not None:
@@ -269,6 +332,7 @@ def _safe_source(encoder: LoadedEncoder) -> str:
         "bf16": False,
         "num_threads": 0,
         "save_dtype": "float32",
+        "quantize": "none",
     },
     default_score_weights={},
 )
@@ -283,6 +347,7 @@ def make_encoder(
     bf16: bool,
     num_threads: int,
     save_dtype: str,
+    quantize: str = "none",
 ) -> EncoderComponent:
     """Create the ``alia_encoder`` pipe (no I/O: weights load in ``initialize``/``from_disk``).
 
@@ -290,7 +355,9 @@ def make_encoder(
     it); ``stride``: pieces shared by consecutive windows; ``window_batch_size``: windows per
     forward pass; ``pooling``: ``first`` or ``mean`` piece per word; ``device``: ``cpu`` or
     ``cuda[:N]``; ``bf16``: bf16 autocast; ``num_threads``: torch CPU threads (0 = leave as
-    is); ``save_dtype``: ``float32``, ``float16`` or ``bfloat16`` weights in ``to_disk``.
+    is); ``save_dtype``: ``float32``, ``float16`` or ``bfloat16`` weights in ``to_disk``;
+    ``quantize``: ``none``, ``int8`` or ``int8-qkv`` dynamic quantization of the Linear
+    layers at load time (CPU only, not with ``bf16``; see :mod:`alia_clin.encoder.quantize`).
     """
     return EncoderComponent(
         nlp,
@@ -303,4 +370,5 @@ def make_encoder(
         bf16=bf16,
         num_threads=num_threads,
         save_dtype=save_dtype,
+        quantize=quantize,
     )
