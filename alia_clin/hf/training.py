@@ -1,7 +1,8 @@
 """Train and evaluate the heart-failure classifier (:class:`~alia_clin.hf.model.HfRiskModel`).
 
 Reads labelled :class:`~alia_clin.hf.dataset.HfDocument` s and a spaCy pipeline with
-``alia_sections`` and ``alia_measurements``; returns features, models and metrics (numbers
+the stages of :data:`FEATURE_PIPES` it has (at least ``alia_sections`` and
+``alia_measurements``); returns features, models and metrics (numbers
 only, never text). Settings:
 
 ``explicit``  the text as it is; explicit HF mentions are evidence (``hf_diagnosis``);
@@ -73,12 +74,18 @@ def setting_text(text: str, setting: str) -> str:
     return mask_hf_mentions(text) if setting == "early" else text
 
 
+#: The stages run before evidence extraction, in training as in the shipped pipeline.
+FEATURE_PIPES = ("alia_sections", "alia_measurements", "alia_ner", "alia_terms", "alia_codes", "alia_context")
+
+
 def featurize(
     docs: Sequence[HfDocument], nlp: Language, lexicon: ContextLexicon, setting: str, batch_size: int = 16
 ) -> Featurized:
-    """Run sections + measurements on each (masked) text and extract evidence features."""
+    """Run the stages ``alia_hf_risk`` reads at inference (sections, measurements and, when the
+    pipeline has them, the entity, coding and assertion stages) on each (masked) text and
+    extract evidence features, so training sees the evidence inference sees."""
     texts = [setting_text(d.text, setting) for d in docs]
-    enable = [p for p in ("alia_sections", "alia_measurements") if p in nlp.pipe_names]
+    enable = [p for p in FEATURE_PIPES if p in nlp.pipe_names]
     rows, evidence, fram = [], [], []
     with nlp.select_pipes(enable=enable):
         for doc in nlp.pipe(texts, batch_size=batch_size):
