@@ -39,6 +39,7 @@ class Engine:
                 secret=self.settings.secret,
                 operator=self.settings.default_operator,
                 version=self.settings.fhir_version,
+                conditional_key=self.settings.conditional_key,
             )
         return self._config
 

@@ -88,10 +88,13 @@ def mapping_available() -> str | None:
     return None
 
 
-def mapping_config(nlp: Any, *, secret: str | None, operator: str, version: str) -> MappingConfig:
-    """The policy (pseudonymous ids keyed by ``secret``, text ``operator``) and Device of ``nlp``."""
+def mapping_config(
+    nlp: Any, *, secret: str | None, operator: str, version: str, conditional_key: str = "identifier"
+) -> MappingConfig:
+    """The policy (pseudonymous ids keyed by ``secret``, text ``operator``, transaction
+    ``conditional_key``) and Device of ``nlp``."""
     try:
-        policy = _function("FhirPolicy")(secret=secret, operator=operator)
+        policy = _function("FhirPolicy")(secret=secret, operator=operator, conditional_key=conditional_key)
     except AliaClinError as exc:
         raise unprocessable(f"{exc.code}: invalid FHIR policy") from None
     return MappingConfig(policy, _function("device_info")(nlp), version)

@@ -9,6 +9,7 @@ Reads environment variables such as ``ALIA_MODEL``, ``ALIA_API_KEYS``, ``ALIA_JW
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +68,9 @@ class ServiceSettings(BaseSettings):
 
     # --- output
     fhir_version: str = "R4"
+    #: What transaction ``ifNoneExist`` searches on: ``identifier`` (standard) or ``tag``
+    #: (``_tag``, for servers without identifier search on every type, e.g. sekmet-fhir 0.1).
+    conditional_key: Literal["identifier", "tag"] = "identifier"
 
     # --- upstream write-back
     fhir_upstream: str | None = None

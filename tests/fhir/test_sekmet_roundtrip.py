@@ -190,9 +190,8 @@ def test_round_trip(sekmet: str, transactions: list[dict[str, Any]]) -> None:
     assert all(o.valueQuantity.system == "http://unitsofmeasure.org" for o in found_obs if o.valueQuantity)
 
     # RiskAssessment by subject: find the server Patient by pseudonym, then its RiskAssessment
-    cardio = next(
-        t for t in transactions if any(e["resource"]["resourceType"] == "RiskAssessment" for e in t["entry"])
-    )
+    cardio = transactions[-2]  # the hand-built cardiology note (its risk is set by hand)
+    assert any(e["resource"]["resourceType"] == "RiskAssessment" for e in cardio["entry"])
     pseudonym = next(e["resource"] for e in cardio["entry"] if e["resource"]["resourceType"] == "Patient")
     value = pseudonym["identifier"][0]["value"]
     (patient,) = _search(Patient, server, {"identifier": f"{PSEUDONYM_SYSTEM}|{value}"})
