@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -35,6 +32,7 @@ import pytest
 from alia_clin.fhir import FhirPolicy, doc_to_bundle
 from alia_clin.fhir.policy import PSEUDONYM_SYSTEM
 
+from ..servers import free_port, running_process
 from .notes import cardio_doc, catalan_doc
 
 fhirclient = pytest.importorskip("fhirclient", reason="fhirclient is not installed (dev extra)")
@@ -59,12 +57,6 @@ COUNTED = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.loads(resp.read())
@@ -87,37 +79,12 @@ def sekmet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not exe.exists():
         pytest.skip("sekmet-fhir is not installed (dev extra, Python >= 3.11)")
     workdir = tmp_path_factory.mktemp("sekmet")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/fhir"
     env = {**os.environ, "SEKMET_BASE_URL": base, "SEKMET_DB": str(workdir / "sekmet.db")}
-    log = (workdir / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _get(f"{base}/metadata").get("resourceType") == "CapabilityStatement":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"sekmet did not start (exit {proc.poll()}); see {workdir / 'server.log'}")
-            time.sleep(0.3)
+    cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running_process(cmd, f"{base}/metadata", log_path=workdir / "server.log", env=env, cwd=workdir):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -23,6 +21,7 @@ import pytest
 
 from alia_clin.service.auth import hash_api_key
 
+from ..servers import running_process
 from .conftest import API_KEY, NOTE, auth, document_reference, free_port, real_mapping_or_skip
 
 PHI = ("Lucía", "Ferrán", "Oliva", "7788990", "05/03/2024")
@@ -41,33 +40,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "ALIA_MAX_CONCURRENCY": "2",
     }
     exe = Path(sys.executable).parent / "alia-clin"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("alia-clin serve did not become ready: " + log_path.read_text()[-2000:])
-            time.sleep(0.2)
+    cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running_process(cmd, f"{base}/readyz", log_path=log_path, env=env, timeout_s=120):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        # the service log (access lines included) never holds note text
-        text = log_path.read_text(encoding="utf-8")
-        assert "/fhir/DocumentReference/$analyze" in text
-        assert not any(p in text for p in PHI)
+    # the service log (access lines included) never holds note text
+    text = log_path.read_text(encoding="utf-8")
+    assert "/fhir/DocumentReference/$analyze" in text
+    assert not any(p in text for p in PHI)
 
 
 def _decoded(docref: dict[str, Any]) -> str:

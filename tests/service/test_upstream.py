@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from spacy.language import Language
 
 from alia_clin.service.upstream import UpstreamWriter, make_conditional
 
+from ..servers import running_process
 from .conftest import (
     auth,
     document_reference,
@@ -143,33 +142,9 @@ def sekmet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         encoding="utf-8",
     )
     env = {**os.environ, "SEKMET_CONFIG": str(root / "settings.yaml")}
-    log = (root / "sekmet.log").open("w")
-    proc = subprocess.Popen(
-        [exe, "serve", "-c", str(root / "settings.yaml"), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/metadata", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("sekmet did not start")
-            time.sleep(0.2)
+    cmd = [exe, "serve", "-c", str(root / "settings.yaml"), "--host", "127.0.0.1", "--port", str(port)]
+    with running_process(cmd, f"{base}/metadata", log_path=root / "sekmet.log", env=env, cwd=root):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _count(base: str, rtype: str) -> int:
