@@ -193,3 +193,43 @@ def test_fhir_outputs_bulk_layout_and_bundles(nlp: Language, tmp_path: Path) -> 
     doc_refs = [e["resource"]["id"] for b in bundles for e in b["entry"]
                 if e["resource"]["resourceType"] == "DocumentReference"]
     assert doc_refs == [r["id"] for r in refs]
+
+
+def test_bulk_fhir_export_in_fhir_out(nlp: Language, tmp_path: Path) -> None:
+    """A Bulk Data export (inline and Binary attachments, one malformed line) through
+    ``run_batch``: good notes become Bulk NDJSON output, the bad line goes to errors.jsonl."""
+    import base64
+
+    from alia_clin.batch.synthetic import synthetic_rows
+
+    rows = list(synthetic_rows(3, seed=5))
+    export = tmp_path / "export"
+    export.mkdir()
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+    refs = []
+    for i, row in enumerate(rows):
+        attachment: dict[str, Any] = {"contentType": "text/plain; charset=utf-8"}
+        if i == 1:
+            attachment["url"] = "Binary/bin-1"
+        else:
+            attachment["data"] = b64(row["text"])
+        refs.append({"resourceType": "DocumentReference", "id": row["id"], "status": "current",
+                     "subject": {"reference": f"Patient/{row['patient']}"},
+                     "content": [{"attachment": attachment}]})
+    lines = [json.dumps(r) for r in refs] + ["{not json"]
+    (export / "DocumentReference.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    binary = {"resourceType": "Binary", "id": "bin-1", "contentType": "text/plain",
+              "data": b64(rows[1]["text"])}
+    (export / "Binary.ndjson").write_text(json.dumps(binary) + "\n", encoding="utf-8")
+
+    out = tmp_path / "out"
+    summary = run_batch(nlp, export, out, input_format="fhir-ndjson", output_formats=["fhir-ndjson"],
+                        tasks=["deid", "ner", "context"], secret="s")
+    assert (summary.processed, summary.failed) == (3, 1)
+    assert [d["status"] for d in _lines(out / "documents.jsonl")] == ["ok", "ok", "ok", "error"]
+    errors = _lines(out / "errors.jsonl")
+    assert len(errors) == 1 and "not json" not in json.dumps(errors)
+    assert len(_lines(out / "DocumentReference.ndjson")) == 3
