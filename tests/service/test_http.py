@@ -338,7 +338,13 @@ def test_access_log_has_no_body_or_query(caplog: pytest.LogCaptureFixture, base:
     caplog.set_level(logging.INFO, logger="alia_clin.access")
     r = httpx.post(base + ANALYZE + "?subject=NHC7788990", json=document_reference(), headers=auth())
     assert r.status_code == 200
-    lines = [rec.getMessage() for rec in caplog.records if rec.name == "alia_clin.access"]
+    # the access line is written once the response has been sent: wait for it (bounded)
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [rec.getMessage() for rec in caplog.records if rec.name == "alia_clin.access"]
+        if any(ANALYZE in line and " 200 " in line for line in lines) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert any(ANALYZE in line and " 200 " in line for line in lines)
     joined = "\n".join(rec.getMessage() for rec in caplog.records)
     for needle in ("7788990", "Lucía", "Ferrán", API_KEY, NOTE[:20]):
