@@ -272,8 +272,8 @@ def main() -> None:
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     budget = len(levels) * args.level_seconds + args.soak_seconds
-    if budget > 600:
-        parser.error(f"the run would take {budget:.0f} s; keep it under 10 minutes")
+    if budget > 900:
+        parser.error(f"the run would take {budget:.0f} s; keep it under 15 minutes")
 
     notes = _notes()
     port = _free_port()
