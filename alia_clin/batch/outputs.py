@@ -420,13 +420,12 @@ class FhirNdjson(_FhirFormat):
     name = "fhir-ndjson"
 
     def render(self, doc: Doc, rec: NoteRecord, settings: BatchSettings) -> Any:
-        bundle = self.bundle(doc, rec, settings)
-        lines = []
-        for entry in bundle.get("entry", []) or []:
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            if isinstance(resource, dict) and resource.get("resourceType"):
-                lines.append((str(resource["resourceType"]), json.dumps(resource, ensure_ascii=False)))
-        return lines
+        by_type = import_fhir(self.name).resources_by_type(self.bundle(doc, rec, settings))
+        return [
+            (rtype, json.dumps(res, ensure_ascii=False))
+            for rtype, resources in by_type.items()
+            for res in resources
+        ]
 
     def write_part(self, layout: RunLayout, chunk: int, payloads: list[Any], settings: BatchSettings) -> None:
         by_type: dict[str, list[str]] = defaultdict(list)
