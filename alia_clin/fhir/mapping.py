@@ -182,6 +182,12 @@ def derivation_extension(ctx: Context, start: int, end: int) -> dict[str, Any]:
     }
 
 
+def _entity_base(ctx: Context, rtype: str, ent: Span, assertion: str | None) -> dict[str, Any]:
+    """:func:`_base` for a resource derived from one entity span (keyed by offsets and label)."""
+    key = f"{ent.start_char}:{ent.end_char}:{ent.label_}"
+    return _base(ctx, rtype, key, ent.start_char, ent.end_char, assertion)
+
+
 def _base(ctx: Context, rtype: str, key: str, start: int, end: int, assertion: str | None) -> dict[str, Any]:
     rid = stable_uuid(ctx.note_key, rtype, key)
     ext = [derivation_extension(ctx, start, end)]
@@ -202,14 +208,7 @@ def _cc(system: str, code: str, display: str) -> dict[str, Any]:
 # -- entities ---------------------------------------------------------------------------------
 def condition(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) -> dict[str, Any]:
     """A Condition for a diagnosis mention (see the module table)."""
-    res = _base(
-        ctx,
-        "Condition",
-        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
-        ent.start_char,
-        ent.end_char,
-        assertion,
-    )
+    res = _entity_base(ctx, "Condition", ent, assertion)
     ver = {"negated": "refuted", "uncertain": "unconfirmed", "hypothetical": "unconfirmed"}.get(
         assertion, "confirmed"
     )
@@ -231,14 +230,7 @@ def condition(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) 
 
 def symptom_observation(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) -> dict[str, Any]:
     """An Observation for a symptom mention, negation as interpretation NEG."""
-    res = _base(
-        ctx,
-        "Observation",
-        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
-        ent.start_char,
-        ent.end_char,
-        assertion,
-    )
+    res = _entity_base(ctx, "Observation", ent, assertion)
     res["status"] = "final"
     res["category"] = [_cc(OBS_CATEGORY, "exam", "Exam")]
     res["code"] = concept
@@ -253,14 +245,7 @@ def symptom_observation(ctx: Context, ent: Span, assertion: str, concept: dict[s
 
 def family_history(ctx: Context, ent: Span, concept: dict[str, Any]) -> dict[str, Any]:
     """A FamilyMemberHistory for a family mention (the relative is not extracted: FAMMEMB)."""
-    res = _base(
-        ctx,
-        "FamilyMemberHistory",
-        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
-        ent.start_char,
-        ent.end_char,
-        "family",
-    )
+    res = _entity_base(ctx, "FamilyMemberHistory", ent, "family")
     res["status"] = "partial"
     res["patient"] = {"reference": ctx.patient_ref}
     if ctx.note_date:
@@ -272,14 +257,7 @@ def family_history(ctx: Context, ent: Span, concept: dict[str, Any]) -> dict[str
 
 def medication_statement(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) -> dict[str, Any]:
     """A MedicationStatement for a drug mention (ATC)."""
-    res = _base(
-        ctx,
-        "MedicationStatement",
-        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
-        ent.start_char,
-        ent.end_char,
-        assertion,
-    )
+    res = _entity_base(ctx, "MedicationStatement", ent, assertion)
     if ctx.version == "R4":
         res["status"] = {
             "negated": "not-taken",
@@ -308,14 +286,7 @@ def medication_statement(ctx: Context, ent: Span, assertion: str, concept: dict[
 
 def procedure(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) -> dict[str, Any]:
     """A Procedure for a procedure mention (SNOMED CT)."""
-    res = _base(
-        ctx,
-        "Procedure",
-        f"{ent.start_char}:{ent.end_char}:{ent.label_}",
-        ent.start_char,
-        ent.end_char,
-        assertion,
-    )
+    res = _entity_base(ctx, "Procedure", ent, assertion)
     res["status"] = {"negated": "not-done", "hypothetical": "preparation", "uncertain": "unknown"}.get(
         assertion, "completed"
     )
