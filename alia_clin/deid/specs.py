@@ -503,13 +503,13 @@ _FLOOR_TOKEN = (
     rf"(?:\d{{1,2}}(?:[ ]?\.?[ ]?[ºª°o](?:[a-z](?![\w]))?)?(?:[ ]?(?:{_DOOR}|(?i:iz\w*|d(?:cha|cho|er|ra|rcha)\w*)(?![a-z])))?(?!\d)"
     rf"|{_DOOR}|[A-Z]-\d{{1,2}}(?![\w-])|P\d{{1,2}}(?!\d)"
     r"|(?i:bajos?|s[óo]tano|entlo|entresuelo|[áa]tico|principal|pral|iz\w*|dcha|derecha|esquerra|dreta|ezkerra|eskuina"
-    r"|(?:puerta|porta|portal|esc(?:alera)?\.?|edf\.?|bloque|blq\.?)[ ]?\w{1,4}(?!\w)"
+    r"|(?:puerta|porta|portal|esc(?:alera)?\.?|edf\.?|bloque|blq\.?|nave|local)[ ]?\w{1,4}(?!\w)"
     r"|(?:piso|pis|planta)(?:[ ]\w{1,3}(?!\w))?)|\w{1,2}[ºª])"
 )
-#: Street number: "12", "12B", "119-129", "44/ 202", "1 y 3", "nº 23", "# 4800", "s/n", optional "km 5".
+#: Street number: "12", "12B", "119-129", "44/ 202", "1 y 3", "nº 23", "# 4800", "nave 4", "s/n", optional "km 5".
 _KM = r"(?:,?[ \t]*[kK][mM]\.?[ \t]*\d+(?:[.,]\d+)?)"
 _STREET_NUMBER = (
-    r"(?:,?[ \t]*(?:[nN][º°o]\.?[ \t]*|No\.[ \t]*|#[ \t]*|n[úu]m\.?[ \t]*|n[úu]mero[ \t]+)?"
+    r"(?:,?[ \t]*(?:[nN][º°o]\.?[ \t]*|No\.[ \t]*|#[ \t]*|n[úu]m\.?[ \t]*|n[úu]mero[ \t]+|[Nn]ave[ \t]+|[Pp]arcela[ \t]+)?"
     r"(?:\d{1,4}[A-Za-z]?(?![\d])(?:[ ]*[-/][ ]*\d{1,4}(?![\dºª°o])|[ ]+y[ ]+\d{1,4}(?!\d))?|[sS]/[nN]|SN|sn)"
     rf"{_KM}?)"
 )
@@ -527,6 +527,50 @@ _BARE_STREET = (
     rf"(?!(?:{'|'.join(_FACILITY_DESCRIPTORS)})\b){_CAPWORD}(?:[ \t]+(?:{_STREET_CONNECTOR}[ \t]+)?{_CAPWORD}){{0,2}}"
     rf"{_STREET_NUMBER}{_FLOORS}(?![\w]){_POSTAL_AHEAD}"
 )
+#: A Mexican "colonia" after the number: "Galeana Sur No. 465, Col. Obraje", "# 4800 Colonia Sección XVI".
+_COLONIA = (
+    rf"(?:,?[ \t]+Col(?:\.|onia)[ \t]+{_CAPWORD}(?:[ \t]+(?:{_STREET_CONNECTOR}[ \t]+)?{_CAPWORD}){{0,2}}(?![\w]))?"
+)
+#: Grid address number (Colombia and others): "78b Numero 69-240", "25 no 1g-89", "3 # 49-00".
+_GRID_NUMBER = (
+    r"\d{1,3}[A-Za-z]?(?:[ \t]+(?:Bis|Sur|Norte|Este|Oeste))?[ \t]*(?:#|[Nn][º°o]\.?|N[úu]mero|n[úu]mero)[ \t]*"
+    r"\d{1,3}[A-Za-z]?[ \t]*-[ \t]*\d{1,3}[A-Za-z]?"
+)
+#: A street written in lower case in prose, only with a number after a comma or before a postal code:
+#: "vive en la calle embajadores, 23, 2 A" (not "en la calle hace 2 días").
+_LOWER_STREET = (
+    rf"(?:calle|c/)[ \t]+(?!(?:{_STREET_CONNECTOR})[ \t])[{_LOWER}]{{3,}}(?:[ \t]+(?:{_STREET_CONNECTOR}[ \t]+)?[{_LOWER}]{{3,}}){{0,2}}"
+    rf"(?:,[ \t]*\d{{1,4}}[A-Za-z]?(?!\d){_FLOORS}(?![\w])"
+    rf"|[ \t]+\d{{1,4}}(?![\w]){_POSTAL_AHEAD})"
+)
+
+
+@cache
+def _named_street() -> str:
+    """Return a regex for an untyped street before a postal code, written after a facility name.
+
+    The street opens with a given name (Faker's es_ES/es_CA lists) or an opener of
+    ``street_name_openers`` (``"San"``, ``"Doctor"``…) and holds no later opener, so
+    ``"Hospital Universitario Doctor Peset Gaspar Aguilar 90. 46017"`` gives
+    ``"Gaspar Aguilar 90"``; or it is one capitalised word before a comma and a number
+    (``"… La Mancha Centro Constitución, 3 13600"``).
+    """
+    from faker.providers.person.es_CA import Provider as CatalanPersons
+    from faker.providers.person.es_ES import Provider as SpanishPersons
+
+    given = {
+        n for p in (SpanishPersons, CatalanPersons) for n in (*p.first_names_male, *p.first_names_female)
+        if " " not in n and "-" not in n and len(n) > 2
+    }
+    openers = _alt([*_words("street_name_openers", SUPPORTED_LANGUAGES), *sorted(given)])
+    first = rf"{openers}(?![\w])"
+    # a typed street ("Ctra", "Avenida") or a facility word ends the facility name, not a street
+    not_street = rf"(?!(?:{_street_type_regex(capitalised=True)}|(?:{'|'.join(_FACILITY_DESCRIPTORS)})(?![\w])))"
+    word = rf"(?:{_STREET_CONNECTOR}[ \t]+)?(?!{first}){not_street}{_CAPWORD}"
+    return (
+        rf"(?:{first}(?:[ \t]+{openers}(?![\w]))?(?:[ \t]+{word}){{0,3}}|{not_street}{_CAPWORD}(?=,))"
+        rf"{_STREET_NUMBER}{_FLOORS}(?![\w]){_POSTAL_AHEAD}"
+    )
 
 
 def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
@@ -540,7 +584,7 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
     stype_low = _street_type_regex(capitalised=False)
     name_char = rf"(?:{_AFTER_ABBREVIATION}\.|(?!\.[ \t]+[{_UPPER}])[^\n,;:()0-9])"
     # number and floors, or no number when a postal code follows ("Paseo de la Libertad. 02001")
-    tail = rf"(?:(?:{_STREET_NUMBER}|{_KM}){_FLOORS}|(?<=[^\s.,-]){_POSTAL_AHEAD})"
+    tail = rf"(?:(?:{_STREET_NUMBER}|{_KM}){_FLOORS}{_COLONIA}|(?<=[^\s.,-]){_POSTAL_AHEAD})"
     upper_body = rf"(?=(?:{_STREET_CONNECTOR}[ \t]+)*[{_UPPER}]){name_char}{{1,60}}?{tail}"
     any_body = rf"(?=[^\W\d_]){name_char}{{1,60}}?{tail}"
     street_start = r"(?<![\w])(?<!\bdel )(?<!\bde )"
@@ -579,11 +623,15 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
                         requires=tuple(w.lower() for w in _words("street_postfix_types", ("eu",)))),
             PatternSpec(
                 "street_before_cp",
-                rf"(?:(?<=[.,;:] )|(?<=\n)|(?<=log[íi]a ))(?!\w*log[íi]a\b|{all_heads})(?P<v>{_CAPWORD}(?:[ \t]+(?:de|del|la|las|los|el|i|y|d['’])?[ \t]*{_CAPWORD}){{0,5}}"
+                rf"(?:(?<=[.,;:] )|(?<=\n)|(?<=log[íi]a ))(?!\w*log[íi]a\b|{all_heads})(?P<v>{_CAPWORD}(?:[ \t]+{_STREET_CONNECTOR}?[ \t]*{_CAPWORD}){{0,5}}"
                 rf"{_STREET_NUMBER}{_FLOORS}){_POSTAL_AHEAD}",
                 0.6, 0,
             ),
             PatternSpec("street_after_facility", rf"{_B}{heads}{facility_end}[ \t]+(?P<v>{_BARE_STREET})", 0.75, 0),
+            PatternSpec("street_after_facility_named",
+                        rf"{_B}(?:{all_heads})(?:[ \t]+(?:{conn}[ \t]+)*{facility_word}){{1,6}}?[ \t]+(?P<v>{_named_street()})", 0.75, 0),
+            PatternSpec("street_grid", rf"{_B}(?P<v>{_alt(_words('street_grid_types', ()))}[ \t]+{_GRID_NUMBER}){_E}", 0.75, 0),
+            PatternSpec("street_lowercase", rf"{_B}(?P<v>{_LOWER_STREET})", 0.6, 0, requires=("calle",)),
         ),
         context_words("address"),
     )

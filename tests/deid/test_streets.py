@@ -1,0 +1,94 @@
+"""Street addresses (CALLE) in the rules layer: synthetic addresses, positive and negative.
+
+Every address below is invented for these tests. A positive row gives the exact span expected;
+a negative row gives text in which no CALLE span may be found at all.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from alia_clin.deid.rules import RuleEngine
+
+
+@pytest.fixture(scope="module")
+def engine() -> RuleEngine:
+    return RuleEngine(labels={"CALLE", "HOSPITAL", "CENTRO_SALUD", "INSTITUCION", "TERRITORIO",
+                              "NOMBRE_PERSONAL_SANITARIO", "FECHAS", "PAIS"})
+
+
+def streets(engine: RuleEngine, text: str) -> list[str]:
+    """Return the CALLE spans found in ``text`` as covered text, in order."""
+    return [text[m.start:m.end] for m in engine.analyze(text) if m.label == "CALLE"]
+
+
+POSITIVE = [
+    # abbreviations of street types, numbers, floors and doors
+    ("Domicilio: Pº de la Castellana, 120, 4º izq.\n", "Pº de la Castellana, 120, 4º izq"),
+    ("Domicilio: Urb. Los Pinos, 7, bajo B.\n", "Urb. Los Pinos, 7, bajo B"),
+    ("Domicilio: C/ Alcalá 22, escalera 2, 3º D.\n", "C/ Alcalá 22, escalera 2, 3º D"),
+    ("Domicilio: Avda. del Puerto 9, portal 3, 1º A.\n", "Avda. del Puerto 9, portal 3, 1º A"),
+    ("Dirección: Calle Orense s/n.\n", "Calle Orense s/n"),
+    ("Remitido por: Dra. Ana Sol. Ctra. de Logroño km 12, 50011 Zaragoza", "Ctra. de Logroño km 12"),
+    ("Remitido por: Dr. Luis Mar. Pol. Ind. Las Arenas, nave 4, 46014 Valencia",
+     "Pol. Ind. Las Arenas, nave 4"),
+    ("Remitido por: Dr. Luis Mar. Bifurcación Ríos Rosas-Santa Engracia, s/n 28003 Madrid",
+     "Bifurcación Ríos Rosas-Santa Engracia, s/n"),
+    # co-official languages
+    ("Adreça: Travessera de Gràcia, 58, 3r 1a.\n", "Travessera de Gràcia, 58, 3r 1a"),
+    ("Enderezo: Rúa da Raíña 8, baixo.\n", "Rúa da Raíña 8, baixo"),
+    ("Remitido por: Dra. Ana Sol. Kale Nagusia 14 48001 Bilbao", "Kale Nagusia 14"),
+    # untyped street at a sentence start before a postal code; Galician connector "da"
+    ("Responsable clínico: Dra. Uxía Rey. Costa da Unión, 41 15898 Santiago", "Costa da Unión, 41"),
+    # untyped street after a facility name, before the postal code: the street opens with a
+    # given name or an opener ("San", "Doctor") and holds no later one …
+    ("Remitido por: Dra. Eva Ros Hospital Universitario Doctor Castro Anselmo Pardo 90. 46017 Valencia",
+     "Anselmo Pardo 90"),
+    ("Hospital Universitario Son Verde Andrea Llull, 55 07014 Palma", "Andrea Llull, 55"),
+    ("Hospital Comarcal del Norte San Cibrán s/n (27003) Lugo.", "San Cibrán s/n"),
+    ("Centro de Salud Las Eras Sant Antoni Maria Claret, 167 08025 Barcelona",
+     "Sant Antoni Maria Claret, 167"),
+    # … or is one capitalised word before a comma and the number
+    ("Hospital General La Loma Centro Concordia, 3 E-13600 Pueblo Nuevo", "Concordia, 3"),
+    ("Fundació Pere Riba Tarragona, 340-350 - 08025 Barcelona", "Tarragona, 340-350"),
+    # a typed street after a facility stays the typed street
+    ("Hospital Infanta Leonor Paseo de Oriente, 34, 28703 Madrid", "Paseo de Oriente, 34"),
+    # Latin-American formats: grid numbers and Mexican colonias
+    ("Remitido por: Dr. Luis Mar. Calle 45 Sur # 12-30, Bogotá.", "Calle 45 Sur # 12-30"),
+    ("Remitido por: Dr. Luis Mar. Carrera 7 No. 40-62 Bogotá", "Carrera 7 No. 40-62"),
+    ("Remitido por: Dr. Luis Mar. Av. Insurgentes Sur 1582, Col. Crédito Constructor, 03940 México.",
+     "Av. Insurgentes Sur 1582, Col. Crédito Constructor"),
+    # a street written in lower case, with its number after a comma or before a postal code
+    ("Vive con su hija en la calle olmos, 23, 2 A de Soria.", "calle olmos, 23, 2 A"),
+    ("Remitido por: Iker Mendi calle lizarra 15, 20134 Donostia", "calle lizarra 15"),
+]
+
+NEGATIVE = [
+    "Se cayó en la calle hace 2 días.",
+    "Vive en la calle con su hija desde 2015.",
+    "Acudió el 12 de marzo de 2015; lo encontraron en la calle.",
+    "Pasa el día en la calle, 3 veces por semana acude al centro.",
+    "Pautado Paracetamol 1 g cada 8 horas y Enalapril 20 mg, 1-0-1.",
+    "Tratamiento: dosis de 5 mg, 28001 unidades.",
+    "Ingresó en el Hospital Clínico San Carlos, 12 de marzo de 2015.",
+    "Derivado al Hospital Universitario Virgen del Pilar el 03/05/2016.",
+    "Hospital Virgen de la Luz, 2 ingresos previos en 2014.",
+    "Calle 3 veces al día, según refiere.",
+]
+
+
+@pytest.mark.parametrize(("text", "street"), POSITIVE)
+def test_street_found_with_exact_span(engine: RuleEngine, text: str, street: str) -> None:
+    assert street in streets(engine, text)
+
+
+@pytest.mark.parametrize("text", NEGATIVE)
+def test_no_street_in_prose_doses_or_dates(engine: RuleEngine, text: str) -> None:
+    assert streets(engine, text) == []
+
+
+def test_street_after_facility_leaves_the_facility_out(engine: RuleEngine) -> None:
+    text = "Hospital Comarcal del Norte San Cibrán s/n (27003) Lugo."
+    found = streets(engine, text)
+    assert found == ["San Cibrán s/n"]
+    assert not any("Hospital" in s or "Norte" in s for s in found)
