@@ -589,6 +589,8 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
     any_body = rf"(?=[^\W\d_]){name_char}{{1,60}}?{tail}"
     street_start = r"(?<![\w])(?<!\bdel )(?<!\bde )"
     addr_labels = _alt(_words("address_labels", SUPPORTED_LANGUAGES))
+    # "Medicación en domicilio:", "Hospitalización a domicilio:" head a list, not an address
+    not_in_prose = "".join(rf"(?<![^\w]{w}[ ])" for w in ("en", "a", "su", "al", "el", "de", "do", "na", "no", "la"))
     eu_post = _alt(_words("street_postfix_types", ("eu",)))
     contact = r"(?:tel|tfno|telf|tlf|tfn|tfnos?|tel[ée]fono|m[óo]vil|fax|e-?mail|correo|c\.?[ ]?p\.?|c[óo]digo[ \t]+postal)\b"
     label_end = (
@@ -611,7 +613,7 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
         (
             PatternSpec(
                 "street_label",
-                rf"{_B}{addr_labels}[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$))(?P<v>[^\n]*?[^\s.,]){label_end}",
+                rf"{_B}{not_in_prose}{addr_labels}[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$))(?P<v>[^\n]*?[^\s.,]){label_end}",
                 0.8,
             ),
             PatternSpec("street_typed", rf"{street_start}(?P<v>{stype_cap}[ \t]*{any_body}|{stype_low}[ \t]*{upper_body})(?![\w])",

@@ -74,6 +74,9 @@ NEGATIVE = [
     "Derivado al Hospital Universitario Virgen del Pilar el 03/05/2016.",
     "Hospital Virgen de la Luz, 2 ingresos previos en 2014.",
     "Calle 3 veces al día, según refiere.",
+    # "domicilio:" inside a heading is not an address label
+    "Medicación en domicilio: omeprazol 20 mg/24 h, bisoprolol 2,5 mg/24 h.",
+    "Hospitalización a Domicilio : alta para seguimiento por su equipo.",
 ]
 
 
