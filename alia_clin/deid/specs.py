@@ -467,12 +467,14 @@ def _street_type_regex(*, capitalised: bool) -> str:
     """Return an alternation of street types (all languages), case-sensitive as listed.
 
     With ``capitalised`` it holds the listed types that start with a capital or a symbol
-    (``"Calle"``, ``"C/"``, ``"Avda."``); a word type may then carry a stray period
+    (``"Calle"``, ``"C/"``, ``"Avda."``) and the all-capitals forms of ``street_types_caps``
+    (``"AV."``, ``"CALLE"``); a word type may then carry a stray period
     (``"Avenida. Castellana"``). Otherwise it holds the lower-case full words (``"calle"``…).
     Word types must be followed by a space.
     """
     if capitalised:
         listed = {w for w in _words("street_types", SUPPORTED_LANGUAGES) if not w[0].islower()}
+        listed |= set(_words("street_types_caps", ()))  # "AV. San Francisco 7", "CALLE MAYOR 3"
     else:
         listed = set(_words("street_types_lowercase", ())) | {
             w for w in _words("street_types", SUPPORTED_LANGUAGES) if w[0].islower()

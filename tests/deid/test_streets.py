@@ -34,6 +34,9 @@ POSITIVE = [
      "Pol. Ind. Las Arenas, nave 4"),
     ("Remitido por: Dr. Luis Mar. Bifurcación Ríos Rosas-Santa Engracia, s/n 28003 Madrid",
      "Bifurcación Ríos Rosas-Santa Engracia, s/n"),
+    # all-capitals street types (MEDDOCAN guidelines: "AV. San Francisco 7, 3D 50006 Zaragoza")
+    ("Remitido por: Jorge Sanz Ríos. AV. San Telmo 7, 3D 50006 Zaragoza.", "AV. San Telmo 7, 3D"),
+    ("DOMICILIO: CALLE MAYOR 12, 3º B\n", "CALLE MAYOR 12, 3º B"),
     # co-official languages
     ("Adreça: Travessera de Gràcia, 58, 3r 1a.\n", "Travessera de Gràcia, 58, 3r 1a"),
     ("Enderezo: Rúa da Raíña 8, baixo.\n", "Rúa da Raíña 8, baixo"),
@@ -74,6 +77,7 @@ NEGATIVE = [
     "Derivado al Hospital Universitario Virgen del Pilar el 03/05/2016.",
     "Hospital Virgen de la Luz, 2 ingresos previos en 2014.",
     "Calle 3 veces al día, según refiere.",
+    "LE CUESTA TRABAJO 2 DÍAS. APARTADO 3 DEL INFORME.",
     # "domicilio:" inside a heading is not an address label
     "Medicación en domicilio: omeprazol 20 mg/24 h, bisoprolol 2,5 mg/24 h.",
     "Hospitalización a Domicilio : alta para seguimiento por su equipo.",
