@@ -533,6 +533,16 @@ _BARE_STREET = (
 _COLONIA = (
     rf"(?:,?[ \t]+Col(?:\.|onia)[ \t]+{_CAPWORD}(?:[ \t]+(?:{_STREET_CONNECTOR}[ \t]+)?{_CAPWORD}){{0,2}}(?![\w]))?"
 )
+#: An untyped street after a sentence end in a sender line, with a number and no postal code:
+#: capitalised words (not a facility or service), number, floors, then a capitalised word
+#: (the town) or an opening parenthesis after a comma or period, or the line end: "Santa Rosa 571, Recoleta".
+_UNTYPED_STREET = (
+    r"(?!(?:Hospital|Hospitalario|Complejo|Cl[íi]nica|Centro|Servicio|Servei|Unidad|Unitat|Secci[óo]n|Departamento|Dpto|"
+    r"Instituto|Institut|Fundaci[óo]n?|Universidad|Universitat|Facultad|Planta|Consulta|Box|Tel|Tfno|Fax|Correo|E-mail"
+    r"|Email|Apartado|Hosp|C\.?P|[ÁA]rea|Zona|Sector|Distrito|Regi[óo]n)(?![\w]))"
+    rf"{_CAPWORD}(?:[ \t]+(?:{_STREET_CONNECTOR}[ \t]+)?{_CAPWORD}){{0,3}}"
+    rf"{_STREET_NUMBER}{_FLOORS}(?![\w])(?=[ \t]*(?:[,.][ \t]*[{_UPPER}(]|[,.]?[ \t]*(?:\r?\n|$)))"
+)
 #: Grid address number (Colombia and others): "78b Numero 69-240", "25 no 1g-89", "3 # 49-00".
 _GRID_NUMBER = (
     r"\d{1,3}[A-Za-z]?(?:[ \t]+(?:Bis|Sur|Norte|Este|Oeste))?[ \t]*(?:#|[Nn][º°o]\.?|N[úu]mero|n[úu]mero)[ \t]*"
@@ -610,6 +620,8 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
         rf"(?:(?:[ \t]+(?:{conn}[ \t]+)*{facility_word}){{0,6}}?"
         rf"(?:[ \t]+(?:de|del|de[ \t]+la|de[ \t]+las|de[ \t]+los|d['’]|da|do)[ \t]*{facility_word}|{desc_end}))"
     )
+    # the sender line of a report or letter: "Remitido por: Dr. Luis Sanz. Servicio … Santa Rosa 571, Lima"
+    signature = _alt(w for w in _words("clinician_name_labels", SUPPORTED_LANGUAGES) if " " in w or "por" in w)
     calle = RuleSpec(
         "StreetRecognizer", "CALLE",
         (
@@ -634,6 +646,8 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
             PatternSpec("street_after_facility", rf"{_B}{heads}{facility_end}[ \t]+(?P<v>{_BARE_STREET})", 0.75, 0),
             PatternSpec("street_after_facility_named",
                         rf"{_B}(?:{all_heads})(?:[ \t]+(?:{conn}[ \t]+)*{facility_word}){{1,6}}?[ \t]+(?P<v>{_named_street()})", 0.75, 0),
+            PatternSpec("street_in_signature",
+                        rf"{_B}(?:{signature})[ \t]*:[^\n:]*?(?:\.|[^\W\d_]{{3}}\))[ \t]+(?P<v>{_UNTYPED_STREET})", 0.6, 0),
             PatternSpec("street_grid", rf"{_B}(?P<v>{_alt(_words('street_grid_types', ()))}[ \t]+{_GRID_NUMBER}){_E}", 0.75, 0),
             PatternSpec("street_lowercase", rf"{_B}(?P<v>{_LOWER_STREET})", 0.6, 0, requires=("calle",)),
         ),

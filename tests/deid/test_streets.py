@@ -56,6 +56,9 @@ POSITIVE = [
     ("Fundació Pere Riba Tarragona, 340-350 - 08025 Barcelona", "Tarragona, 340-350"),
     # a typed street after a facility stays the typed street
     ("Hospital Infanta Leonor Paseo de Oriente, 34, 28703 Madrid", "Paseo de Oriente, 34"),
+    # sender line: an untyped street after a sentence end, number, then the town (no postal code)
+    ("Remitido por: Dra. Pía Soto. Santa Rosa 571, Recoleta Chile E-mail: pia@example.org", "Santa Rosa 571"),
+    ("Remitido por: Dr. Ángel Ruiz. Unidad de Mama. Hospital San Jorge. Jardines 14, Lima.", "Jardines 14"),
     # Latin-American formats: grid numbers and Mexican colonias
     ("Remitido por: Dr. Luis Mar. Calle 45 Sur # 12-30, Bogotá.", "Calle 45 Sur # 12-30"),
     ("Remitido por: Dr. Luis Mar. Carrera 7 No. 40-62 Bogotá", "Carrera 7 No. 40-62"),
@@ -78,6 +81,10 @@ NEGATIVE = [
     "Hospital Virgen de la Luz, 2 ingresos previos en 2014.",
     "Calle 3 veces al día, según refiere.",
     "LE CUESTA TRABAJO 2 DÍAS. APARTADO 3 DEL INFORME.",
+    # a sender line's service, floor or consulting room is not a street
+    "Remitido por: Dr. Luis Sanz. Servicio de Cardiología. Hospital 12 de Octubre. Madrid.",
+    "Remitido por: Dra. Ana Gil. Planta 3. Madrid",
+    "Firmado por: Dr. Juan Gil. Consulta 12, Madrid",
     # "domicilio:" inside a heading is not an address label
     "Medicación en domicilio: omeprazol 20 mg/24 h, bisoprolol 2,5 mg/24 h.",
     "Hospitalización a Domicilio : alta para seguimiento por su equipo.",
