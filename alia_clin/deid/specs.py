@@ -645,7 +645,7 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
             ),
             PatternSpec("street_after_facility", rf"{_B}{heads}{facility_end}[ \t]+(?P<v>{_BARE_STREET})", 0.75, 0),
             PatternSpec("street_after_facility_named",
-                        rf"{_B}(?:{all_heads})(?:[ \t]+(?:{conn}[ \t]+)*{facility_word}){{1,6}}?[ \t]+(?P<v>{_named_street()})", 0.75, 0),
+                        rf"{_B}(?:{all_heads}|Centro)(?:[ \t]+(?:{conn}[ \t]+)*{facility_word}){{1,6}}?[ \t]+(?P<v>{_named_street()})", 0.75, 0),
             PatternSpec("street_in_signature",
                         rf"{_B}(?:{signature})[ \t]*:[^\n:]*?(?:\.|[^\W\d_]{{3}}\))[ \t]+(?P<v>{_UNTYPED_STREET})", 0.6, 0),
             PatternSpec("street_grid", rf"{_B}(?P<v>{_alt(_words('street_grid_types', ()))}[ \t]+{_GRID_NUMBER}){_E}", 0.75, 0),

@@ -51,6 +51,8 @@ POSITIVE = [
     ("Hospital Comarcal del Norte San Cibrán s/n (27003) Lugo.", "San Cibrán s/n"),
     ("Centro de Salud Las Eras Sant Antoni Maria Claret, 167 08025 Barcelona",
      "Sant Antoni Maria Claret, 167"),
+    ("Centro Médico Deportivo Federico Mompou 50 04006 Almería. España", "Federico Mompou 50"),
+    ("Servicio de Patología Forense Campus Universitario, s/n. 06006 Badajoz", "Campus Universitario, s/n"),
     # … or is one capitalised word before a comma and the number
     ("Hospital General La Loma Centro Concordia, 3 E-13600 Pueblo Nuevo", "Concordia, 3"),
     ("Fundació Pere Riba Tarragona, 340-350 - 08025 Barcelona", "Tarragona, 340-350"),
