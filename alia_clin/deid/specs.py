@@ -574,13 +574,16 @@ def _named_street() -> str:
         n for p in (SpanishPersons, CatalanPersons) for n in (*p.first_names_male, *p.first_names_female)
         if " " not in n and "-" not in n and len(n) > 2
     }
-    openers = _alt([*_words("street_name_openers", SUPPORTED_LANGUAGES), *sorted(given)])
-    first = rf"{openers}(?![\w])"
+    # The ~900 given names sit in a double negative look-ahead, i.e. "(?=name)", which the
+    # keyword-anchor analysis (alia_clin.deid.anchors) does not descend into: expanding them
+    # there would cost seconds at every engine build.
+    given_name = rf"(?!(?!{_alt(sorted(given))}(?![\w]))){_CAPWORD}"
+    first = rf"(?:{_alt(_words('street_name_openers', SUPPORTED_LANGUAGES))}(?![\w])|{given_name})"
     # a typed street ("Ctra", "Avenida") or a facility word ends the facility name, not a street
     not_street = rf"(?!(?:{_street_type_regex(capitalised=True)}|(?:{'|'.join(_FACILITY_DESCRIPTORS)})(?![\w])))"
     word = rf"(?:{_STREET_CONNECTOR}[ \t]+)?(?!{first}){not_street}{_CAPWORD}"
     return (
-        rf"(?:{first}(?:[ \t]+{openers}(?![\w]))?(?:[ \t]+{word}){{0,3}}|{not_street}{_CAPWORD}(?=,))"
+        rf"(?:{first}(?:[ \t]+{first})?(?:[ \t]+{word}){{0,3}}|{not_street}{_CAPWORD}(?=,))"
         rf"{_STREET_NUMBER}{_FLOORS}(?![\w]){_POSTAL_AHEAD}"
     )
 
