@@ -474,5 +474,7 @@ def _rationale(risk: dict[str, Any]) -> str:
     if isinstance(thresholds, dict) and thresholds:
         parts.append("thresholds " + ", ".join(f"{k} {float(v):g}" for k, v in sorted(thresholds.items())))
     if risk.get("setting"):
-        parts.append(f"setting {risk['setting']}")
+        applied = risk.get("applied")
+        extra = f" ({applied} model)" if applied and applied != risk["setting"] else ""
+        parts.append(f"setting {risk['setting']}{extra}")
     return "; ".join(parts)

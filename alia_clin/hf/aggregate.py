@@ -68,10 +68,14 @@ def aggregate_patient(docs: Sequence[Doc], pipe: Any = None) -> dict[str, Any]:
         )
     thresholds = dict(docs[0]._.hf_risk.get("thresholds") or _LEVEL_DEFAULT)
     model: HfRiskModel | None = None
+    applied = [d._.hf_risk.get("applied") for d in docs]
+    # Under the stage's "auto" setting the patient is scored by the explicit model when any
+    # note asserts the diagnosis, else by the early-detection model (as each note was).
+    chosen = "explicit" if "explicit" in applied else "early"
     if isinstance(pipe, HfRiskModel):
         model = pipe
     elif pipe is not None:
-        model = pipe.active_model()
+        model = pipe.active_model(chosen if pipe.cfg.get("setting") == "auto" else None)
     notes = [
         {"note_id": d._.note_id, "date": d._.note_date, "probability": float(d._.hf_risk["probability"])}
         for d in docs
@@ -82,7 +86,8 @@ def aggregate_patient(docs: Sequence[Doc], pipe: Any = None) -> dict[str, Any]:
     for i in order:
         pooled.extend(_items(docs[i]))
     if model is not None:
-        text_mean = sum(float(d._.hf_risk.get("logit", {}).get("text", 0.0)) for d in docs) / len(docs)
+        scored = [d for d, a in zip(docs, applied, strict=True) if a in (None, model.setting)] or list(docs)
+        text_mean = sum(float(d._.hf_risk.get("logit", {}).get("text", 0.0)) for d in scored) / len(scored)
         logit = model.intercept + float(model.evidence_logits(evidence_features(pooled))[0]) + text_mean
         probability = float(model.calibrate(np.asarray([logit]))[0])
         method = "pooled-evidence"

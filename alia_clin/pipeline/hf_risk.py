@@ -6,7 +6,7 @@ optional structured context ``doc._.hf_context`` (see below). Writes:
 
 * ``doc.cats["HEART_FAILURE"]``: the calibrated probability;
 * ``doc._.hf_risk``: ``{"probability", "level" (low/moderate/high), "thresholds", "model",
-  "version", "setting", "logit": {"intercept", "evidence", "text"}}``;
+  "version", "setting", "applied", "logit": {"intercept", "evidence", "text"}}``;
 * ``doc._.hf_evidence``: evidence dicts (``criterion``, ``display``, ``group``, ``start``,
   ``end``, ``assertion``, ``value``, ``unit``, ``contribution``, ``codings``, ``source``)
   ordered by contribution, largest first. ``contribution`` is the item's share, in logit units
@@ -15,8 +15,14 @@ optional structured context ``doc._.hf_context`` (see below). Writes:
   structured context have ``source="context"`` and ``start``/``end`` None.
 
 Settings (``setting``): ``explicit`` (the note as written; an HF diagnosis mention is
-evidence) or ``early`` (early detection: explicit HF mentions are masked before the text model
-sees the note and evidence inside them is dropped, so the risk comes from the clinical picture).
+evidence), ``early`` (early detection: explicit HF mentions are masked before the text model
+sees the note and evidence inside them is dropped, so the risk comes from the clinical picture)
+or ``auto`` (the shipped default): a note that asserts an HF diagnosis (present, historical or
+uncertain; not negated, family or hypothetical) is scored by the explicit model, any other note by
+the early-detection model. The explicit model is trained on labels that come from written
+diagnoses, so on a note without one it says little more than "not written"; the early model
+estimates the risk from the clinical picture, which is the question for an undiagnosed patient.
+``doc._.hf_risk["applied"]`` says which model scored the note.
 
 Levels: ``low`` below ``thresholds["moderate"]`` (default 0.2), ``high`` from
 ``thresholds["high"]`` (default 0.5), ``moderate`` in between.
@@ -58,6 +64,9 @@ from ..hf.model import HfRiskModel
 from .base import ErrorHandlingPipe
 
 SETTINGS = ("explicit", "early")
+#: Settings of the stage: a model setting, or ``auto`` (explicit model when the note asserts an
+#: HF diagnosis, else early detection).
+STAGE_SETTINGS = (*SETTINGS, "auto")
 LANGUAGES = ("es", "ca", "eu", "gl")
 LABEL = "HEART_FAILURE"
 DEFAULT_THRESHOLDS = {"moderate": 0.2, "high": 0.5}
@@ -158,9 +167,9 @@ class HfRiskComponent(ErrorHandlingPipe):
         max_scope: int,
     ) -> None:
         install_hf_extensions()
-        if setting not in SETTINGS:
+        if setting not in STAGE_SETTINGS:
             raise AliaClinValueError(
-                ErrorCode.E107, value=setting, field="setting", choices=", ".join(SETTINGS)
+                ErrorCode.E107, value=setting, field="setting", choices=", ".join(STAGE_SETTINGS)
             )
         if (
             set(thresholds) != {"moderate", "high"}
@@ -200,13 +209,17 @@ class HfRiskComponent(ErrorHandlingPipe):
             raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
         return self._models
 
-    def active_model(self) -> HfRiskModel:
-        """The model of the configured setting (a method, not a property: spaCy probes
-        components for a ``model`` attribute)."""
+    def active_model(self, setting: str | None = None) -> HfRiskModel:
+        """The model of ``setting`` (default: the configured one; ``auto`` needs both, and
+        returns the explicit one). A method, not a property: spaCy probes components for a
+        ``model`` attribute."""
         models = self.models
-        if self.cfg["setting"] not in models:
-            raise AliaClinValueError(ErrorCode.E301, path=f"{self.name}/{self.cfg['setting']}.json")
-        return models[self.cfg["setting"]]
+        setting = setting or self.cfg["setting"]
+        needed = SETTINGS if setting == "auto" else (setting,)
+        for s in needed:
+            if s not in models:
+                raise AliaClinValueError(ErrorCode.E301, path=f"{self.name}/{s}.json")
+        return models["explicit" if setting == "auto" else setting]
 
     def lexicon_for(self, doc: Doc) -> ContextLexicon:
         """The packaged ConText lexicon of ``doc._.language`` (es/ca/eu/gl), else of the configured
@@ -243,19 +256,46 @@ class HfRiskComponent(ErrorHandlingPipe):
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 64) -> Iterator[Doc]:
         """Score docs; errors go through spaCy's error handler."""
-        model = self.active_model()
+        self.active_model()  # E301 early when a needed model file is missing
         error_handler = self.get_error_handler()
         for batch in minibatch(stream, size=batch_size):
             docs = list(batch)
             try:
-                self._annotate(docs, model)
+                self._annotate_batch(docs)
             except Exception as exc:  # spaCy's error-handler contract
                 error_handler(self.name, self, docs, exc)
             yield from docs
 
-    def evidence(self, doc: Doc) -> list[Evidence]:
-        """The evidence items of ``doc`` in the configured setting (no contributions)."""
-        early = self.cfg["setting"] == "early"
+    def applied_setting(self, doc: Doc) -> str:
+        """The model setting that scores ``doc``: the configured one, or under ``auto``
+        ``explicit`` when the note asserts an HF diagnosis (evidence weight > 0), else ``early``."""
+        return self._route(doc)[0]
+
+    def _route(self, doc: Doc) -> tuple[str, list[Evidence] | None]:
+        """(applied setting, its evidence when already extracted to decide)."""
+        setting = self.cfg["setting"]
+        if setting != "auto":
+            return str(setting), None
+        items = self.evidence(doc, "explicit")
+        if any(e.criterion == "hf_diagnosis" and e.weight > 0 for e in items):
+            return "explicit", items
+        return "early", None
+
+    def _annotate_batch(self, docs: Sequence[Doc]) -> None:
+        groups: dict[str, list[tuple[Doc, list[Evidence]]]] = {}
+        for doc in docs:
+            setting, items = self._route(doc)
+            if items is None:
+                items = self.evidence(doc, setting)
+            groups.setdefault(setting, []).append((doc, items))
+        for setting, group in groups.items():
+            self._annotate([d for d, _ in group], [i for _, i in group], self.models[setting], setting)
+
+    def evidence(self, doc: Doc, setting: str | None = None) -> list[Evidence]:
+        """The evidence items of ``doc`` in ``setting`` (default: the one that scores it under
+        the configured setting; no contributions)."""
+        setting = setting or self.applied_setting(doc)
+        early = setting == "early"
         items = extract_evidence(
             doc,
             self.lexicon_for(doc),
@@ -272,9 +312,10 @@ class HfRiskComponent(ErrorHandlingPipe):
             ]
         return items
 
-    def _annotate(self, docs: Sequence[Doc], model: HfRiskModel) -> None:
-        setting = self.cfg["setting"]
-        items_per_doc = [self.evidence(doc) for doc in docs]
+    def _annotate(
+        self, docs: Sequence[Doc], items_per_doc: Sequence[list[Evidence]], model: HfRiskModel, setting: str
+    ) -> None:
+        """Score ``docs`` (with their evidence) by ``model`` of model setting ``setting``."""
         x = np.vstack([evidence_features(items) for items in items_per_doc])
         texts = [mask_hf_mentions(d.text) if setting == "early" else d.text for d in docs]
         ev_logits = model.evidence_logits(x)
@@ -290,7 +331,8 @@ class HfRiskComponent(ErrorHandlingPipe):
                 "thresholds": dict(self.cfg["thresholds"]),
                 "model": f"alia_hf_risk/{model.setting}/{model.metadata.get('representation', 'evidence')}",
                 "version": model.version,
-                "setting": setting,
+                "setting": self.cfg["setting"],
+                "applied": setting,
                 "logit": {
                     "intercept": float(model.intercept),
                     "evidence": float(ev_logits[k]),
@@ -344,7 +386,7 @@ class HfRiskComponent(ErrorHandlingPipe):
     assigns=["doc.cats", "doc._.hf_risk", "doc._.hf_evidence"],
     requires=["doc._.measurements"],
     default_config={
-        "setting": "explicit",
+        "setting": "auto",
         "thresholds": dict(DEFAULT_THRESHOLDS),
         "language": "es",
         "max_scope": 5,

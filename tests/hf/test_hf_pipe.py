@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 import alia_clin
 from alia_clin.errors import AliaClinError
@@ -77,9 +78,11 @@ def test_outputs_follow_the_contract(nlp: Language) -> None:
     p = doc.cats["HEART_FAILURE"]
     risk = doc._.hf_risk
     assert 0.0 <= p <= 1.0 and risk["probability"] == p
-    assert risk["level"] in ("low", "moderate", "high") and risk["setting"] == "explicit"
+    assert risk["level"] in ("low", "moderate", "high") and risk["setting"] == "auto"
+    # no written diagnosis: the shipped "auto" setting scores the note with the early model
+    assert risk["applied"] == "early"
     assert set(risk["thresholds"]) == {"moderate", "high"}
-    assert risk["model"].startswith("alia_hf_risk/explicit/") and risk["version"]
+    assert risk["model"].startswith("alia_hf_risk/early/") and risk["version"]
     ev = doc._.hf_evidence
     assert ev and all(
         set(e)
@@ -114,6 +117,7 @@ def test_negated_findings_do_not_raise_the_risk(nlp: Language) -> None:
 def test_structured_context_raises_the_estimate(nlp: Language) -> None:
     text = "Paciente en control por disnea de esfuerzo."
     pipe = nlp.get_pipe("alia_hf_risk")
+    old = pipe.cfg["setting"]
     pipe.cfg["setting"] = "early"  # the primary-care setting, where no diagnosis is written yet
     try:
         plain = nlp(text)
@@ -129,7 +133,7 @@ def test_structured_context_raises_the_estimate(nlp: Language) -> None:
         for _, proc in nlp.pipeline:
             doc = proc(doc)
     finally:
-        pipe.cfg["setting"] = "explicit"
+        pipe.cfg["setting"] = old
     assert doc.cats["HEART_FAILURE"] > plain.cats["HEART_FAILURE"]
     ctx = [e for e in doc._.hf_evidence if e["source"] == "context"]
     assert {e["criterion"] for e in ctx} == {"age", "male_sex", "nt_probnp_elevated", "lvef_reduced"}
@@ -141,18 +145,49 @@ def test_structured_context_raises_the_estimate(nlp: Language) -> None:
 def test_early_setting_ignores_explicit_mentions(nlp: Language) -> None:
     text = "Mujer de 75 años. Diagnóstico: insuficiencia cardiaca con FEVI reducida. Sigue igual."
     explicit = nlp(text)
+    assert explicit._.hf_risk["applied"] == "explicit"
     assert any(e["criterion"] == "hf_diagnosis" for e in explicit._.hf_evidence)
     pipe = nlp.get_pipe("alia_hf_risk")
+    old = pipe.cfg["setting"]
     pipe.cfg["setting"] = "early"
     try:
         early = nlp(text)
         masked = nlp("Mujer de 75 años. Diagnóstico: " + " " * 40 + ". Sigue igual.")
     finally:
-        pipe.cfg["setting"] = "explicit"
+        pipe.cfg["setting"] = old
     assert early._.hf_risk["setting"] == "early"
     assert not any(e["criterion"] in ("hf_diagnosis", "lvef_reduced") for e in early._.hf_evidence)
     assert early._.hf_risk["logit"]["evidence"] == pytest.approx(masked._.hf_risk["logit"]["evidence"])
     assert early.cats["HEART_FAILURE"] < explicit.cats["HEART_FAILURE"]
+
+
+def _score(nlp: Language, text: str, setting: str) -> Doc:
+    pipe = nlp.get_pipe("alia_hf_risk")
+    old = pipe.cfg["setting"]
+    pipe.cfg["setting"] = setting
+    try:
+        return nlp(text)
+    finally:
+        pipe.cfg["setting"] = old
+
+
+def test_auto_setting_routes_by_asserted_diagnosis(nlp: Language) -> None:
+    diagnosed = "Mujer de 75 años con insuficiencia cardiaca. FEVI 30 %."
+    auto, explicit = _score(nlp, diagnosed, "auto"), _score(nlp, diagnosed, "explicit")
+    assert auto._.hf_risk["applied"] == "explicit" and auto._.hf_risk["setting"] == "auto"
+    assert auto.cats["HEART_FAILURE"] == pytest.approx(explicit.cats["HEART_FAILURE"])
+    assert auto._.hf_evidence == explicit._.hf_evidence
+    # a negated or family diagnosis is not a written diagnosis: early detection scores it
+    for text in (
+        "Mujer de 75 años. Se descarta insuficiencia cardiaca. Refiere ortopnea.",
+        "Mujer de 75 años. Madre con insuficiencia cardiaca. Refiere ortopnea.",
+    ):
+        routed, early = _score(nlp, text, "auto"), _score(nlp, text, "early")
+        assert routed._.hf_risk["applied"] == "early"
+        assert routed.cats["HEART_FAILURE"] == pytest.approx(early.cats["HEART_FAILURE"])
+    # the clinical picture without the word: auto follows the early model, above the explicit one
+    picture = _score(nlp, POSITIVE, "auto")
+    assert picture.cats["HEART_FAILURE"] > _score(nlp, POSITIVE, "explicit").cats["HEART_FAILURE"]
 
 
 def test_patient_aggregation(nlp: Language) -> None:
