@@ -91,6 +91,8 @@ class ScopeTrainConfig:
     dropout: float = 0.2
     threshold: float = 0.5
     seed: int = 13
+    #: torch CPU threads while training (small ops: one thread avoids contention on shared cores).
+    num_threads: int = 1
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -320,6 +322,38 @@ def train_scope_head(
         meta=dict(meta or {}),
     )
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    threads = torch.get_num_threads()
+    if cfg.num_threads > 0:
+        torch.set_num_threads(cfg.num_threads)
+    try:
+        losses, seconds = _fit(head, opt, items, cfg, rng, log)
+    finally:
+        torch.set_num_threads(threads)
+    head.eval()
+    positives = np.sum([c[1].sum(axis=0) for c in items], axis=0).astype(int).tolist()
+    head.meta["training"] = {
+        "config": asdict(cfg),
+        "notes": len(data),
+        "sentences": len(items),
+        "words": int(sum(len(c[0]) for c in items)),
+        "positive_words": dict(zip(SCOPE_TARGETS, positives, strict=True)),
+        "epoch_losses": losses,
+        "seconds": round(seconds, 1),
+    }
+    return head
+
+
+def _fit(
+    head: ScopeHead,
+    opt: Any,
+    items: list[tuple[np.ndarray, np.ndarray]],
+    cfg: ScopeTrainConfig,
+    rng: random.Random,
+    log: Callable[[dict[str, Any]], None] | None,
+) -> tuple[list[float], float]:
+    """The epochs of :func:`train_scope_head`; returns the mean loss of each epoch and the seconds."""
+    import torch
+
     start = time.perf_counter()
     losses = []
     order = list(range(len(items)))
@@ -349,18 +383,7 @@ def train_scope_head(
         losses.append(round(total / max(count, 1), 5))
         if log:
             log({"epoch": epoch + 1, "loss": losses[-1], "seconds": round(time.perf_counter() - start, 1)})
-    head.eval()
-    positives = np.sum([c[1].sum(axis=0) for c in items], axis=0).astype(int).tolist()
-    head.meta["training"] = {
-        "config": asdict(cfg),
-        "notes": len(data),
-        "sentences": len(items),
-        "words": int(sum(len(c[0]) for c in items)),
-        "positive_words": dict(zip(SCOPE_TARGETS, positives, strict=True)),
-        "epoch_losses": losses,
-        "seconds": round(time.perf_counter() - start, 1),
-    }
-    return head
+    return losses, time.perf_counter() - start
 
 
 def token_metrics(head: ScopeHead, data: Sequence[EncodedScopeNote]) -> dict[str, dict[str, float | int]]:

@@ -220,3 +220,23 @@ def test_build_scope_head_from_corpus_tree(tmp_path: Path) -> None:
         cache_dir=cache,
     )
     assert torch.allclose(again.out.weight, head.out.weight, atol=1e-3)
+
+
+def test_cli_train_scope_head(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from alia_clin.cli.main import app
+
+    root = tmp_path / "corpora" / "nubes" / "NUBes" / "SAMPLE-003"
+    root.mkdir(parents=True)
+    (root / "a.txt").write_text(NOTE, encoding="utf-8", newline="")
+    (root / "a.ann").write_text(ANN, encoding="utf-8")
+    args = ["models", "train-scope-head", "--encoder", str(tiny_model_dir("xlm-roberta"))]
+    args += ["--out", str(tmp_path / "head"), "--corpora", str(tmp_path / "corpora"), "--epochs", "1"]
+    args += ["--max-length", "48", "--stride", "12", "--samples", "SAMPLE-003", "--quiet"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert '"sentences": 2' in result.output
+    assert ScopeHead.load(tmp_path / "head").meta["data"]["samples"] == ["SAMPLE-003"]
+    bad = CliRunner().invoke(app, [*args[:-1], "--corpora", str(tmp_path / "none")])
+    assert bad.exit_code == 2 and "E721" in bad.output
