@@ -384,8 +384,27 @@ def affirmed_proxy(
     return out
 
 
+def _memoize_probabilities(head: Any) -> dict[int, Any]:
+    """Cache the head's per-note probabilities (keyed by the EncodedNote object, alive while its doc is).
+
+    Policies and thresholds then re-read the same probabilities; clear the returned dict when
+    the docs go away.
+    """
+    cache: dict[int, Any] = {}
+    original = head.probabilities
+
+    def memo(encoded: Any, sentences: Any) -> Any:
+        key = id(encoded)
+        if key not in cache:
+            cache[key] = original(encoded, sentences)
+        return cache[key]
+
+    head.probabilities = memo
+    return cache
+
+
 def scope_head_benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    """Score rules, head and every combination policy; choose the Spanish policy on NUBes dev."""
+    """Score rules, head and every policy x threshold; choose the Spanish (policy, threshold) on dev."""
     from spacy.util import filter_spans
 
     from alia_clin.context.combine import POLICIES
@@ -403,6 +422,14 @@ def scope_head_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     nlp = build_scope_pipeline(args.encoder, args.scope_head, args.max_scope, args.stride)
     head = nlp.get_pipe("alia_context").scope_head
+    trained_threshold = head.threshold
+    memo = _memoize_probabilities(head)
+    thresholds = sorted(set(args.thresholds) | {trained_threshold})
+    combos = [("rules", None)] + [(p, th) for p in POLICIES if p != "rules" for th in thresholds]
+
+    def key(policy: str, th: float | None) -> str:
+        return policy if th is None else f"{policy}@{th:g}"
+
     evals: dict[str, Any] = {}
     timings: dict[str, float] = {}
     nubes_dir = args.corpora / "nubes" / "NUBes" / DEV_SAMPLE
@@ -410,9 +437,6 @@ def scope_head_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     t = time.perf_counter()
     prepared = _prepared_docs(nlp, nubes, "es")
     timings["nubes_dev_encode_s"] = round(time.perf_counter() - t, 1)
-    for policy in POLICIES:
-        r = _score_policy(nlp, prepared, nubes, "es", policy, ("negated", "uncertain"))
-        evals[f"nubes_dev/{policy}"] = r
     # The same notes with proxy-affirmed dictionary entities (same encoder states, no re-encoding).
     affirmed = affirmed_proxy(nubes, nubes_dir)
     prepared_aff = []
@@ -423,17 +447,28 @@ def scope_head_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         set_encoded(doc2, get_encoded(doc))
         prepared_aff.append(nlp.get_pipe("alia_sections")(doc2))
     n_affirmed = sum(len(d.ents) for d in prepared_aff)
-    for policy in POLICIES:
-        r = _score_policy(nlp, prepared_aff, affirmed, "es", policy, ("negated", "uncertain"))
-        gold = evals[f"nubes_dev/{policy}"]
+    for policy, th in combos:
+        head.threshold = trained_threshold if th is None else th
+        gold = _score_policy(nlp, prepared, nubes, "es", policy, ("negated", "uncertain"))
+        evals[f"nubes_dev/{key(policy, th)}"] = gold
+        aff = _score_policy(nlp, prepared_aff, affirmed, "es", policy, ("negated", "uncertain"))
         combined: dict[str, Any] = {"affirmed_entities": n_affirmed}
         for v in ("negated", "uncertain"):
-            g, a = gold[v], r[v]
+            g, a = gold[v], aff[v]
             combined[v] = prf(g["tp"] + a["tp"], g["fp"] + a["fp"], g["fn"] + a["fn"])
             combined[v]["fp_on_affirmed"] = a["fp"]
-        evals[f"nubes_dev_with_affirmed/{policy}"] = combined
+        evals[f"nubes_dev_with_affirmed/{key(policy, th)}"] = combined
+    head.threshold = trained_threshold
     del prepared_aff
-    # Word-level cue/scope metrics of the head on the same states.
+
+    def dev_score(k: str) -> float:
+        r = evals[f"nubes_dev_with_affirmed/{k}"]
+        return (r["negated"]["f1"] + r["uncertain"]["f1"]) / 2
+
+    ranking = sorted(combos, key=lambda c: (-dev_score(key(*c)), combos.index(c)))
+    chosen_policy, chosen_th = ranking[0]
+    best_th = trained_threshold if chosen_th is None else chosen_th
+    # Word-level cue/scope metrics of the head on the same states, at the chosen threshold.
     scope_notes = {n.id: n for n in read_nubes_scopes(nubes_dir)}
     encoded = []
     for doc, (doc_id, text, _items) in zip(prepared, nubes, strict=True):
@@ -444,87 +479,95 @@ def scope_head_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 doc_id, enc, word_targets(enc.words, note.spans), sentence_words(text, enc.words)
             )
         )
+    head.threshold = best_th
     evals["nubes_dev_head_words"] = token_metrics(head, encoded)
     del prepared, encoded
+    memo.clear()
+    e3c_combos = [("rules", None)] + [(p, best_th) for p in POLICIES if p != "rules"]
+    if best_th != trained_threshold:
+        e3c_combos += [(p, trained_threshold) for p in POLICIES if p != "rules"]
     for lang, folder in (("es", "Spanish"), ("eu", "Basque")):
         e3c = read_e3c(args.corpora / "e3c" / folder / "layer1")
         t = time.perf_counter()
         prep = _prepared_docs(nlp, e3c, lang)
         timings[f"e3c_{lang}_encode_s"] = round(time.perf_counter() - t, 1)
-        for policy in POLICIES:
-            evals[f"e3c_{lang}/{policy}"] = _score_policy(nlp, prep, e3c, lang, policy, ("negated",))[
-                "negated"
-            ]
-            evals[f"e3c_{lang}_events/{policy}"] = _score_policy(
+        for policy, th in e3c_combos:
+            head.threshold = trained_threshold if th is None else th
+            k = key(policy, th)
+            evals[f"e3c_{lang}/{k}"] = _score_policy(nlp, prep, e3c, lang, policy, ("negated",))["negated"]
+            evals[f"e3c_{lang}_events/{k}"] = _score_policy(
                 nlp, prep, e3c, lang, policy, ("negated",), negative_results="present"
             )["negated"]
         del prep
-
-    def dev_score(policy: str) -> float:
-        r = evals[f"nubes_dev_with_affirmed/{policy}"]
-        return (r["negated"]["f1"] + r["uncertain"]["f1"]) / 2
-
-    ranking = sorted(POLICIES, key=lambda p: (-dev_score(p), POLICIES.index(p)))
-    chosen_es = ranking[0]
-    chosen = {"es": chosen_es, "eu": "rules", "ca": "rules", "gl": "rules"}
+        memo.clear()
+    head.threshold = best_th
+    chosen = {"es": chosen_policy, "eu": "rules", "ca": "rules", "gl": "rules"}
     if args.save_head:
+        del head.probabilities  # drop the benchmark's memo before saving
         head.policies = {k: v for k, v in chosen.items() if v != "rules"}
         head.save(args.save_head)
     timings["total_s"] = round(time.perf_counter() - t0, 1)
     return {
         "benchmark": "context_scope",
-        "config": {"max_scope": args.max_scope, "threshold": head.threshold, "policies": list(POLICIES)},
+        "config": {
+            "max_scope": args.max_scope,
+            "trained_threshold": trained_threshold,
+            "thresholds": thresholds,
+            "policies": list(POLICIES),
+        },
         "head": {k: v for k, v in ScopeHead.load(args.scope_head).config().items() if k != "policies"},
         "evaluations": evals,
         "selection": {
             "criterion": "mean of NUBes dev (SAMPLE-010) negated F1 and uncertain F1, gold entities plus "
-            "proxy-affirmed dictionary entities outside every annotated cue/scope",
-            "dev_scores": {p: round(dev_score(p), 4) for p in POLICIES},
+            "proxy-affirmed dictionary entities outside every annotated cue/scope; over policy x threshold",
+            "dev_scores": {key(*c): round(dev_score(key(*c)), 4) for c in combos},
             "chosen": chosen,
+            "chosen_key": key(chosen_policy, chosen_th),
+            "threshold": best_th,
             "why_rules_elsewhere": "no dev data in eu/ca/gl; E3C (CC BY-NC) is evaluation data only",
         },
         "timings": timings,
         "notes": "Head trained on a hashed subset of NUBes SAMPLE-002..009 (train part) with the encoder "
-        "frozen (CPU only). NUBes dev = SAMPLE-010, used to choose the policy, so the chosen row is "
-        "optimistic. NUBes annotates only negated/uncertain entities: precision there is only measured "
-        "against the other class; E3C shows false positives on affirmed entities. E3C: evaluation only.",
+        "frozen (CPU only). NUBes dev = SAMPLE-010, used to choose policy and threshold, so the chosen "
+        "row is optimistic. NUBes annotates only negated/uncertain entities: 'nubes_dev' precision is "
+        "only measured against the other class; 'nubes_dev_with_affirmed' adds dictionary entities "
+        "outside every annotated cue/scope as affirmed. E3C: evaluation only, never selects.",
         "versions": versions(["alia-clin", "spacy", "torch", "transformers"]),
         "machine": machine_info(),
     }
 
 
 def plot_scope(path: Path, results: dict[str, Any]) -> None:
-    """F1 per policy: NUBes dev negated / uncertain, E3C es / eu negated."""
+    """F1 per policy at the chosen threshold: NUBes dev (+affirmed) negated / uncertain, E3C es / eu."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ev = results["evaluations"]
-    policies = results["config"]["policies"]
+    th = results["selection"]["threshold"]
+    keys = ["rules"] + [f"{p}@{th:g}" for p in results["config"]["policies"] if p != "rules"]
     series = {
-        "NUBes dev negated": [ev[f"nubes_dev/{p}"]["negated"]["f1"] for p in policies],
-        "NUBes dev uncertain": [ev[f"nubes_dev/{p}"]["uncertain"]["f1"] for p in policies],
-        "NUBes dev+affirmed negated": [ev[f"nubes_dev_with_affirmed/{p}"]["negated"]["f1"] for p in policies],
-        "NUBes dev+affirmed uncertain": [
-            ev[f"nubes_dev_with_affirmed/{p}"]["uncertain"]["f1"] for p in policies
-        ],
-        "E3C es negated": [ev[f"e3c_es/{p}"]["f1"] for p in policies],
-        "E3C es negated (events)": [ev[f"e3c_es_events/{p}"]["f1"] for p in policies],
-        "E3C eu negated": [ev[f"e3c_eu/{p}"]["f1"] for p in policies],
+        "NUBes dev negated": [ev[f"nubes_dev/{k}"]["negated"]["f1"] for k in keys],
+        "NUBes dev uncertain": [ev[f"nubes_dev/{k}"]["uncertain"]["f1"] for k in keys],
+        "NUBes dev+affirmed negated": [ev[f"nubes_dev_with_affirmed/{k}"]["negated"]["f1"] for k in keys],
+        "NUBes dev+affirmed uncertain": [ev[f"nubes_dev_with_affirmed/{k}"]["uncertain"]["f1"] for k in keys],
+        "E3C es negated": [ev[f"e3c_es/{k}"]["f1"] for k in keys],
+        "E3C es negated (events)": [ev[f"e3c_es_events/{k}"]["f1"] for k in keys],
+        "E3C eu negated": [ev[f"e3c_eu/{k}"]["f1"] for k in keys],
     }
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 4.8))
     width = 0.8 / len(series)
     for j, (name, vals) in enumerate(series.items()):
-        ax.bar(
-            [i + (j - len(series) / 2 + 0.5) * width for i in range(len(policies))], vals, width, label=name
-        )
-    ax.set_xticks(range(len(policies)), policies)
-    ax.set_ylim(0, 1)
+        ax.bar([i + (j - len(series) / 2 + 0.5) * width for i in range(len(keys))], vals, width, label=name)
+    ax.set_xticks(range(len(keys)), keys)
+    ax.set_ylim(0.5, 1)
     ax.set_ylabel("F1")
-    chosen = results["selection"]["chosen"]["es"]
-    ax.set_title(f"alia_context + scope head: F1 per combination policy (es kept: {chosen})")
-    ax.legend(loc="lower right", fontsize=8)
+    chosen = results["selection"]["chosen_key"]
+    ax.set_title(
+        f"alia_context + scope head: F1 per policy (threshold {th:g}; es kept on NUBes dev: {chosen})"
+    )
+    ax.legend(loc="lower left", fontsize=7, ncol=2)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -544,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scope-out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "context_scope")
     ap.add_argument("--save-head", type=Path, help="Write the head with the chosen policies here.")
     ap.add_argument("--stride", type=int, default=64, help="alia_encoder window stride (pieces).")
+    ap.add_argument("--thresholds", type=float, nargs="+", default=[0.3, 0.5, 0.7, 0.9])
     args = ap.parse_args(argv)
     if args.scope_head is not None:
         if args.encoder is None:
