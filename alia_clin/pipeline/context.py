@@ -264,11 +264,12 @@ class ContextComponent(ErrorHandlingPipe):
     ) -> list[set[str]]:
         """Rule categories combined with the scope head's decisions (rules only without states)."""
         from ..encoder.scope_head import entity_decisions, sentence_words
-        from .encoder import _STATES
+        from .encoder import install_state_extension
 
         head = self._scope_head
         assert head is not None
-        encoded = _STATES.get(doc)
+        install_state_extension()
+        encoded = doc._.alia_states  # None when alia_encoder did not run on this doc
         if encoded is None:
             if "no_states" not in self._warned:
                 self._warned.add("no_states")
