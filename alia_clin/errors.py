@@ -110,6 +110,9 @@ class ErrorCode(str, Enum):
     E250 = "Encoder quantization '{mode}' runs on CPU only, but the device is '{device}'."
     E251 = "Encoder quantization '{mode}' cannot be combined with bf16 autocast: set one of them."
     E252 = "Encoder quantization '{mode}' found no Linear layer to quantize in the {model_type} encoder."
+    E720 = "Invalid scope head setting '{field}': {reason}."
+    E721 = "NUBes folder '{path}' holds no annotated notes (.txt with .ann)."
+    E722 = "Scope head training data is empty: {reason}."
 
 
 class WarningCode(str, Enum):
@@ -118,6 +121,7 @@ class WarningCode(str, Enum):
     W001 = "Document '{doc_id}' is empty and was skipped."
     W002 = "Span [{start}, {end}) does not align with token boundaries in document '{doc_id}'; expanded."
     W003 = "Language '{language}' has no spaCy class; using the Spanish tokenizer rules."
+    W720 = "Scope head of pipe '{name}' was trained on encoder weights {expected}, the pipeline's are {got}."
     W400 = "No pseudonymization secret: FHIR subjects are keyed by note content, not linked across notes."
 
 

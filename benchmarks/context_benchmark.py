@@ -22,6 +22,17 @@ Usage (from the repository root)::
   accuracy of the full assertion value.
 
 Writes ``<out>.json`` (metrics and counts, never text) and ``<out>.png``.
+
+**Learned scope head** (``--scope-head DIR --encoder DIR``, results in ``--scope-out``, default
+``benchmarks/results/context_scope``): a pipeline ``alia_encoder`` (the frozen encoder the head
+was trained on) + ``alia_sections`` + ``alia_context`` with the head. Each note is encoded once;
+every combination policy (:data:`alia_clin.context.combine.POLICIES`) is then scored on the same
+states: NUBes dev (SAMPLE-010) negated / uncertain P/R/F1 and the head's word-level cue/scope
+P/R/F1, E3C es and eu negated P/R/F1 (both readings of test results). The policy kept for
+Spanish is the one with the best mean of NUBes dev negated and uncertain F1 (rules unless a
+combination beats them); Basque, Catalan and Galician keep the rules (no dev data in those
+languages; E3C is evaluation only and never chooses anything). ``--save-head DIR`` writes the
+head with the chosen policies.
 """
 
 from __future__ import annotations
@@ -271,6 +282,297 @@ def plot(path: Path, results: dict[str, Any]) -> None:
     fig.savefig(path, dpi=110)
 
 
+# ------------------------------------------------------------------------------- scope head
+
+
+def build_scope_pipeline(encoder_dir: Path, head_dir: Path, max_scope: int = 5, stride: int = 64) -> Any:
+    """``alia_encoder`` (frozen ``encoder_dir``) + ``alia_sections`` + ``alia_context`` with the head."""
+    import spacy
+
+    from alia_clin.pipeline import context, encoder, sections, tokenizer  # noqa: F401
+
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": "alia_clin.WordPunctTokenizer.v1"}}})
+    nlp.add_pipe("alia_encoder", config={"stride": stride})
+    nlp.add_pipe("alia_sections")
+    nlp.add_pipe("alia_context", config={"max_scope": max_scope})
+    nlp.get_pipe("alia_encoder").initialize(model=str(encoder_dir))
+    nlp.get_pipe("alia_sections").initialize()
+    nlp.get_pipe("alia_context").initialize(scope_head=str(head_dir))
+    return nlp
+
+
+def _prepared_docs(
+    nlp: Any, docs: list[tuple[str, str, list[tuple[int, int, Any]]]], language: str
+) -> list[Any]:
+    """Docs with gold entities as ``doc.ents``, encoded and sectioned once (states kept with the doc)."""
+    from spacy.util import filter_spans
+
+    from alia_clin.pipeline.spans import exact_spans
+
+    out = []
+    for _id, text, items in docs:
+        doc = nlp.make_doc(text)
+        doc._.language = language
+        doc.ents = filter_spans(exact_spans(doc, [(s, e, "EVENT") for s, e, _ in items if e <= len(text)]))
+        for name in ("alia_encoder", "alia_sections"):
+            doc = nlp.get_pipe(name)(doc)
+        out.append(doc)
+    return out
+
+
+def _score_policy(
+    nlp: Any,
+    prepared: list[Any],
+    docs: list[tuple[str, str, list[tuple[int, int, Any]]]],
+    language: str,
+    policy: str,
+    values: tuple[str, ...],
+    negative_results: str = "negated",
+) -> dict[str, Any]:
+    """P/R/F1 of each of ``values`` with ``policy`` for ``language`` over already encoded docs."""
+    ctx = nlp.get_pipe("alia_context")
+    ctx.cfg["scope_policies"] = {language: policy}
+    ctx.cfg["negative_results"] = negative_results
+    counts = {v: [0, 0, 0] for v in values}
+    start = time.perf_counter()
+    for doc, (_id, _text, items) in zip(prepared, docs, strict=True):
+        doc = ctx(doc)
+        preds = {(e.start_char, e.end_char): e._.assertion for e in doc.ents}
+        for s, e, gold in items:
+            if (s, e) not in preds:
+                continue
+            for v in values:
+                g = gold is True or gold == v
+                p = preds[(s, e)] == v
+                c = counts[v]
+                c[0] += g and p
+                c[1] += p and not g
+                c[2] += g and not p
+    ctx.cfg["negative_results"] = "negated"
+    out: dict[str, Any] = {v: prf(*counts[v]) for v in values}
+    out["seconds"] = round(time.perf_counter() - start, 2)
+    return out
+
+
+def affirmed_proxy(
+    nubes: list[tuple[str, str, list[tuple[int, int, Any]]]], scope_dir: Path
+) -> list[tuple[str, str, list[tuple[int, int, Any]]]]:
+    """Dictionary entities of NUBes notes outside every annotated cue and scope: affirmed by proxy.
+
+    NUBes annotates every negation and uncertainty scope, so a clinical term (``alia_terms``,
+    the terminology matcher of the default pipeline) that overlaps no cue, no scope and no gold
+    entity is neither negated nor uncertain. These entities make false positives on affirmed
+    mentions measurable on the dev split (NUBes alone only measures the two scoped classes).
+    """
+    import alia_clin
+    from alia_clin.training.scope import read_nubes_scopes
+
+    rules = alia_clin.load()
+    scopes = {n.id: n for n in read_nubes_scopes(scope_dir)}
+    out = []
+    with rules.select_pipes(enable=["alia_terms"]):
+        for doc_id, text, items in nubes:
+            blocked = [(s, e) for spans in scopes[doc_id].spans.values() for s, e in spans]
+            blocked += [(s, e) for s, e, _ in items]
+            doc = rules(text)
+            ents = [
+                (e.start_char, e.end_char, "")
+                for e in doc.ents
+                if not any(e.start_char < b and a < e.end_char for a, b in blocked)
+            ]
+            out.append((doc_id, text, ents))
+    return out
+
+
+def _memoize_probabilities(head: Any) -> dict[int, Any]:
+    """Cache the head's per-note probabilities (keyed by the EncodedNote object, alive while its doc is).
+
+    Policies and thresholds then re-read the same probabilities; clear the returned dict when
+    the docs go away.
+    """
+    cache: dict[int, Any] = {}
+    original = head.probabilities
+
+    def memo(encoded: Any, sentences: Any) -> Any:
+        key = id(encoded)
+        if key not in cache:
+            cache[key] = original(encoded, sentences)
+        return cache[key]
+
+    head.probabilities = memo
+    return cache
+
+
+def scope_head_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    """Score rules, head and every policy x threshold; choose the Spanish (policy, threshold) on dev."""
+    from spacy.util import filter_spans
+
+    from alia_clin.context.combine import POLICIES
+    from alia_clin.encoder.scope_head import ScopeHead, sentence_words
+    from alia_clin.pipeline.encoder import get_encoded, set_encoded
+    from alia_clin.pipeline.spans import exact_spans
+    from alia_clin.training.scope import (
+        DEV_SAMPLE,
+        EncodedScopeNote,
+        read_nubes_scopes,
+        token_metrics,
+        word_targets,
+    )
+
+    t0 = time.perf_counter()
+    nlp = build_scope_pipeline(args.encoder, args.scope_head, args.max_scope, args.stride)
+    head = nlp.get_pipe("alia_context").scope_head
+    trained_threshold = head.threshold
+    memo = _memoize_probabilities(head)
+    thresholds = sorted(set(args.thresholds) | {trained_threshold})
+    combos = [("rules", None)] + [(p, th) for p in POLICIES if p != "rules" for th in thresholds]
+
+    def key(policy: str, th: float | None) -> str:
+        return policy if th is None else f"{policy}@{th:g}"
+
+    evals: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    nubes_dir = args.corpora / "nubes" / "NUBes" / DEV_SAMPLE
+    nubes = read_nubes(nubes_dir)
+    t = time.perf_counter()
+    prepared = _prepared_docs(nlp, nubes, "es")
+    timings["nubes_dev_encode_s"] = round(time.perf_counter() - t, 1)
+    # The same notes with proxy-affirmed dictionary entities (same encoder states, no re-encoding).
+    affirmed = affirmed_proxy(nubes, nubes_dir)
+    prepared_aff = []
+    for doc, (_id, text, items) in zip(prepared, affirmed, strict=True):
+        doc2 = nlp.make_doc(text)
+        doc2._.language = "es"
+        doc2.ents = filter_spans(exact_spans(doc2, [(s, e, "EVENT") for s, e, _ in items]))
+        set_encoded(doc2, get_encoded(doc))
+        prepared_aff.append(nlp.get_pipe("alia_sections")(doc2))
+    n_affirmed = sum(len(d.ents) for d in prepared_aff)
+    for policy, th in combos:
+        head.threshold = trained_threshold if th is None else th
+        gold = _score_policy(nlp, prepared, nubes, "es", policy, ("negated", "uncertain"))
+        evals[f"nubes_dev/{key(policy, th)}"] = gold
+        aff = _score_policy(nlp, prepared_aff, affirmed, "es", policy, ("negated", "uncertain"))
+        combined: dict[str, Any] = {"affirmed_entities": n_affirmed}
+        for v in ("negated", "uncertain"):
+            g, a = gold[v], aff[v]
+            combined[v] = prf(g["tp"] + a["tp"], g["fp"] + a["fp"], g["fn"] + a["fn"])
+            combined[v]["fp_on_affirmed"] = a["fp"]
+        evals[f"nubes_dev_with_affirmed/{key(policy, th)}"] = combined
+    head.threshold = trained_threshold
+    del prepared_aff
+
+    def dev_score(k: str) -> float:
+        r = evals[f"nubes_dev_with_affirmed/{k}"]
+        return (r["negated"]["f1"] + r["uncertain"]["f1"]) / 2
+
+    ranking = sorted(combos, key=lambda c: (-dev_score(key(*c)), combos.index(c)))
+    chosen_policy, chosen_th = ranking[0]
+    best_th = trained_threshold if chosen_th is None else chosen_th
+    # Word-level cue/scope metrics of the head on the same states, at the chosen threshold.
+    scope_notes = {n.id: n for n in read_nubes_scopes(nubes_dir)}
+    encoded = []
+    for doc, (doc_id, text, _items) in zip(prepared, nubes, strict=True):
+        enc = get_encoded(doc)
+        note = scope_notes[doc_id]
+        encoded.append(
+            EncodedScopeNote(
+                doc_id, enc, word_targets(enc.words, note.spans), sentence_words(text, enc.words)
+            )
+        )
+    head.threshold = best_th
+    evals["nubes_dev_head_words"] = token_metrics(head, encoded)
+    del prepared, encoded
+    memo.clear()
+    e3c_combos = [("rules", None)] + [(p, best_th) for p in POLICIES if p != "rules"]
+    if best_th != trained_threshold:
+        e3c_combos += [(p, trained_threshold) for p in POLICIES if p != "rules"]
+    for lang, folder in (("es", "Spanish"), ("eu", "Basque")):
+        e3c = read_e3c(args.corpora / "e3c" / folder / "layer1")
+        t = time.perf_counter()
+        prep = _prepared_docs(nlp, e3c, lang)
+        timings[f"e3c_{lang}_encode_s"] = round(time.perf_counter() - t, 1)
+        for policy, th in e3c_combos:
+            head.threshold = trained_threshold if th is None else th
+            k = key(policy, th)
+            evals[f"e3c_{lang}/{k}"] = _score_policy(nlp, prep, e3c, lang, policy, ("negated",))["negated"]
+            evals[f"e3c_{lang}_events/{k}"] = _score_policy(
+                nlp, prep, e3c, lang, policy, ("negated",), negative_results="present"
+            )["negated"]
+        del prep
+        memo.clear()
+    head.threshold = best_th
+    chosen = {"es": chosen_policy, "eu": "rules", "ca": "rules", "gl": "rules"}
+    if args.save_head:
+        del head.probabilities  # drop the benchmark's memo before saving
+        head.policies = {k: v for k, v in chosen.items() if v != "rules"}
+        head.save(args.save_head)
+    timings["total_s"] = round(time.perf_counter() - t0, 1)
+    return {
+        "benchmark": "context_scope",
+        "config": {
+            "max_scope": args.max_scope,
+            "trained_threshold": trained_threshold,
+            "thresholds": thresholds,
+            "policies": list(POLICIES),
+        },
+        "head": {k: v for k, v in ScopeHead.load(args.scope_head).config().items() if k != "policies"},
+        "evaluations": evals,
+        "selection": {
+            "criterion": "mean of NUBes dev (SAMPLE-010) negated F1 and uncertain F1, gold entities plus "
+            "proxy-affirmed dictionary entities outside every annotated cue/scope; over policy x threshold",
+            "dev_scores": {key(*c): round(dev_score(key(*c)), 4) for c in combos},
+            "chosen": chosen,
+            "chosen_key": key(chosen_policy, chosen_th),
+            "threshold": best_th,
+            "why_rules_elsewhere": "no dev data in eu/ca/gl; E3C (CC BY-NC) is evaluation data only",
+        },
+        "timings": timings,
+        "notes": "Head trained on a hashed subset of NUBes SAMPLE-002..009 (train part) with the encoder "
+        "frozen (CPU only). NUBes dev = SAMPLE-010, used to choose policy and threshold, so the chosen "
+        "row is optimistic. NUBes annotates only negated/uncertain entities: 'nubes_dev' precision is "
+        "only measured against the other class; 'nubes_dev_with_affirmed' adds dictionary entities "
+        "outside every annotated cue/scope as affirmed. E3C: evaluation only, never selects.",
+        "versions": versions(["alia-clin", "spacy", "torch", "transformers"]),
+        "machine": machine_info(),
+    }
+
+
+def plot_scope(path: Path, results: dict[str, Any]) -> None:
+    """F1 per policy at the chosen threshold: NUBes dev (+affirmed) negated / uncertain, E3C es / eu."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ev = results["evaluations"]
+    th = results["selection"]["threshold"]
+    keys = ["rules"] + [f"{p}@{th:g}" for p in results["config"]["policies"] if p != "rules"]
+    series = {
+        "NUBes dev negated": [ev[f"nubes_dev/{k}"]["negated"]["f1"] for k in keys],
+        "NUBes dev uncertain": [ev[f"nubes_dev/{k}"]["uncertain"]["f1"] for k in keys],
+        "NUBes dev+affirmed negated": [ev[f"nubes_dev_with_affirmed/{k}"]["negated"]["f1"] for k in keys],
+        "NUBes dev+affirmed uncertain": [ev[f"nubes_dev_with_affirmed/{k}"]["uncertain"]["f1"] for k in keys],
+        "E3C es negated": [ev[f"e3c_es/{k}"]["f1"] for k in keys],
+        "E3C es negated (events)": [ev[f"e3c_es_events/{k}"]["f1"] for k in keys],
+        "E3C eu negated": [ev[f"e3c_eu/{k}"]["f1"] for k in keys],
+    }
+    fig, ax = plt.subplots(figsize=(12, 4.8))
+    width = 0.8 / len(series)
+    for j, (name, vals) in enumerate(series.items()):
+        ax.bar([i + (j - len(series) / 2 + 0.5) * width for i in range(len(keys))], vals, width, label=name)
+    ax.set_xticks(range(len(keys)), keys)
+    ax.set_ylim(0.5, 1)
+    ax.set_ylabel("F1")
+    chosen = results["selection"]["chosen_key"]
+    ax.set_title(
+        f"alia_context + scope head: F1 per policy (threshold {th:g}; es kept on NUBes dev: {chosen})"
+    )
+    ax.legend(loc="lower left", fontsize=7, ncol=2)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", type=Path, default=default_corpora_dir())
@@ -278,7 +580,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-scope", type=int, default=5)
     ap.add_argument("--skip-cli", action="store_true")
     ap.add_argument("--skip-nubes", action="store_true")
+    ap.add_argument(
+        "--scope-head", type=Path, help="Scope head folder: benchmark the head and policies only."
+    )
+    ap.add_argument("--encoder", type=Path, help="The frozen encoder the scope head was trained on.")
+    ap.add_argument("--scope-out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "context_scope")
+    ap.add_argument("--save-head", type=Path, help="Write the head with the chosen policies here.")
+    ap.add_argument("--stride", type=int, default=64, help="alia_encoder window stride (pieces).")
+    ap.add_argument("--thresholds", type=float, nargs="+", default=[0.3, 0.5, 0.7, 0.9])
     args = ap.parse_args(argv)
+    if args.scope_head is not None:
+        if args.encoder is None:
+            ap.error("--scope-head needs --encoder")
+        res = scope_head_benchmark(args)
+        write_json(args.scope_out.with_suffix(".json"), res)
+        plot_scope(args.scope_out.with_suffix(".png"), res)
+        for name, v in res["evaluations"].items():
+            print(name, json.dumps(v)[:300])
+        print("selection", json.dumps(res["selection"]))
+        return 0
     nlp = build_pipeline(args.max_scope)
     evals: dict[str, Any] = {}
     e3c_es = read_e3c(args.corpora / "e3c" / "Spanish" / "layer1")

@@ -318,6 +318,52 @@ def models_build_base(
         err_console.print(f"base model in {path}")
 
 
+@models_app.command("train-scope-head")
+def models_train_scope_head(
+    encoder: Annotated[Path, typer.Option(help="The frozen encoder (model folder) the head reads.")],
+    out: Annotated[Path, typer.Option(help="Output folder (scope_head.json + scope_head.safetensors).")],
+    corpora: Annotated[
+        Path | None, typer.Option(help="Corpora root (default: $ALIA_CLIN_CORPORA or ../shared/corpora).")
+    ] = None,
+    max_chars: Annotated[
+        int | None, typer.Option("--max-chars", help="Cap on training text (hashed subset of NUBes blocks).")
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 8,
+    samples: Annotated[
+        str, typer.Option(help="Comma-separated NUBes sample folders (SAMPLE-010 is the dev split).")
+    ] = ",".join(f"SAMPLE-{n:03d}" for n in range(2, 10)),
+    max_length: Annotated[int, typer.Option(help="Encoder window (as alia_encoder's max_length).")] = 512,
+    stride: Annotated[int, typer.Option(help="Window overlap in pieces (as alia_encoder's stride).")] = 64,
+    cache: Annotated[Path | None, typer.Option(help="Cache folder for encoded states (.npz).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
+) -> None:
+    """Train the negation/uncertainty scope head of alia_context on NUBes SAMPLE-002..009.
+
+    The encoder stays frozen; policies are chosen on dev by benchmarks/context_benchmark.py
+    (--scope-head DIR --encoder DIR --save-head DIR). Put the head in a pipeline with
+    ``initialize(scope_head=DIR)`` or as alia_context/scope_head/.
+    """
+    _setup_logging(verbose)
+    from ..encoder.windows import WindowSettings
+    from ..training.corpora import default_corpora_root
+    from ..training.scope import ScopeTrainConfig, build_scope_head
+
+    head = _guard(
+        lambda: build_scope_head(
+            encoder,
+            corpora or default_corpora_root(),
+            out,
+            samples=_split(samples) or [],
+            max_chars=max_chars,
+            config=ScopeTrainConfig(epochs=epochs),
+            settings=WindowSettings(max_length=max_length, stride=stride),
+            cache_dir=cache,
+            log=lambda row: logging.getLogger("alia_clin").info("%s", json.dumps(row)),
+        )
+    )
+    typer.echo(json.dumps(head.meta.get("training", {}), indent=2))
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1; $ALIA_HOST).")] = None,

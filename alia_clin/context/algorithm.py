@@ -197,6 +197,48 @@ def resolve(categories: set[str]) -> str:
     return "present"
 
 
+def entity_category_sets(
+    lexicon: ContextLexicon,
+    words: Sequence[Word],
+    sentences: Sequence[tuple[int, int]],
+    entities: Sequence[tuple[int, int]],
+    *,
+    max_scope: int,
+    implied: Sequence[str | None] | None = None,
+    negative_results: bool = True,
+) -> list[set[str]]:
+    """The categories found for every entity (word ranges ``[ws, we)``), before resolution.
+
+    ``implied`` gives, per entity, a category implied by its context (e.g. ``"family"`` in a
+    family-history section); it is added to the set.
+    """
+    ent_of: dict[int, int] = {}
+    for n, (ws, we) in enumerate(entities):
+        for k in range(ws, we):
+            ent_of[k] = n
+    sent_of: dict[int, int] = {}
+    for n, (s, e) in enumerate(sentences):
+        for k in range(s, e):
+            sent_of[k] = n
+    cache: dict[int, list[Match]] = {}
+    out: list[set[str]] = []
+    for n, (ws, we) in enumerate(entities):
+        cats: set[str] = set()
+        if ws < we and ws in sent_of:
+            si = sent_of[ws]
+            sent = sentences[si]
+            if si not in cache:
+                cache[si] = lexicon.match(words, sent[0], sent[1])
+            we_clipped = min(we, sent[1])
+            cats = entity_categories(
+                lexicon, words, sent, cache[si], ws, we_clipped, ent_of, max_scope, negative_results
+            )
+        if implied is not None and implied[n]:
+            cats.add(str(implied[n]))
+        out.append(cats)
+    return out
+
+
 def assert_entities(
     lexicon: ContextLexicon,
     words: Sequence[Word],
@@ -212,28 +254,13 @@ def assert_entities(
     ``implied`` gives, per entity, a category implied by its context (e.g. ``"family"`` in a
     family-history section) that triggers of higher priority override.
     """
-    ent_of: dict[int, int] = {}
-    for n, (ws, we) in enumerate(entities):
-        for k in range(ws, we):
-            ent_of[k] = n
-    sent_of: dict[int, int] = {}
-    for n, (s, e) in enumerate(sentences):
-        for k in range(s, e):
-            sent_of[k] = n
-    cache: dict[int, list[Match]] = {}
-    out: list[str] = []
-    for n, (ws, we) in enumerate(entities):
-        cats: set[str] = set()
-        if ws < we and ws in sent_of:
-            si = sent_of[ws]
-            sent = sentences[si]
-            if si not in cache:
-                cache[si] = lexicon.match(words, sent[0], sent[1])
-            we_clipped = min(we, sent[1])
-            cats = entity_categories(
-                lexicon, words, sent, cache[si], ws, we_clipped, ent_of, max_scope, negative_results
-            )
-        if implied is not None and implied[n]:
-            cats.add(str(implied[n]))
-        out.append(resolve(cats))
-    return out
+    sets = entity_category_sets(
+        lexicon,
+        words,
+        sentences,
+        entities,
+        max_scope=max_scope,
+        implied=implied,
+        negative_results=negative_results,
+    )
+    return [resolve(cats) for cats in sets]

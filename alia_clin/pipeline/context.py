@@ -16,6 +16,16 @@ priority (negated) overrides. ``negative_results``: what a test-result trigger (
 negativo", "negativo para") does to the entity it reaches — ``"negated"`` (ConText's reading,
 the default) or ``"present"`` (the test was done; E3C's event convention).
 
+**Learned scope head (optional).** With a :class:`~alia_clin.encoder.scope_head.ScopeHead`
+(``initialize(scope_head=DIR)``, :meth:`ContextComponent.set_scope_head`, or ``scope_head/`` in
+the component directory, written by ``to_disk``) and an ``alia_encoder`` stage earlier in the
+pipeline, the pipe also reads the doc's encoder states (``doc._.alia_states``) and combines the
+head's negation/uncertainty scopes with the rule categories by a per-language policy
+(:mod:`alia_clin.context.combine`): ``scope_policies`` in the config when set, else the
+policies stored with the head (chosen on NUBes dev), else ``rules``. A doc without encoder
+states, or a language whose policy is ``rules``, gets exactly the rules' output. Without a
+head the stage is rules only and needs no encoder.
+
 Lexicons load in ``initialize()`` (package data ``resources/context/<lang>.json``, or a
 ``lexicons`` dict ``{lang: data}``) or ``from_disk()`` (``lexicons/<lang>.json`` in the
 component directory, written by ``to_disk()``), never in the factory. A pipe that was never
@@ -24,26 +34,36 @@ initialized raises ``E001``.
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
-from ..context.algorithm import ASSERTIONS, assert_entities
+from ..context.algorithm import ASSERTIONS, entity_category_sets, resolve
+from ..context.combine import check_policy, combine
 from ..context.lexicon import ContextLexicon, load_lexicon_data
 from ..context.sentences import doc_words, split_sentences
-from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
+from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode, WarningCode, warn
 from ..extensions import install_extensions
 from .base import ErrorHandlingPipe
 from .sections import install_section_extensions
 
+if TYPE_CHECKING:
+    from ..encoder.scope_head import ScopeHead
+
+logger = logging.getLogger("alia_clin")
+
 DEFAULT_LANGUAGES = ("es", "ca", "eu", "gl")
 DEFAULT_SECTION_ASSERTIONS = {"family_history": "family", "past_history": "historical"}
 LEXICON_DIR = "lexicons"
+#: Folder of the optional scope head inside the component directory.
+SCOPE_HEAD_DIR = "scope_head"
 
 
 def _assertion_getter(value: str) -> Callable[[Span], bool]:
@@ -80,6 +100,7 @@ class ContextComponent(ErrorHandlingPipe):
         sections_key: str,
         section_assertions: dict[str, str],
         negative_results: str = "negated",
+        scope_policies: dict[str, str] | None = None,
     ) -> None:
         install_context_extensions()
         if negative_results not in ("negated", "present"):
@@ -96,6 +117,8 @@ class ContextComponent(ErrorHandlingPipe):
                     field=f"section_assertions.{section}",
                     choices=", ".join(ASSERTIONS),
                 )
+        for lang, policy in (scope_policies or {}).items():
+            check_policy(policy, f"scope_policies.{lang}")
         if default_language not in languages or (language is not None and language not in languages):
             raise AliaClinValueError(
                 ErrorCode.E172, field="default_language/language", reason="must be one of 'languages'"
@@ -110,8 +133,11 @@ class ContextComponent(ErrorHandlingPipe):
             "sections_key": sections_key,
             "section_assertions": dict(section_assertions),
             "negative_results": negative_results,
+            "scope_policies": dict(scope_policies or {}),
         }
         self._lexicons: dict[str, ContextLexicon] | None = None
+        self._scope_head: ScopeHead | None = None
+        self._warned: set[str] = set()
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -132,21 +158,47 @@ class ContextComponent(ErrorHandlingPipe):
         *,
         nlp: Any = None,
         lexicons: dict[str, dict[str, Any]] | None = None,
+        scope_head: str | None = None,
     ) -> None:
         """Load the packaged lexicon of every configured language; ``lexicons`` (``{lang: data}``)
-        replaces or adds languages."""
+        replaces or adds languages; ``scope_head``: a folder written by ``ScopeHead.save``."""
         data = {lang: load_lexicon_data(lang) for lang in self.cfg["languages"]}
         data.update(lexicons or {})
         self._set_lexicons(data)
+        if scope_head:
+            from ..encoder.scope_head import ScopeHead
+
+            self.set_scope_head(ScopeHead.load(scope_head))
+
+    @property
+    def scope_head(self) -> ScopeHead | None:
+        """The learned scope head, or ``None`` (rules only)."""
+        return self._scope_head
+
+    def set_scope_head(self, head: ScopeHead | None) -> None:
+        """Use ``head`` (put in eval mode) beside the rules; ``None`` removes it."""
+        for lang, policy in (head.policies if head is not None else {}).items():
+            check_policy(policy, f"scope head policies.{lang}")
+        if head is not None:
+            head.eval()
+        self._scope_head = head
+
+    def policy_for(self, lang: str) -> str:
+        """The combination policy used for ``lang``: config override, the head's, else ``rules``."""
+        if self._scope_head is None:
+            return "rules"
+        return str(self.cfg["scope_policies"].get(lang) or self._scope_head.policies.get(lang) or "rules")
+
+    def _language(self, doc: Doc) -> str:
+        lang = self.cfg["language"] or doc._.language or self.cfg["default_language"]
+        return str(lang if lang in self.lexicons else self.cfg["default_language"])
 
     def _set_lexicons(self, data: dict[str, dict[str, Any]]) -> None:
         self._lexicons = {lang: ContextLexicon.from_data(d) for lang, d in data.items()}
 
     def lexicon_for(self, doc: Doc) -> ContextLexicon:
         """The lexicon used for ``doc`` (forced language, ``doc._.language``, or the default)."""
-        lexicons = self.lexicons
-        lang = self.cfg["language"] or doc._.language or self.cfg["default_language"]
-        return lexicons.get(lang) or lexicons[self.cfg["default_language"]]
+        return self.lexicons[self._language(doc)]
 
     # -- processing --------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
@@ -192,7 +244,7 @@ class ContextComponent(ErrorHandlingPipe):
         for ent in ents:
             ks = [word_of_token[i] for i in range(ent.start, ent.end) if i in word_of_token]
             ranges.append((ks[0], ks[-1] + 1) if ks else (0, 0))
-        values = assert_entities(
+        sets = entity_category_sets(
             lexicon,
             words,
             split_sentences(doc.text, words),
@@ -201,8 +253,38 @@ class ContextComponent(ErrorHandlingPipe):
             implied=self._implied(doc, ents),
             negative_results=self.cfg["negative_results"] == "negated",
         )
-        for ent, value in zip(ents, values, strict=True):
-            ent._.assertion = value
+        policy = self.policy_for(self._language(doc))
+        if policy != "rules":
+            sets = self._combine_with_head(doc, ents, sets, policy)
+        for ent, cats in zip(ents, sets, strict=True):
+            ent._.assertion = resolve(cats)
+
+    def _combine_with_head(
+        self, doc: Doc, ents: list[Span], sets: list[set[str]], policy: str
+    ) -> list[set[str]]:
+        """Rule categories combined with the scope head's decisions (rules only without states)."""
+        from ..encoder.scope_head import entity_decisions, sentence_words
+        from .encoder import install_state_extension
+
+        head = self._scope_head
+        assert head is not None
+        install_state_extension()
+        encoded = doc._.alia_states  # None when alia_encoder did not run on this doc
+        if encoded is None:
+            if "no_states" not in self._warned:
+                self._warned.add("no_states")
+                logger.warning("Pipe '%s': doc without encoder states; scope head skipped", self.name)
+            return sets
+        expected = head.meta.get("encoder_sha256")
+        got = encoded.encoder_sha256
+        if expected and got and expected != got and "sha" not in self._warned:
+            self._warned.add("sha")
+            warn(WarningCode.W720, name=self.name, expected=expected[:12], got=got[:12])
+        sentences = sentence_words(doc.text, encoded.words)
+        probs = head.probabilities(encoded, sentences)
+        spans = [(e.start_char, e.end_char) for e in ents]
+        decisions = entity_decisions(probs, encoded.words, sentences, spans, head.threshold)
+        return combine(policy, sets, decisions, head.threshold)
 
     # -- spaCy plumbing ----------------------------------------------------------------------
     def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
@@ -221,12 +303,29 @@ class ContextComponent(ErrorHandlingPipe):
         return {lang: lex.data for lang, lex in self.lexicons.items()}
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
-        return srsly.msgpack_dumps({"cfg": self.cfg, "lexicons": self._data()})
+        msg: dict[str, Any] = {"cfg": self.cfg, "lexicons": self._data()}
+        if self._scope_head is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                self._scope_head.save(tmp)
+                msg["scope_head"] = {f.name: f.read_bytes() for f in sorted(Path(tmp).iterdir())}
+        return srsly.msgpack_dumps(msg)
 
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> ContextComponent:
         msg = srsly.msgpack_loads(data)
         self.cfg.update(msg["cfg"])
         self._set_lexicons(msg["lexicons"])
+        files = msg.get("scope_head")
+        if files:
+            from ..encoder.scope_head import HEAD_CONFIG, HEAD_WEIGHTS, ScopeHead
+
+            with tempfile.TemporaryDirectory() as tmp:
+                for name in (HEAD_CONFIG, HEAD_WEIGHTS):
+                    if name not in files:
+                        raise AliaClinValueError(ErrorCode.E106, path="<bytes>", reason=f"missing {name}")
+                    (Path(tmp) / name).write_bytes(files[name])
+                self.set_scope_head(ScopeHead.load(tmp))
+        else:
+            self.set_scope_head(None)
         return self
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
@@ -235,12 +334,20 @@ class ContextComponent(ErrorHandlingPipe):
         srsly.write_json(p / "cfg.json", self.cfg)
         for lang, data in self._data().items():
             srsly.write_json(p / LEXICON_DIR / f"{lang}.json", data)
+        if self._scope_head is not None:
+            self._scope_head.save(p / SCOPE_HEAD_DIR)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> ContextComponent:
         p = Path(path)
         self.cfg.update(srsly.read_json(p / "cfg.json"))
         data = {f.stem: srsly.read_json(f) for f in sorted((p / LEXICON_DIR).glob("*.json"))}
         self._set_lexicons(data)
+        if (p / SCOPE_HEAD_DIR).is_dir():
+            from ..encoder.scope_head import ScopeHead
+
+            self.set_scope_head(ScopeHead.load(p / SCOPE_HEAD_DIR))
+        else:
+            self.set_scope_head(None)
         return self
 
 
@@ -258,6 +365,7 @@ class ContextComponent(ErrorHandlingPipe):
         "sections_key": "sections",
         "section_assertions": dict(DEFAULT_SECTION_ASSERTIONS),
         "negative_results": "negated",
+        "scope_policies": {},
     },
     default_score_weights={"assertion_acc": 1.0},
 )
@@ -272,6 +380,7 @@ def make_context(
     sections_key: str,
     section_assertions: dict[str, str],
     negative_results: str,
+    scope_policies: dict[str, str],
 ) -> ContextComponent:
     """Create the ``alia_context`` pipe (no I/O here: lexicons load in ``initialize``/``from_disk``)."""
     return ContextComponent(
@@ -285,4 +394,5 @@ def make_context(
         sections_key=sections_key,
         section_assertions=section_assertions,
         negative_results=negative_results,
+        scope_policies=scope_policies,
     )
