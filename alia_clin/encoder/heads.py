@@ -240,32 +240,17 @@ class WordTagger(nn.Module):
 
     def save(self, path: str | Path, *, dtype: str = "float32") -> None:
         """Write ``head.safetensors`` (``float32`` or ``float16``) and ``head.json`` into ``path``."""
-        from safetensors.torch import save_file
-
-        if dtype not in ("float32", "float16"):
-            raise AliaClinValueError(ErrorCode.E107, value=dtype, field="dtype", choices="float32, float16")
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        target = getattr(torch, dtype)
-        state = {k: v.detach().to("cpu", dtype=target).contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(out / HEAD_WEIGHTS), metadata={"format": "pt"})
-        text = json.dumps(self.config(), ensure_ascii=False, indent=2)
-        (out / HEAD_CONFIG).write_text(text, encoding="utf8")
+        write_head_files(
+            self, path, self.config(), weights=HEAD_WEIGHTS, config_name=HEAD_CONFIG, dtype=dtype
+        )
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "cpu") -> WordTagger:
         """Load a head written by :meth:`save` (weights come back as float32, eval mode)."""
-        from safetensors.torch import load_file
-
         src = Path(path)
-        try:
-            cfg = json.loads((src / HEAD_CONFIG).read_text(encoding="utf8"))
-            state = load_file(str(src / HEAD_WEIGHTS))
-        except (OSError, ValueError) as exc:
-            raise AliaClinValueError(ErrorCode.E106, path=str(src), reason=type(exc).__name__) from exc
-        if cfg.get("kind") != "word_tagger" or cfg.get("format") != _FORMAT:
-            reason = f"not a word_tagger head of format {_FORMAT}"
-            raise AliaClinValueError(ErrorCode.E106, path=str(src), reason=reason)
+        cfg, state = read_head_files(
+            src, weights=HEAD_WEIGHTS, config_name=HEAD_CONFIG, kind="word_tagger", fmt=_FORMAT
+        )
         head = cls(
             cfg["hidden_size"],
             cfg["labels"],
@@ -275,13 +260,59 @@ class WordTagger(nn.Module):
         )
         if head.tags != cfg.get("tags", head.tags):
             raise AliaClinValueError(ErrorCode.E106, path=str(src), reason="tag list does not match labels")
-        try:
-            head.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-        except RuntimeError as exc:
-            raise AliaClinValueError(ErrorCode.E106, path=str(src), reason="weights do not fit") from exc
+        load_head_weights(head, state, src)
         head.to(device)
-        head.eval()
         return head
+
+
+def write_head_files(
+    module: nn.Module,
+    out_dir: str | Path,
+    config: dict[str, Any],
+    *,
+    weights: str,
+    config_name: str,
+    dtype: str,
+) -> None:
+    """Write ``module``'s weights as safetensors (``float32`` or ``float16``) and ``config`` as JSON
+    into ``out_dir`` (the storage of every head: :class:`WordTagger`, the scope head)."""
+    from safetensors.torch import save_file
+
+    if dtype not in ("float32", "float16"):
+        raise AliaClinValueError(ErrorCode.E107, value=dtype, field="dtype", choices="float32, float16")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    target = getattr(torch, dtype)
+    state = {k: v.detach().to("cpu", dtype=target).contiguous() for k, v in module.state_dict().items()}
+    save_file(state, str(out / weights), metadata={"format": "pt"})
+    text = json.dumps(config, ensure_ascii=False, indent=2, sort_keys=True)
+    (out / config_name).write_text(text + "\n", encoding="utf8")
+
+
+def read_head_files(
+    src: Path, *, weights: str, config_name: str, kind: str, fmt: int
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Read a head written by :func:`write_head_files`: its JSON config (checked to be ``kind`` of
+    format ``fmt``) and its weights; ``E106`` when missing or invalid."""
+    from safetensors.torch import load_file
+
+    try:
+        cfg = json.loads((src / config_name).read_text(encoding="utf8"))
+        state = load_file(str(src / weights))
+    except (OSError, ValueError) as exc:
+        raise AliaClinValueError(ErrorCode.E106, path=str(src), reason=type(exc).__name__) from exc
+    if cfg.get("kind") != kind or cfg.get("format") != fmt:
+        raise AliaClinValueError(ErrorCode.E106, path=str(src), reason=f"not a {kind} head of format {fmt}")
+    return cfg, state
+
+
+def load_head_weights(module: nn.Module, state: dict[str, torch.Tensor], src: Path) -> None:
+    """Load ``state`` into ``module`` as float32 (``E106`` if it does not fit) and set eval mode."""
+    try:
+        module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except RuntimeError as exc:
+        raise AliaClinValueError(ErrorCode.E106, path=str(src), reason="weights do not fit") from exc
+    module.eval()
 
 
 def tagger_loss(

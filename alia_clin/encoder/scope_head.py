@@ -24,7 +24,6 @@ encoder weights the head was trained on and the training report (counts, no text
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import torch
 from torch import nn
 
 from ..errors import AliaClinValueError, ErrorCode
+from .heads import load_head_weights, read_head_files, write_head_files
 from .windows import EncodedNote
 
 logger = logging.getLogger("alia_clin")
@@ -152,33 +152,17 @@ class ScopeHead(nn.Module):
 
     def save(self, path: str | Path, *, dtype: str = "float32") -> None:
         """Write ``scope_head.safetensors`` (float32/float16) and ``scope_head.json`` into ``path``."""
-        from safetensors.torch import save_file
-
-        if dtype not in ("float32", "float16"):
-            raise AliaClinValueError(ErrorCode.E107, value=dtype, field="dtype", choices="float32, float16")
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        target = getattr(torch, dtype)
-        state = {k: v.detach().to("cpu", dtype=target).contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(out / HEAD_WEIGHTS), metadata={"format": "pt"})
-        text = json.dumps(self.config(), ensure_ascii=False, indent=2, sort_keys=True)
-        (out / HEAD_CONFIG).write_text(text + "\n", encoding="utf8")
+        write_head_files(
+            self, path, self.config(), weights=HEAD_WEIGHTS, config_name=HEAD_CONFIG, dtype=dtype
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> ScopeHead:
         """Load a head written by :meth:`save` (float32, eval mode); ``E106`` if invalid."""
-        from safetensors.torch import load_file
-
         src = Path(path)
-        try:
-            cfg = json.loads((src / HEAD_CONFIG).read_text(encoding="utf8"))
-            state = load_file(str(src / HEAD_WEIGHTS))
-        except (OSError, ValueError) as exc:
-            raise AliaClinValueError(ErrorCode.E106, path=str(src), reason=type(exc).__name__) from exc
-        if cfg.get("kind") != _KIND or cfg.get("format") != _FORMAT:
-            raise AliaClinValueError(
-                ErrorCode.E106, path=str(src), reason=f"not a {_KIND} of format {_FORMAT}"
-            )
+        cfg, state = read_head_files(
+            src, weights=HEAD_WEIGHTS, config_name=HEAD_CONFIG, kind=_KIND, fmt=_FORMAT
+        )
         head = cls(
             cfg["hidden_size"],
             proj=cfg["proj"],
@@ -188,11 +172,7 @@ class ScopeHead(nn.Module):
             policies=cfg.get("policies"),
             meta=cfg.get("meta"),
         )
-        try:
-            head.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-        except RuntimeError as exc:
-            raise AliaClinValueError(ErrorCode.E106, path=str(src), reason="weights do not fit") from exc
-        head.eval()
+        load_head_weights(head, state, src)
         return head
 
 
