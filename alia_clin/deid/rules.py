@@ -81,20 +81,23 @@ class _Runner:
     anchor: Anchor | None = None
 
 
-_GROUP_SYNTAX = re.compile(r"\(\?P[<=]")
+#: What lower-casing must keep: ``(?P<name>`` / ``(?P=name)`` group syntax and escapes
+#: (``\\W``, ``\\S``, ``\\D`` …).
+_KEEP_CASE = re.compile(r"\(\?P[<=][^>)]*|\\.")
 
 
 def _lower_pattern(pattern: str) -> str:
-    """Return ``pattern`` lower-cased except its ``(?P<name>`` / ``(?P=name)`` group syntax.
+    """Return ``pattern`` lower-cased except its group names and escapes.
 
-    The rules use only lower-case escapes (``\\d``, ``\\w``, ``\\s``), so lower-casing keeps
-    their meaning while making literals match a lower-cased text.
+    Literals then match a lower-cased text, while ``\\W`` (non-word) stays ``\\W`` instead of
+    becoming ``\\w``.
     """
-    pieces = _GROUP_SYNTAX.split(pattern)
-    marks = _GROUP_SYNTAX.findall(pattern)
-    out = [pieces[0].lower()]
-    for mark, piece in zip(marks, pieces[1:], strict=True):
-        out.append(mark + piece.lower())
+    out, last = [], 0
+    for m in _KEEP_CASE.finditer(pattern):
+        out.append(pattern[last : m.start()].lower())
+        out.append(m.group(0))
+        last = m.end()
+    out.append(pattern[last:].lower())
     return "".join(out)
 
 

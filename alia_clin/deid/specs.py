@@ -156,6 +156,36 @@ def _alt(words: Iterable[str], *, spaces: bool = True) -> str:
     return "(?:" + "|".join(parts) + ")"
 
 
+def _trie_alt(words: Iterable[str]) -> str:
+    """Return a regex alternation of ``words`` factored into a prefix trie (escaped, case kept).
+
+    A plain alternation of hundreds of names makes the regex engine try every name at every
+    capital letter; the trie tries each distinct prefix once. A space in a word matches a run of
+    spaces/tabs.
+    """
+    trie: dict[str, Any] = {}
+    for w in sorted({w for w in words if w}):
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = []
+        optional = "" in node
+        for ch in sorted(k for k in node if k):
+            piece = r"[ \t]+" if ch == " " else re.escape(ch)
+            branches.append(piece + build(node[ch]))
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if optional:
+            return "(?:" + body + ")?"
+        return body
+
+    return "(?:" + build(trie) + ")"
+
+
 # --------------------------------------------------------------------------------------------
 # Shared regex pieces
 # --------------------------------------------------------------------------------------------
@@ -512,7 +542,7 @@ _FLOOR_TOKEN = (
 _KM = r"(?:,?[ \t]*[kK][mM]\.?[ \t]*\d+(?:[.,]\d+)?)"
 _STREET_NUMBER = (
     r"(?:,?[ \t]*(?:[nN][º°o]\.?[ \t]*|No\.[ \t]*|#[ \t]*|n[úu]m\.?[ \t]*|n[úu]mero[ \t]+|[Nn]ave[ \t]+|[Pp]arcela[ \t]+)?"
-    r"(?:\d{1,4}[A-Za-z]?(?![\d])(?:[ ]*[-/][ ]*\d{1,4}(?![\dºª°o])|[ ]+y[ ]+\d{1,4}(?!\d))?|[sS]/[nN]|SN|sn)"
+    r"(?:\d{1,4}(?:[A-Za-z]|[ºª](?=[ \t]*[-,]))?(?![\d])(?:[ ]*[-/][ ]*\d{1,4}(?![\dºª°o])|[ ]+y[ ]+\d{1,4}(?!\d))?|[sS]/[nN]|SN|sn)"
     rf"{_KM}?)"
 )
 _FLOORS = rf"(?:[ ]*[,.-]?[ ]*{_FLOOR_TOKEN}){{0,3}}"
@@ -657,26 +687,39 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
         context_words("address"),
     )
     stop = r"(?!(?:Tel|Tfno|Telf|Tlf|Tfn|Fax|E-mail|Email|Correo|Spain|España|Teléfono|Servicio|Hospital)\b)"
-    city = rf"{_CAPWORD}(?:[ \t]+(?:de|del|de la|de los|de las|d['’])[ \t]*{_CAPWORD}|[ \t]+{stop}{_CAPWORD})?"
+    places = load_resource("places")
+    place_names = [w for key, names in places.items() if not key.startswith("_") for w in names]
+    gazetteer = _trie_alt(place_names)
+    countries = load_resource("countries")
+    names = {n for lang in SUPPORTED_LANGUAGES for n in countries.get(lang, ())}
+    # a second capitalised word starts a new place when it is a province, region or country:
+    # "28400 Collado Villalba" is one locality, "50800 Zuera Zaragoza" two
+    not_new_place = rf"(?!(?:{_trie_alt(places['provinces'] + places['regions'] + places['islands'])}|{_trie_alt(names)})(?![\w]))"
+    city_conn = r"(?:de|del|de[ \t]+la|de[ \t]+los|de[ \t]+las|d['’])"
+    city = (
+        rf"{stop}{_CAPWORD}(?:[ \t]+{city_conn}[ \t]*{_CAPWORD}(?:[ \t]+{not_new_place}{stop}{_CAPWORD})?"
+        rf"|[ \t]+{not_new_place}{stop}{_CAPWORD}){{0,2}}"
+    )
+    foreign_cp = r"(?:[A-Z]{1,2}-?)?\d{4,7}(?:-\d{3,4})?(?:[A-Z]{3}(?![\w]))?"
     loc_labels = _alt(_words("locality_labels", SUPPORTED_LANGUAGES))
     cp_labels = r"C\.?[ ]?P\.?|c[óo]digo[ \t]+postal|codi[ \t]+postal|posta[ \t]+kodea|P\.?K\.?"
     territory = RuleSpec(
         "TerritoryRecognizer", "TERRITORIO",
         (
-            PatternSpec("cp_label", rf"{_B}(?:{cp_labels})[ \t]*[:.]?[ \t]*(?P<v>\d{{5}}){_E}", 0.9),
+            PatternSpec("cp_label", rf"{_B}(?:{cp_labels})[ \t]*[:.]?[ \t]*(?P<v>(?:E-)?\d{{5}}){_E}", 0.9),
+            PatternSpec("cp_label_foreign", rf"{_B}(?:{cp_labels})[ \t]*[:.]?[ \t]*(?P<v>{foreign_cp}){_E}", 0.85, 0),
             PatternSpec(
                 "cp_city",
-                rf"(?<![\w.,-])(?:E-)?(?P<v>(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})(?=[ \t]*[-–,.]?[ \t]*\(?[{_UPPER}]|\))",
+                rf"(?<![\w.,-])(?P<v>(?:E[- ])?(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})(?=[ \t]*[-–,.]?[ \t]*\(?[{_UPPER}]|\))",
                 0.6, 0,
             ),
+            PatternSpec("place_name", rf"(?<![\w@.-])(?P<v>{gazetteer})(?![\w@]|-[^\W\d_]|\.\w)", 0.6, 0),
             PatternSpec("city_after_cp", rf"(?<![\w.,-])(?:E-)?\(?\d{{5}}\)?[ \t]*[-–,.]?[ \t]*(?P<v>{city})(?![\w])",
                         0.6, 0),
             PatternSpec("locality_label", rf"{_B}{loc_labels}[ \t]*:[ \t]*(?P<v>[^\n,.;:()]*[^\s\n,.;:()])", 0.8),
         ),
         context_words("postal_code"),
     )
-    countries = load_resource("countries")
-    names = {n for lang in SUPPORTED_LANGUAGES for n in countries.get(lang, ())}
     pais = RuleSpec(
         "CountryRecognizer", "PAIS",
         (PatternSpec("country", rf"{_B}(?P<v>{_alt(names, spaces=False)})(?![\w])", 0.6, 0),),
