@@ -472,6 +472,7 @@ def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
         exclude_context=context_words("family"),
     )
     sex_words = _alt(_words("sex_words", SUPPORTED_LANGUAGES))
+    sex_nouns = _alt(_words("sex_nouns", SUPPORTED_LANGUAGES))
     sex_labels = _alt(_words("sex_labels", SUPPORTED_LANGUAGES))
     codes = _alt(_words("sex_codes", SUPPORTED_LANGUAGES))
     sex = RuleSpec(
@@ -486,6 +487,9 @@ def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
             ),
             PatternSpec("sex_eu", r"\d{1,3}[ \t]+(?:urte|hilabete)(?:ko)?[ \t]+(?P<v>gizon\w*|emakume\w*|mutil\w*|neska\w*)",
                         0.85),
+            # MEDDOCAN marks the patient's sex word wherever it stands ("la niña no rechaza…"); a
+            # possessive makes it a relative ("su mujer"), left to the family rule
+            PatternSpec("sex_noun", rf"{_B}(?<!\bsu[ ])(?<!\bsus[ ])(?<!\bla[ ]otra[ ])(?P<v>{sex_nouns}){_E}", 0.55),
         ),
         context_words("sex"),
     )
