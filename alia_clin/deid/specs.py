@@ -525,7 +525,7 @@ def _street_type_regex(*, capitalised: bool) -> str:
 #: Abbreviations that may end with a period inside a street name ("Calle del Dr. Esquerdo").
 _NAME_ABBREVIATIONS = (
     "Dr", "Dra", "Prof", "Hnos", "Hno", "Sta", "Sto", "Sr", "Sra", "Gral", "Ntra", "Av", "Avda", "Pza",
-    "Pº", "Cdte", "Pdte", "Mtro", "Nnal", "Ctra", "Carr", "Urb", "No", "Col",
+    "Pº", "Cdte", "Pdte", "Mtro", "Nnal", "Ctra", "Carr", "Urb", "No", "Col", "Pz", "Pa", "Prol",
 )
 _AFTER_ABBREVIATION = (
     "(?:" + "|".join(rf"(?<=[^\w.]{re.escape(a)})" for a in _NAME_ABBREVIATIONS)
@@ -538,7 +538,8 @@ _DOOR = r"(?<!\.[ ])(?!C\.?[ ]?P\b)[A-Z](?![\w-])"
 _FLOOR_TOKEN = (
     rf"(?:\d{{1,2}}(?:[ ]?\.?[ ]?[ºª°o](?:[a-z](?![\w]))?)?(?:[ ]?(?:{_DOOR}|(?i:iz\w*|d(?:cha|cho|er|ra|rcha)\w*)(?![a-z])))?(?!\d)"
     rf"|{_DOOR}|[A-Z]-\d{{1,2}}(?![\w-])|P\d{{1,2}}(?!\d)"
-    r"|(?i:bajos?|s[óo]tano|entlo|entresuelo|[áa]tico|principal|pral|iz\w*|dcha|derecha|esquerra|dreta|ezkerra|eskuina"
+    r"|(?i:bajos?|s[óo]tano|entlo|entresuelo|[áa]tico|principal|pral|iz\w*|dcha|dcho|drcha|der(?![a-z])|derecha"
+    r"|esquerra|dreta|ezkerra|eskuina"
     r"|(?:puerta|porta|portal|esc(?:alera)?\.?|edf\.?|bloque|blq\.?|nave|local)[ ]?\w{1,4}(?!\w)"
     r"|(?:piso|pis|planta)(?:[ ]\w{1,3}(?!\w))?)|\w{1,2}[ºª])"
 )
@@ -546,7 +547,7 @@ _FLOOR_TOKEN = (
 _KM = r"(?:,?[ \t]*[kK][mM]\.?[ \t]*\d+(?:[.,]\d+)?)"
 _STREET_NUMBER = (
     r"(?:,?[ \t]*(?:[nN][º°o]\.?[ \t]*|No\.[ \t]*|#[ \t]*|n[úu]m\.?[ \t]*|n[úu]mero[ \t]+|[Nn]ave[ \t]+|[Pp]arcela[ \t]+)?"
-    r"(?:\d{1,4}(?:[A-Za-z]|[ºª](?=[ \t]*[-,]))?(?![\d])(?:[ ]*[-/][ ]*\d{1,4}(?![\dºª°o])|[ ]+y[ ]+\d{1,4}(?!\d))?|[sS]/[nN]|SN|sn)"
+    r"(?:\d{1,4}(?:[A-Za-z]|[ºª](?=[ \t]*[-,]))?(?![\d])(?:[ ]*[-/][ ]*\d{1,4}(?![\dºª°o])|[ ]+y[ ]+\d{1,4}(?!\d))?|[sS][ ]?/[ ]?[nN]|SN|sn)"
     rf"{_KM}?)"
 )
 _FLOORS = rf"(?:[ ]*[,.-]?[ ]*{_FLOOR_TOKEN}){{0,3}}"
@@ -685,6 +686,14 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
                         rf"{_B}(?:{all_heads}|Centro)(?:[ \t]+(?:{conn}[ \t]+)*{facility_word}){{1,6}}?[ \t]+(?P<v>{_named_street()})", 0.75, 0),
             PatternSpec("street_in_signature",
                         rf"{_B}(?:{signature})[ \t]*:[^\n:]*?(?:\.|[^\W\d_]{{3}}\))[ \t]+(?P<v>{_UNTYPED_STREET})", 0.6, 0),
+            # a national or regional road with its code, an optional "From-To" and "s/n" or km:
+            # "Ctra. N-332 Alicante-Valencia, s/n", "Carretera C-35, km 4"
+            PatternSpec(
+                "street_road",
+                rf"{_B}(?P<v>(?:Ctra|Carretera|Crta|Carr|CRT)\.?[ \t]*(?:(?:N|Nnal|A|AP|C|M|CV|CM|N-?[IV]+)[.]?[ \t]*-?[ \t]*)?\d{{1,4}}"
+                rf"(?:[ \t]+{_CAPWORD}(?:-{_CAPWORD})+)?(?:,?[ \t]*(?:[sS][ ]?/[ ]?[nN]){_KM}?|{_KM})){_E}",
+                0.8, 0,
+            ),
             PatternSpec("street_grid", rf"{_B}(?P<v>{_alt(_words('street_grid_types', ()))}[ \t]+{_GRID_NUMBER}){_E}", 0.75, 0),
             PatternSpec("street_lowercase", rf"{_B}(?P<v>{_LOWER_STREET})", 0.6, 0, requires=("calle",)),
         ),

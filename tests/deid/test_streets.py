@@ -108,3 +108,23 @@ def test_street_after_facility_leaves_the_facility_out(engine: RuleEngine) -> No
     found = streets(engine, text)
     assert found == ["San Cibrán s/n"]
     assert not any("Hospital" in s or "Norte" in s for s in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # roads with their code, an optional "From-To" and s/n or km
+        ("Hospital Comarcal del Sur Ctra. N-340 Cádiz-Málaga, s/n 11300 La Línea",
+         "Ctra. N-340 Cádiz-Málaga, s/n"),
+        ("Remitido por: Dr. Luis Mar. Carretera C-35, km 4 08400 Granollers", "Carretera C-35, km 4"),
+        # a door after "bajo"; "s / n" with spaces; "Prolongación" and "Pz" as street types
+        ("Remitido por: Dra. Ana Sol. C/ Olmo 3, bajo der. 41500 Alcalá de Guadaíra", "C/ Olmo 3, bajo der"),
+        ("Hospital San Telmo. Prolongación Dr. Gómez, s / n, 41700 Dos Hermanas",
+         "Prolongación Dr. Gómez, s / n"),
+        ("Responsable clínico: Pedro Gil Sanz Pz de Oriente, 2 30009 Murcia", "Pz de Oriente, 2"),
+        # an abbreviated street type in a labelled address does not end the address
+        ("Domicilio: Pa. De Los Pinos 22 3A.\n", "Pa. De Los Pinos 22 3A"),
+    ],
+)
+def test_more_street_forms(engine: RuleEngine, text: str, expected: str) -> None:
+    assert expected in streets(engine, text)
