@@ -53,15 +53,21 @@ from _common import REPO_ROOT, default_corpora_dir, machine_info, versions, writ
 XMI_ID = "{http://www.omg.org/XMI}id"
 
 
-def build_pipeline(max_scope: int = 5, negative_results: str = "negated") -> Any:
-    """A blank pipeline with alia_clin's tokenizer, ``alia_sections`` and ``alia_context``."""
+def build_pipeline(max_scope: int = 5, negative_results: str | None = None) -> Any:
+    """A blank pipeline with alia_clin's tokenizer, ``alia_sections`` and ``alia_context``.
+
+    ``negative_results`` None keeps the component's default setting (the shipped one).
+    """
     import spacy
 
     from alia_clin.pipeline import context, sections, tokenizer  # noqa: F401
 
     nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": "alia_clin.WordPunctTokenizer.v1"}}})
     nlp.add_pipe("alia_sections")
-    nlp.add_pipe("alia_context", config={"max_scope": max_scope, "negative_results": negative_results})
+    cfg: dict[str, Any] = {"max_scope": max_scope}
+    if negative_results is not None:
+        cfg["negative_results"] = negative_results
+    nlp.add_pipe("alia_context", config=cfg)
     nlp.initialize()
     return nlp
 
@@ -609,6 +615,10 @@ def main(argv: list[str] | None = None) -> int:
     nlp_events = build_pipeline(args.max_scope, "present")
     evals["e3c_es_negated_events"] = eval_binary(nlp_events, e3c_es, "es", "negated")
     evals["e3c_eu_negated_events"] = eval_binary(nlp_events, e3c_eu, "eu", "negated")
+    # ConText's reading: every negative result negates what it reaches, the test included.
+    nlp_all = build_pipeline(args.max_scope, "negated")
+    evals["e3c_es_negated_all_results"] = eval_binary(nlp_all, e3c_es, "es", "negated")
+    evals["e3c_eu_negated_all_results"] = eval_binary(nlp_all, e3c_eu, "eu", "negated")
     if not args.skip_nubes:
         nubes = read_nubes(args.corpora / "nubes" / "NUBes" / "SAMPLE-010")
         evals["nubes_dev_negated"] = eval_binary(nlp, nubes, "es", "negated")
@@ -621,7 +631,15 @@ def main(argv: list[str] | None = None) -> int:
         evals["cli_e3c_es_negated"] = cli_check(nlp, e3c_es)
     results = {
         "benchmark": "context",
-        "config": {"max_scope": args.max_scope},
+        "config": {
+            "max_scope": args.max_scope,
+            "negative_results": nlp.get_pipe("alia_context").cfg["negative_results"],
+            "readings": {
+                "e3c_*_negated, nubes_*": "the shipped setting",
+                "e3c_*_negated_events": "negative_results='present' (E3C's event convention)",
+                "e3c_*_negated_all_results": "negative_results='negated' (ConText's reading)",
+            },
+        },
         "evaluations": evals,
         "targets": {
             "e3c_es_negated_f1": 0.90,

@@ -205,12 +205,13 @@ def entity_category_sets(
     *,
     max_scope: int,
     implied: Sequence[str | None] | None = None,
-    negative_results: bool = True,
+    negative_results: bool | Sequence[bool] = True,
 ) -> list[set[str]]:
     """The categories found for every entity (word ranges ``[ws, we)``), before resolution.
 
     ``implied`` gives, per entity, a category implied by its context (e.g. ``"family"`` in a
-    family-history section); it is added to the set.
+    family-history section); it is added to the set. ``negative_results``: whether test-result
+    triggers negate, for all entities or per entity.
     """
     ent_of: dict[int, int] = {}
     for n, (ws, we) in enumerate(entities):
@@ -230,8 +231,9 @@ def entity_category_sets(
             if si not in cache:
                 cache[si] = lexicon.match(words, sent[0], sent[1])
             we_clipped = min(we, sent[1])
+            results = negative_results if isinstance(negative_results, bool) else negative_results[n]
             cats = entity_categories(
-                lexicon, words, sent, cache[si], ws, we_clipped, ent_of, max_scope, negative_results
+                lexicon, words, sent, cache[si], ws, we_clipped, ent_of, max_scope, results
             )
         if implied is not None and implied[n]:
             cats.add(str(implied[n]))
@@ -247,7 +249,7 @@ def assert_entities(
     *,
     max_scope: int,
     implied: Sequence[str | None] | None = None,
-    negative_results: bool = True,
+    negative_results: bool | Sequence[bool] = True,
 ) -> list[str]:
     """One assertion per entity (given as word ranges ``[ws, we)``), in order.
 

@@ -79,6 +79,9 @@ class ContextLexicon:
     list_continuers: frozenset[str] = frozenset()
     light_words: frozenset[str] = frozenset()
     verb_suffixes: tuple[str, ...] = ()
+    #: Normalized nouns naming a test or examination ("serología", "hemocultivo"): an entity
+    #: holding one is a test, whose negative result does not negate it (``negative_results="auto"``).
+    test_words: frozenset[str] = frozenset()
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> ContextLexicon:
@@ -148,6 +151,7 @@ class ContextLexicon:
         continuers = frozenset(t for p in data.get("list_continuers", []) for t in phrase_tokens(p))
         light = frozenset(t for p in data.get("light_words", []) for t in phrase_tokens(p))
         verbs = tuple(str(v).lower() for v in data.get("verb_suffixes", []))
+        tests = frozenset(toks[0] for p in data.get("test_words", []) if len(toks := phrase_tokens(p)) == 1)
         return cls(
             language,
             data,
@@ -159,6 +163,7 @@ class ContextLexicon:
             continuers,
             light,
             verbs,
+            tests,
         )
 
     def match(self, words: Sequence[Word], start: int, end: int) -> list[Match]:

@@ -13,8 +13,12 @@ pseudo-triggers, terminators, sentence limits from a rule-based splitter, a ``ma
 window, Basque partitive morphology). Sections imply an assertion (``section_assertions``,
 default: family history → ``family``, past history → ``historical``) that a trigger of higher
 priority (negated) overrides. ``negative_results``: what a test-result trigger ("hemocultivo
-negativo", "negativo para") does to the entity it reaches — ``"negated"`` (ConText's reading,
-the default) or ``"present"`` (the test was done; E3C's event convention).
+negativo", "negativo para", "se suspende") does to the entity it reaches — ``"negated"``
+(ConText's reading), ``"present"`` (the test was done, the drug was taken; E3C's event
+convention) or ``"auto"`` (the default): a test or procedure (an entity labelled as one of
+``test_labels``, or holding a word of the lexicon's ``test_words``) stays ``present`` because it
+was done, while what the test looked for ("PCR negativa para *SARS-CoV-2*") and anything else is
+``negated``.
 
 **Learned scope head (optional).** With a :class:`~alia_clin.encoder.scope_head.ScopeHead`
 (``initialize(scope_head=DIR)``, :meth:`ContextComponent.set_scope_head`, or ``scope_head/`` in
@@ -61,6 +65,10 @@ logger = logging.getLogger("alia_clin")
 
 DEFAULT_LANGUAGES = ("es", "ca", "eu", "gl")
 DEFAULT_SECTION_ASSERTIONS = {"family_history": "family", "past_history": "historical"}
+#: Settings of ``negative_results`` (see the module docstring).
+NEGATIVE_RESULTS = ("auto", "negated", "present")
+#: Entity labels whose negative result leaves them present under ``negative_results="auto"``.
+DEFAULT_TEST_LABELS = ("PROCEDIMIENTO", "PROCEDURE")
 LEXICON_DIR = "lexicons"
 #: Folder of the optional scope head inside the component directory.
 SCOPE_HEAD_DIR = "scope_head"
@@ -99,13 +107,17 @@ class ContextComponent(ErrorHandlingPipe):
         use_sections: bool,
         sections_key: str,
         section_assertions: dict[str, str],
-        negative_results: str = "negated",
+        negative_results: str = "auto",
         scope_policies: dict[str, str] | None = None,
+        test_labels: list[str] | None = None,
     ) -> None:
         install_context_extensions()
-        if negative_results not in ("negated", "present"):
+        if negative_results not in NEGATIVE_RESULTS:
             raise AliaClinValueError(
-                ErrorCode.E107, value=negative_results, field="negative_results", choices="negated, present"
+                ErrorCode.E107,
+                value=negative_results,
+                field="negative_results",
+                choices=", ".join(NEGATIVE_RESULTS),
             )
         if max_scope < 1:
             raise AliaClinValueError(ErrorCode.E172, field="max_scope", reason="must be at least 1")
@@ -134,6 +146,7 @@ class ContextComponent(ErrorHandlingPipe):
             "section_assertions": dict(section_assertions),
             "negative_results": negative_results,
             "scope_policies": dict(scope_policies or {}),
+            "test_labels": list(DEFAULT_TEST_LABELS if test_labels is None else test_labels),
         }
         self._lexicons: dict[str, ContextLexicon] | None = None
         self._scope_head: ScopeHead | None = None
@@ -251,13 +264,27 @@ class ContextComponent(ErrorHandlingPipe):
             ranges,
             max_scope=self.cfg["max_scope"],
             implied=self._implied(doc, ents),
-            negative_results=self.cfg["negative_results"] == "negated",
+            negative_results=self._negative_results(ents, ranges, words, lexicon),
         )
         policy = self.policy_for(self._language(doc))
         if policy != "rules":
             sets = self._combine_with_head(doc, ents, sets, policy)
         for ent, cats in zip(ents, sets, strict=True):
             ent._.assertion = resolve(cats)
+
+    def _negative_results(
+        self, ents: list[Span], ranges: list[tuple[int, int]], words: list[Any], lexicon: ContextLexicon
+    ) -> bool | list[bool]:
+        """Whether test-result triggers negate: for all entities, or per entity (``auto``)."""
+        setting = self.cfg["negative_results"]
+        if setting != "auto":
+            return bool(setting == "negated")
+        labels = set(self.cfg.get("test_labels", DEFAULT_TEST_LABELS))
+        tests = lexicon.test_words
+        return [
+            not (ent.label_ in labels or any(words[k].norm in tests for k in range(ws, we)))
+            for ent, (ws, we) in zip(ents, ranges, strict=True)
+        ]
 
     def _combine_with_head(
         self, doc: Doc, ents: list[Span], sets: list[set[str]], policy: str
@@ -364,8 +391,9 @@ class ContextComponent(ErrorHandlingPipe):
         "use_sections": True,
         "sections_key": "sections",
         "section_assertions": dict(DEFAULT_SECTION_ASSERTIONS),
-        "negative_results": "negated",
+        "negative_results": "auto",
         "scope_policies": {},
+        "test_labels": list(DEFAULT_TEST_LABELS),
     },
     default_score_weights={"assertion_acc": 1.0},
 )
@@ -381,6 +409,7 @@ def make_context(
     section_assertions: dict[str, str],
     negative_results: str,
     scope_policies: dict[str, str],
+    test_labels: list[str],
 ) -> ContextComponent:
     """Create the ``alia_context`` pipe (no I/O here: lexicons load in ``initialize``/``from_disk``)."""
     return ContextComponent(
@@ -395,4 +424,5 @@ def make_context(
         section_assertions=section_assertions,
         negative_results=negative_results,
         scope_policies=scope_policies,
+        test_labels=test_labels,
     )

@@ -40,9 +40,45 @@ def test_backward_negation(annotate: Annotate, text: str, entity: str) -> None:
 
 def test_negative_result_is_configurable() -> None:
     text = "Hemocultivo negativo."
-    assert annotate_with(make_nlp(), text, ["Hemocultivo"])["Hemocultivo"] == "negated"
+    nlp_negated = make_nlp(negative_results="negated")
+    assert annotate_with(nlp_negated, text, ["Hemocultivo"])["Hemocultivo"] == "negated"
     nlp = make_nlp(negative_results="present")
     assert annotate_with(nlp, text, ["Hemocultivo"])["Hemocultivo"] == "present"
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "expected", "lang"),
+    [
+        # the test was done; what it looked for is absent
+        ("PCR negativa para SARS-CoV-2.", ["PCR", "SARS-CoV-2"], ["present", "negated"], "es"),
+        ("Serología de VIH negativa.", ["Serología de VIH"], ["present"], "es"),
+        ("Hemocultius negatius per a Brucella.", ["Hemocultius", "Brucella"], ["present", "negated"], "ca"),
+        ("Biopsia negativa para malignidad.", ["Biopsia", "malignidad"], ["present", "negated"], "gl"),
+        ("Hemokultiboak negatiboak.", ["Hemokultiboak"], ["present"], "eu"),
+        # a finding with a negative result, and a stopped drug, stay negated
+        ("Troponina negativa.", ["Troponina"], ["negated"], "es"),
+        ("Se suspende la furosemida.", ["furosemida"], ["negated"], "es"),
+    ],
+)
+def test_auto_negative_results_keep_tests_present(
+    text: str, entities: list[str], expected: list[str], lang: str
+) -> None:
+    out = annotate_with(make_nlp(), text, entities, lang)
+    assert [out[e] for e in entities] == expected
+
+
+def test_auto_negative_results_read_test_labels() -> None:
+    """An entity labelled as a procedure is a test even without a test word."""
+    nlp = make_nlp()
+    doc = nlp.make_doc("Ecoendoscopia negativa.")
+    doc._.language = "es"
+    doc.ents = [char_span(doc, 0, 13, label="PROCEDIMIENTO")]
+    assert nlp(doc).ents[0]._.assertion == "present"
+    nlp_no_labels = make_nlp(test_labels=[])
+    doc = nlp_no_labels.make_doc("Ecoendoscopia negativa.")
+    doc._.language = "es"
+    doc.ents = [char_span(doc, 0, 13, label="PROCEDIMIENTO")]
+    assert nlp_no_labels(doc).ents[0]._.assertion == "negated"
 
 
 @pytest.mark.parametrize(
