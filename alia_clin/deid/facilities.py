@@ -71,16 +71,26 @@ def _head_forms(words: Iterable[str]) -> list[str]:
     """Return capitalised forms of lexicon heads: first letter up, and every word of 3+ letters up.
 
     Abbreviations (``"h. u."``) get upper-case letters only (``"H. U."``), never a lower-case
-    ``"h."`` that would match ``"mg/24 h. La …"``.
+    ``"h."`` that would match ``"mg/24 h. La …"``; short heads also get their acronym (``"CAP"``).
     """
     out: list[str] = []
     for w in words:
         if "." in w:
             out.append(w.upper())
             continue
+        if len(w) <= 4 and " " not in w:  # acronyms: "CAP", "ABS", "PAC" (not "Cap", "head of")
+            out.append(w.upper())
+            continue
         out.append(w[:1].upper() + w[1:])
-        out.append(" ".join(p[:1].upper() + p[1:] if len(p) > 2 else p for p in w.split(" ")))
+        out.append(" ".join(_title(p) if len(p) > 2 else p for p in w.split(" ")))
     return out
+
+
+def _title(word: str) -> str:
+    """Capitalise ``word``, after an elided article too (``"d'atenció"`` → ``"d'Atenció"``)."""
+    if word[:2] in ("d'", "d’", "l'", "l’"):
+        return word[:2] + word[2:3].upper() + word[3:]
+    return word[:1].upper() + word[1:]
 
 
 @cache
@@ -181,7 +191,7 @@ def _hospital_rule(name: str) -> RuleSpec:
             PatternSpec("hospital_short", rf"(?<![\w])(?P<v>{heads}{_not_a_unit()}{facility_name_regex(short=True)})(?![\w])", 0.7, 0),
             PatternSpec("hospital_caps", rf"(?<![\w])(?P<v>(?:{caps_heads})(?:[ \t]+(?:{caps_conn}[ \t]+)*{caps_word}){{1,7}})(?![\w])",
                         0.7, 0),
-            PatternSpec("hospital_eu", rf"(?<![\w])(?P<v>(?:[{_UPPER}][{_LOWER}]+[ \t]+){{1,4}}(?:Unibertsitate[ \t]+)?Ospitalea)(?![\w])", 0.7, 0),
+            PatternSpec("hospital_eu", rf"(?<![\w])(?P<v>(?:[{_UPPER}][{_LOWER}]+[ \t]+){{1,4}}(?:Unibertsitate[ \t]+)?Ospitale(?:a|an|ra|ko|tik|rako)?)(?![\w])", 0.7, 0),
             # "Hospital Universitario La Paz (HULP)": the acronym in brackets is a HOSPITAL too
             PatternSpec("hospital_acronym", rf"(?<![\w]){heads}[^\n()]{{3,80}}?[^\W\d_\"»][ \t]*\((?P<v>H[A-Z0-9]{{1,7}})\)", 0.7, 0),
         ),
@@ -209,13 +219,16 @@ def _institution_rule(name: str) -> RuleSpec:
 
 
 def _centre_rule(name: str) -> RuleSpec:
-    """Build the CENTRO_SALUD rule: primary-care heads + name, and Basque ``"… Osasun Zentroa"``."""
+    """Build the CENTRO_SALUD rule: primary-care heads + name, and Basque ``"… Osasun Zentroa"``.
+
+    Basque names keep their case ending inside the span (``"… Osasun Zentroan"``, "in the …").
+    """
     heads = _heads("health_centre_heads")
     return RuleSpec(
         "HealthCentreRecognizer", "CENTRO_SALUD",
         (
             PatternSpec("health_centre", rf"(?<![\w])(?P<v>{heads}{name})(?![\w])", 0.72, 0),
-            PatternSpec("health_centre_eu", rf"(?<![\w])(?P<v>(?:[{_UPPER}][{_LOWER}]+[ \t]+){{1,3}}[Oo]sasun[ -][Zz]entroa)(?![\w])", 0.72, 0),
+            PatternSpec("health_centre_eu", rf"(?<![\w])(?P<v>(?:[{_UPPER}][{_LOWER}]+[ \t]+){{1,3}}[Oo]sasun[ -][Zz]entro(?:a|an|ra|ko|tik|rako))(?![\w])", 0.72, 0),
         ),
         {},
     )
