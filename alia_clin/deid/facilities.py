@@ -109,7 +109,11 @@ def _city() -> str:
 
 @cache
 def _word() -> str:
-    """Return one name word: capitalised word, abbreviation, initials, day-month, quoted name."""
+    """Return one name word: capitalised word, abbreviation, initials, day-month, quoted name.
+
+    Also ``"La Paz"`` (article and word, one unit), ``"Príncipe de Asturias"`` (title, ``"de"``
+    and a word) and a numbered zone (``"Zona 4"``).
+    """
     abbr = _literal_alt(_table("name_abbreviations")) + r"\."
     months = _words("months", SUPPORTED_LANGUAGES)
     month = _literal_alt([*months, *(m[:1].upper() + m[1:] for m in months)])
@@ -118,6 +122,7 @@ def _word() -> str:
     article = r"(?:La|El|Las|Los|A|O|As|Os|L['’])"
     return (
         rf"(?:{titles}[ \t]+{_DE}[ \t]*{body}(?![\w])"
+        rf"|(?:Zona|Sector|Área|Àrea|Distrito|Districte)[ \t]+(?:\d{{1,2}}|[IVX]{{1,4}})(?![\w])"
         rf"|{abbr}|[{_UPPER}]\.(?:[ ]?[{_UPPER}]\.)+"
         rf"|\d{{1,2}}[ \t]+de[ \t]+{month}(?![\w])"
         r"|\"[^\"\n]{1,40}\"|«[^»\n]{1,40}»"
@@ -248,6 +253,7 @@ def _trailing_place_rule() -> RuleSpec:
         (
             PatternSpec("hospital_place", rf"(?<![\w]){_heads('hospital_heads', 'hospital_heads')}{after}", 0.6, 0),
             PatternSpec("institution_place", rf"(?<![\w]){_heads('institution_heads', 'institution_heads')}{after}", 0.6, 0),
+            PatternSpec("health_centre_place", rf"(?<![\w]){_heads('health_centre_heads')}{after}", 0.6, 0),
         ),
         {},
     )

@@ -89,6 +89,10 @@ BOUNDARIES = [
      ("HOSPITAL", "Hospital Universitario La Alegría"), ("TERRITORIO", "Sevilla")),
     # ... and so is a trailing country
     ("Dr. Luis Paz. Hospital San Lorenzo Mártir, Argentina", ("HOSPITAL", "Hospital San Lorenzo Mártir"), ("PAIS", "Argentina")),
+    ("Consulta del Centro de Salud Zona 4 de Albacete por fiebre.",
+     ("CENTRO_SALUD", "Centro de Salud Zona 4"), ("TERRITORIO", "Albacete")),
+    ("Ingresou no Hospital Álvaro Cunqueiro de Vigo.", ("HOSPITAL", "Hospital Álvaro Cunqueiro"), ("TERRITORIO", "Vigo")),
+    ("Visitada a l'Hospital del Mar, Barcelona.", ("HOSPITAL", "Hospital del Mar"), ("TERRITORIO", "Barcelona")),
     # a city right after the head is the name
     ("Hospital Universitario de Ceuta. Servicio de Urología.", ("HOSPITAL", "Hospital Universitario de Ceuta"), None),
     ("Complejo Hospitalario Universitario de A Coruña. España",
