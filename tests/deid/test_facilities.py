@@ -23,14 +23,16 @@ def engine() -> RuleEngine:
 
 def found(engine: RuleEngine, text: str, labels: set[str] | None = None) -> list[tuple[str, str]]:
     """Return ``(label, covered text)`` of the spans found in ``text`` (only ``labels`` if given)."""
-    return [(m.label, text[m.start:m.end]) for m in engine.analyze(text) if labels is None or m.label in labels]
+    return [(m.label, text[m.start:m.end]) for m in engine.analyze(text)
+            if labels is None or m.label in labels]
 
 
 POSITIVE = [
     # es: head, descriptors, saints and titles, quoted and day-month names
     ("Ingresó en el Hospital Universitario Virgen de la Alameda por disnea.",
      [("HOSPITAL", "Hospital Universitario Virgen de la Alameda")]),
-    ("Remitido por: Dr. Pau Mir. Servicio de Urología. Hospital Dr. Cebrián Lobo. Avda. del Parque 3, 28001 Madrid",
+    ("Remitido por: Dr. Pau Mir. Servicio de Urología. Hospital Dr. Cebrián Lobo. "
+     "Avda. del Parque 3, 28001 Madrid",
      [("HOSPITAL", "Hospital Dr. Cebrián Lobo")]),
     ("Valorado en el Hospital Universitario \"Santa Olalla\" el mismo día.",
      [("HOSPITAL", "Hospital Universitario \"Santa Olalla\"")]),
@@ -58,10 +60,12 @@ POSITIVE = [
     ("Visitat al CAP Sant Andreu Nord el dia següent.", [("CENTRO_SALUD", "CAP Sant Andreu Nord")]),
     ("Visitat al Centre d'Atenció Primària Sant Andreu Nord ahir.",
      [("CENTRO_SALUD", "Centre d'Atenció Primària Sant Andreu Nord")]),
-    ("Ingressat a l'Hospital de la Santa Creu de Vallbona.", [("HOSPITAL", "Hospital de la Santa Creu de Vallbona")]),
+    ("Ingressat a l'Hospital de la Santa Creu de Vallbona.",
+     [("HOSPITAL", "Hospital de la Santa Creu de Vallbona")]),
     ("Estudi de la Universitat de Lleida.", [("INSTITUCION", "Universitat de Lleida")]),
     # eu
-    ("Txostena: Arantzazu Unibertsitate Ospitalean ingresatu zen.", [("HOSPITAL", "Arantzazu Unibertsitate Ospitalean")]),
+    ("Txostena: Arantzazu Unibertsitate Ospitalean ingresatu zen.",
+     [("HOSPITAL", "Arantzazu Unibertsitate Ospitalean")]),
     ("Bidalketa: Zumardi Osasun Zentroa.", [("CENTRO_SALUD", "Zumardi Osasun Zentroa")]),
     ("Txostena: Zumardi Osasun Zentrotik bidali zuten.", [("CENTRO_SALUD", "Zumardi Osasun Zentrotik")]),
     # gl
@@ -88,13 +92,17 @@ BOUNDARIES = [
     ("Servicio de Cirugía Hospital Universitario La Alegría Sevilla E-mail: x@y.es",
      ("HOSPITAL", "Hospital Universitario La Alegría"), ("TERRITORIO", "Sevilla")),
     # ... and so is a trailing country
-    ("Dr. Luis Paz. Hospital San Lorenzo Mártir, Argentina", ("HOSPITAL", "Hospital San Lorenzo Mártir"), ("PAIS", "Argentina")),
+    ("Dr. Luis Paz. Hospital San Lorenzo Mártir, Argentina",
+     ("HOSPITAL", "Hospital San Lorenzo Mártir"), ("PAIS", "Argentina")),
     ("Consulta del Centro de Salud Zona 4 de Albacete por fiebre.",
      ("CENTRO_SALUD", "Centro de Salud Zona 4"), ("TERRITORIO", "Albacete")),
-    ("Ingresou no Hospital Álvaro Cunqueiro de Vigo.", ("HOSPITAL", "Hospital Álvaro Cunqueiro"), ("TERRITORIO", "Vigo")),
-    ("Visitada a l'Hospital del Mar, Barcelona.", ("HOSPITAL", "Hospital del Mar"), ("TERRITORIO", "Barcelona")),
+    ("Ingresou no Hospital Álvaro Cunqueiro de Vigo.",
+     ("HOSPITAL", "Hospital Álvaro Cunqueiro"), ("TERRITORIO", "Vigo")),
+    ("Visitada a l'Hospital del Mar, Barcelona.",
+     ("HOSPITAL", "Hospital del Mar"), ("TERRITORIO", "Barcelona")),
     # a city right after the head is the name
-    ("Hospital Universitario de Ceuta. Servicio de Urología.", ("HOSPITAL", "Hospital Universitario de Ceuta"), None),
+    ("Hospital Universitario de Ceuta. Servicio de Urología.",
+     ("HOSPITAL", "Hospital Universitario de Ceuta"), None),
     ("Complejo Hospitalario Universitario de A Coruña. España",
      ("HOSPITAL", "Complejo Hospitalario Universitario de A Coruña"), None),
     # street types, untyped streets before a postal code, contact and service words end the name
@@ -108,11 +116,13 @@ BOUNDARIES = [
     ("Hospital Santa Irene Tel. 910 000 000", ("HOSPITAL", "Hospital Santa Irene"), None),
     ("Hospital Santa Irene Servicio de Pediatría", ("HOSPITAL", "Hospital Santa Irene"), None),
     # a hyphen ends a name; a bracketed acronym after a hospital name is a hospital too
-    ("consejo genético en el Hospital del Niño Jesús-. La técnica", ("HOSPITAL", "Hospital del Niño Jesús"), None),
+    ("consejo genético en el Hospital del Niño Jesús-. La técnica",
+     ("HOSPITAL", "Hospital del Niño Jesús"), None),
     ("Hospital Universitario La Esperanza (HULE). Paseo del Río 3, 28046 Madrid",
      ("HOSPITAL", "Hospital Universitario La Esperanza"), ("HOSPITAL", "HULE")),
     # Catalan "d'" inside a name
-    ("Servei de Cirurgia de l'Hospital Universitari Vall d'Aran, remès", ("HOSPITAL", "Hospital Universitari Vall d'Aran"), None),
+    ("Servei de Cirurgia de l'Hospital Universitari Vall d'Aran, remès",
+     ("HOSPITAL", "Hospital Universitari Vall d'Aran"), None),
 ]
 
 
