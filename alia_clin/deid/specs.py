@@ -743,44 +743,11 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
 
 
 def _facility_rules(languages: Sequence[str]) -> list[RuleSpec]:
-    """Build hospital, health-centre and institution name rules (head word + capitalised name)."""
-    conn = _alt(load_resource("lexicon")["name_connectors"], spaces=False)
-    name_word = rf"(?:{_CAPWORD}|\d{{1,2}}(?=[ \t]+de[ \t]+{_CAPWORD})|\"[^\"\n]{{1,40}}\")"
-    stop = r"(?!(?:Servicio|Unidad|Secci[óo]n|Departamento|Dpto|Avda|Avenida|Calle|C|Paseo|Plaza|Tel|Tfno|E-mail|Fax)\b)"
-    # A name stops before a short untyped street and its postal code ("… de León Altos de Nava, s/n 24071").
-    name = rf"(?:(?![ \t]+{_BARE_STREET})[ \t]+(?:(?:{conn})[ \t]+)*{stop}{name_word}){{1,7}}"
-    heads = _alt(_cap_first(_words("hospital_heads", SUPPORTED_LANGUAGES)))
-    # all-caps names: "HOSPITAL UNIVERSITARIO RIBERA DEL TAJO"
-    caps_heads = _alt(w.upper() for w in _words("hospital_heads", SUPPORTED_LANGUAGES) if len(w) > 3 and "." not in w)
-    caps_conn = r"(?:DE|DEL|DE[ ]LA|DE[ ]LAS|DE[ ]LOS|LA|LAS|LOS|EL|Y|I|D['’]|DA|DO)"
-    caps_word = rf"(?!{caps_conn}(?![\w]))[{_UPPER}][{_UPPER}'’·-]+(?![\w])"
-    hospital = RuleSpec(
-        "HospitalRecognizer", "HOSPITAL",
-        (
-            PatternSpec("hospital", rf"{_B}(?P<v>{heads}{name})(?![\w])", 0.7, 0),
-            PatternSpec("hospital_caps", rf"{_B}(?P<v>(?:{caps_heads})(?:[ \t]+(?:{caps_conn}[ \t]+)*{caps_word}){{1,7}})(?![\w])",
-                        0.7, 0),
-            PatternSpec("hospital_eu", rf"{_B}(?P<v>(?:{_CAPWORD}[ \t]+){{1,4}}(?:Unibertsitate[ \t]+)?Ospitalea){_E}", 0.7, 0),
-        ),
-        {},
-    )
-    cs_heads = _alt(_cap_first(_words("health_centre_heads", SUPPORTED_LANGUAGES)))
-    centre = RuleSpec(
-        "HealthCentreRecognizer", "CENTRO_SALUD",
-        (
-            PatternSpec("health_centre", rf"{_B}(?P<v>{cs_heads}{name})(?![\w])", 0.72, 0),
-            PatternSpec("health_centre_eu", rf"{_B}(?P<v>(?:{_CAPWORD}[ \t]+){{1,3}}[Oo]sasun[ -][Zz]entroa){_E}", 0.72, 0),
-        ),
-        {},
-    )
-    inst_heads = _alt(_cap_first(_words("institution_heads", SUPPORTED_LANGUAGES)))
-    institution = RuleSpec(
-        "InstitutionRecognizer", "INSTITUCION",
-        (PatternSpec("institution", rf"{_B}(?P<v>{inst_heads}{name})(?![\w])", 0.65, 0),),
-        {},
-    )
+    """Build hospital, health-centre and institution name rules (see :mod:`alia_clin.deid.facilities`)."""
+    from .facilities import facility_rules  # imports this module: loaded late
+
     del languages
-    return [hospital, centre, institution]
+    return facility_rules()
 
 
 #: Lower-case particles inside a person's name ("de la Torre", "Pérez y Gómez").
