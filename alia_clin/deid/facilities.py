@@ -29,7 +29,6 @@ medical-device companies, which MEDDOCAN marks as INSTITUCION.
 # ruff: noqa: E501
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import cache
 
@@ -42,6 +41,7 @@ from .specs import (
     RuleSpec,
     _named_street,
     _street_type_regex,
+    _trie_alt,
     _words,
     load_resource,
 )
@@ -62,9 +62,9 @@ def _table(key: str) -> list[str]:
 
 
 def _literal_alt(words: Iterable[str]) -> str:
-    """Return a case-sensitive alternation of ``words`` (longest first); a space matches spaces/tabs."""
-    items = sorted({w for w in words if w}, key=len, reverse=True)
-    return "(?:" + "|".join(re.escape(w).replace(r"\ ", r"[ \t]+") for w in items) + ")"
+    """Return a case-sensitive alternation of ``words`` (a prefix trie, so the longest word wins);
+    a space matches spaces/tabs."""
+    return _trie_alt(words)
 
 
 def _head_forms(words: Iterable[str]) -> list[str]:
@@ -93,18 +93,24 @@ def _title(word: str) -> str:
     return word[:1].upper() + word[1:]
 
 
+def _gazetteer() -> list[str]:
+    """Return every place name of the shared TERRITORIO gazetteer (``resources/deid/places.json``)."""
+    places = load_resource("places")
+    return [name for key, names in places.items() if not key.startswith("_") for name in names]
+
+
 @cache
 def _places() -> str:
     """Return an alternation of cities, provinces, regions and countries that may trail a name."""
     countries = load_resource("countries")
     names = {n for lang in SUPPORTED_LANGUAGES for n in countries.get(lang, ()) if n[:1].isupper()}
-    return rf"(?:{_literal_alt([*_table('places'), *names])})(?![\w])"
+    return rf"(?:{_literal_alt([*_gazetteer(), *names])})(?![\w])"
 
 
 @cache
 def _city() -> str:
     """Return an alternation of the cities/provinces/regions only (given as TERRITORIO)."""
-    return rf"(?:{_literal_alt(_table('places'))})(?![\w])"
+    return rf"(?:{_literal_alt(_gazetteer())})(?![\w])"
 
 
 @cache

@@ -164,7 +164,10 @@ def _trie_alt(words: Iterable[str]) -> str:
     spaces/tabs.
     """
     trie: dict[str, Any] = {}
-    for w in sorted({w for w in words if w}):
+    unique = sorted({w for w in words if w})
+    if not unique:
+        return "(?!)"  # matches nothing
+    for w in unique:
         node = trie
         for ch in w:
             node = node.setdefault(ch, {})
