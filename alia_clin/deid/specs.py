@@ -921,9 +921,13 @@ def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
 
     MEDDOCAN marks the kin words themselves, with a number and modifiers (``"su [[madre]]"``,
     ``"[[tres hermanos]]"``, ``"[[Tío materno]]"``, ``"[[Primo de rama paterna]]"``), a relative
-    named right after the kin word (``"[[madre Teresa Rodríguez]]"``) or in apposition
-    (``"madre ([[María]])"``: the name is its own span), and a relative's age apart from the kin
-    words (``"Hermano mayor de [[65 años]]"``, ``"Abuelo materno operado a los [[40 años]]"``).
+    named right after the kin word (``"[[madre Teresa Rodríguez]]"``), in apposition or after a
+    label (``"madre ([[María]])"``, ``"Padre: [[Juan Gil]]"``: the name is its own span), and a
+    relative's age apart from the kin words (``"Hermano mayor de [[65 años]]"``, ``"Abuelo
+    materno operado a los [[40 años]]"``). A named relative's first word must be a given name of
+    Faker's es_ES/es_CA lists. Not marked: ``"antecedentes familiares"``, ``"medicina familiar"``,
+    ``"mujer"`` as a sex word, ``"hijo único"`` / ``"sin hijos"`` (MEDDOCAN gives these facts
+    about the patient another label), a one-word number (``"un hermano"`` gives ``"hermano"``).
 
     Scores: the named relative 0.65 > the kin phrase 0.6 > the bare kin noun 0.55, so a kin
     phrase that loses an overlap (e.g. to a street or a sex word) still leaves its noun. Street,
@@ -958,7 +962,8 @@ def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
             PatternSpec("kin_named", rf"{_B}(?P<v>{phrase}[ \t]{{1,2}}{name})(?![\w])", 0.65, 0),
             PatternSpec("kin_phrase", rf"{_B}(?P<v>{phrase})(?![\w])", 0.6, 0),
             PatternSpec("kin_noun", rf"{_B}(?P<v>{kin})", 0.55, 0),
-            PatternSpec("kin_apposition", rf"{_B}{phrase}(?:[ \t]*\([ \t]*|,[ \t]*)(?P<v>{name})(?=[ \t]*[,)])", 0.6, 0),
+            PatternSpec("kin_apposition", rf"{_B}{phrase}(?:[ \t]*\([ \t]*|,[ \t]*)(?P<v>{name})(?=[ \t]*(?:[,;)]|\.(?:\s|$)))", 0.6, 0),
+            PatternSpec("kin_label", rf"{_B}{phrase}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.6, 0),
             PatternSpec("kin_side", rf"{_B}{side_heads}[ \t]+(?:de[ \t]+la[ \t]+)?(?P<v>(?i:{sides}))(?![\w-])", 0.55, 0),
             PatternSpec("relative_age_of", rf"{_B}{phrase}{age_of}(?P<v>{first_age})", 1.0, 0),
             PatternSpec("relative_age_of_second",
