@@ -59,6 +59,11 @@ class PatternSpec:
 
     ``requires`` lists lower-case literals of which at least one occurs in any note the regex can
     match (lower-cased); the fast engine skips the regex in other notes. Empty: always run.
+
+    ``starts`` is a regex (same flags) that matches at every position where a match of ``regex``
+    can start; the fast engine then scans the note once with it (shared by the patterns with the
+    same ``starts``) and tries ``regex`` only at those positions. Same matches as scanning the
+    note with ``regex``. Empty: scan with ``regex`` (or its keyword anchor).
     """
 
     name: str
@@ -66,6 +71,7 @@ class PatternSpec:
     score: float
     flags: int = _I
     requires: tuple[str, ...] = ()
+    starts: str = ""
 
 
 @dataclass(frozen=True)
@@ -951,26 +957,34 @@ def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
     first_age = rf"{age_num}(?:[ \t]+{units}(?![\w])|(?=(?:[ \t]*,[ \t]*{age_num})*[ \t]+(?:y|i|e|eta)[ \t]+{age_value}))"
     age_of = rf"(?:[ \t]+{name})?(?:[ \t]+{states}(?![\w]))?,?[ \t]+(?:de|d['’])[ \t]+"
     sides = _alt(_case_forms(_words("kin_sides", languages))[0])
-    side_heads = _trie(_all_forms(_words("kin_side_heads", languages)))
+    side_forms = _all_forms(_words("kin_side_heads", languages))
+    side_heads = _trie(side_forms)
     # "Madre fallecida de neoplasia de tiroides a los 49 años": a few lower-case words, no clause break
     gap = rf"(?:[ \t]+(?!(?:que|qui|cuando|quan|cando|y|i|e)(?![\w]))[{_LOWER}]+){{0,6}}?"
     at = r"(?:a[ \t]+los|als|aos)"
     not_parents = r"(?<!\bde )(?<!\bdel )(?<!\bDe )"
+    # Every match starts at a kin noun, a side head or a number before a kin noun: one scan of the
+    # note finds those places (a number consumes one character only, so the noun is found too).
+    all_kin = [w for forms in _kin_forms(languages) for w in forms]
+    starts = (
+        rf"{_B}(?:{_trie([*all_kin, *side_forms])}(?![\w])"
+        rf"|(?:{_trie([*nums_lower, *nums_caps])}|\d{{1,2}})(?![\w])(?=[ \t]+{_trie(all_kin)}(?![\w])))"
+    )
     family = RuleSpec(
         "FamilyRecognizer", "FAMILIARES_SUJETO_ASISTENCIA",
         (
-            PatternSpec("kin_named", rf"{_B}(?P<v>{phrase}[ \t]{{1,2}}{name})(?![\w])", 0.65, 0),
-            PatternSpec("kin_phrase", rf"{_B}(?P<v>{phrase})(?![\w])", 0.6, 0),
-            PatternSpec("kin_noun", rf"{_B}(?P<v>{kin})", 0.55, 0),
-            PatternSpec("kin_apposition", rf"{_B}{phrase}(?:[ \t]*\([ \t]*|,[ \t]*)(?P<v>{name})(?=[ \t]*(?:[,;)]|\.(?:\s|$)))", 0.6, 0),
-            PatternSpec("kin_label", rf"{_B}{phrase}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.6, 0),
-            PatternSpec("kin_side", rf"{_B}{side_heads}[ \t]+(?:de[ \t]+la[ \t]+)?(?P<v>(?i:{sides}))(?![\w-])", 0.55, 0),
-            PatternSpec("relative_age_of", rf"{_B}{phrase}{age_of}(?P<v>{first_age})", 1.0, 0),
+            PatternSpec("kin_named", rf"{_B}(?P<v>{phrase}[ \t]{{1,2}}{name})(?![\w])", 0.65, 0, starts=starts),
+            PatternSpec("kin_phrase", rf"{_B}(?P<v>{phrase})(?![\w])", 0.6, 0, starts=starts),
+            PatternSpec("kin_noun", rf"{_B}(?P<v>{kin})", 0.55, 0, starts=starts),
+            PatternSpec("kin_apposition", rf"{_B}{phrase}(?:[ \t]*\([ \t]*|,[ \t]*)(?P<v>{name})(?=[ \t]*(?:[,;)]|\.(?:\s|$)))", 0.6, 0, starts=starts),
+            PatternSpec("kin_label", rf"{_B}{phrase}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.6, 0, starts=starts),
+            PatternSpec("kin_side", rf"{_B}{side_heads}[ \t]+(?:de[ \t]+la[ \t]+)?(?P<v>(?i:{sides}))(?![\w-])", 0.55, 0, starts=starts),
+            PatternSpec("relative_age_of", rf"{_B}{phrase}{age_of}(?P<v>{first_age})", 1.0, 0, starts=starts),
             PatternSpec("relative_age_of_second",
                         rf"{_B}{phrase}{age_of}{age_num}(?:[ \t]+{units})?(?:[ \t]*,[ \t]*{age_num}(?:[ \t]+{units})?)*"
-                        rf"[ \t]+(?:y|i|e|eta)[ \t]+(?P<v>{age_value})", 1.0, 0),
-            PatternSpec("relative_age_paren", rf"{_B}{phrase}[ \t]*\([ \t]*(?P<v>{age_value})[ \t]*\)", 1.0, 0),
-            PatternSpec("relative_age_at", rf"{_B}{not_parents}{phrase}{gap}[ \t]+{at}[ \t]+(?P<v>{age_value})", 1.0, 0),
+                        rf"[ \t]+(?:y|i|e|eta)[ \t]+(?P<v>{age_value})", 1.0, 0, starts=starts),
+            PatternSpec("relative_age_paren", rf"{_B}{phrase}[ \t]*\([ \t]*(?P<v>{age_value})[ \t]*\)", 1.0, 0, starts=starts),
+            PatternSpec("relative_age_at", rf"{_B}{not_parents}{phrase}{gap}[ \t]+{at}[ \t]+(?P<v>{age_value})", 1.0, 0, starts=starts),
         ),
         {},
     )

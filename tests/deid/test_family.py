@@ -5,6 +5,7 @@ Every sentence here is synthetic, written for these tests.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from presidio_analyzer.nlp_engine import NlpEngineProvider
 
 from alia_clin.deid.anonymize import anonymize
 from alia_clin.deid.recognizers import AliaPatternRecognizer, build_recognizers
-from alia_clin.deid.rules import RuleEngine
+from alia_clin.deid.rules import RuleEngine, gated_finditer
 from alia_clin.deid.specs import build_specs
 from alia_clin.deid.surrogates import SurrogateGenerator
 
@@ -256,3 +257,35 @@ def test_anonymize_text_with_relatives(engine: RuleEngine) -> None:
     out = anonymize(text, phi, operator="surrogate", secret=SECRET, patient_key="pac-1").text
     assert out.startswith("Acude con su madre ") and "Lucía" not in out and "Ferrer" not in out
     assert "Hermano menor de " in out and "58 años" not in out
+
+
+# -- the fast engine's start gate ------------------------------------------------------------------
+
+GATE_NOTES = [
+    "Antecedentes familiares:\nHermano menor de 58 años.\nDos primas de 12 y 9 años, sanas.\n"
+    "Madre: Carmen Ruiz. Acude con su padre (Andrés) y 3 hermanos. Tío materno operado a los 40 años.",
+    "Fecha: 12/03/2020. 25 mg/día, 3 comprimidos. Calle Hermanos Falcó 3, 02006 Albacete.",
+    "La seva dona i dues filles. Bere amak eta aitak. A nai e o irmán maior. Consentimiento paterno.",
+    "",
+]
+
+
+def test_gated_runs_match_finditer(engine: RuleEngine) -> None:
+    """A runner with a ``starts`` regex finds exactly what scanning with its regex finds."""
+    gated = [run for run, members in engine._runs if run.starts is not None]
+    assert len(gated) >= 8
+    for text in GATE_NOTES:
+        for run in gated:
+            assert run.starts is not None and not run.on_lower
+            positions = [m.start() for m in run.starts.finditer(text)]
+            expected = [m.span() for m in run.regex.finditer(text)]
+            assert [m.span() for m in gated_finditer(run.regex, text, positions)] == expected
+
+
+def test_gated_finditer_keeps_finditer_semantics() -> None:
+    regex = re.compile(r"(?<![\w])ab+")
+    text = "ab abb xab abbb"
+    positions = [0, 1, 3, 7, 11]  # a superset of the match starts, one inside "xab"
+    assert [m.group() for m in gated_finditer(regex, text, positions)] == ["ab", "abb", "abbb"]
+    # matches do not overlap: a start inside an earlier match is skipped
+    assert [m.span() for m in gated_finditer(re.compile(r"a\w+"), "aaaa", [0, 1, 2])] == [(0, 4)]
