@@ -959,13 +959,15 @@ def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
     sides = _alt(_case_forms(_words("kin_sides", languages))[0])
     side_forms = _all_forms(_words("kin_side_heads", languages))
     side_heads = _trie(side_forms)
-    # "Madre fallecida de neoplasia de tiroides a los 49 años": a few lower-case words, no clause break
-    gap = rf"(?:[ \t]+(?!(?:que|qui|cuando|quan|cando|y|i|e)(?![\w]))[{_LOWER}]+){{0,6}}?"
+    # "Madre fallecida de neoplasia de tiroides a los 49 años": a few lower-case words, no clause
+    # break and no other relative ("Hijo de padres sanos operado a los 3 años" is the patient's age)
+    all_kin = [w for forms in _kin_forms(languages) for w in forms]
+    gap_stop = _trie(["que", "qui", "cuando", "quan", "cando", "y", "i", "e", *all_kin])
+    gap = rf"(?:[ \t]+(?!{gap_stop}(?![\w]))[{_LOWER}]+){{0,6}}?"
     at = r"(?:a[ \t]+los|als|aos)"
     not_parents = r"(?<!\bde )(?<!\bdel )(?<!\bDe )"
     # Every match starts at a kin noun, a side head or a number before a kin noun: one scan of the
     # note finds those places (a number consumes one character only, so the noun is found too).
-    all_kin = [w for forms in _kin_forms(languages) for w in forms]
     starts = (
         rf"{_B}(?:{_trie([*all_kin, *side_forms])}(?![\w])"
         rf"|(?:{_trie([*nums_lower, *nums_caps])}|\d{{1,2}})(?![\w])(?=[ \t]+{_trie(all_kin)}(?![\w])))"

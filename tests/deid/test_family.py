@@ -160,6 +160,8 @@ def test_patient_age_next_to_a_relative_stays_a_patient_age(engine: RuleEngine) 
     ]
     # a clause break ("que") keeps the age with the patient
     assert family(engine, "Su madre refiere que a los 3 años tuvo convulsiones.") == ["madre"]
+    # another relative between the kin word and the age: the patient is described
+    assert family(engine, "Hijo de padres sanos operado a los 3 años.") == ["Hijo", "padres"]
 
 
 def test_patient_name_label_wins_over_a_kin_word_inside_it(engine: RuleEngine) -> None:
