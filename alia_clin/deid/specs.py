@@ -829,7 +829,7 @@ def _trie(words: Iterable[str]) -> str:
 
     Same language as :func:`_alt` without spaces (longer words preferred), but ``re`` tests one
     character per tree level instead of every word in turn: much faster for long word lists
-    tried at many positions.
+    tried at many positions. No words: a regex that never matches.
     """
     root: dict[str, Any] = {}
     for word in words:
@@ -846,7 +846,7 @@ def _trie(words: Iterable[str]) -> str:
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         return f"(?:{body})?" if "" in node else body
 
-    return "(?:" + emit(root) + ")"
+    return "(?:" + emit(root) + ")" if root else "(?!)"
 
 
 def _after_any(words: Iterable[str]) -> str:
@@ -910,7 +910,7 @@ def _kin_noun_regex(languages: Sequence[str]) -> str:
             gated.append(rf"{_after_any([*_words('kin_articles', (lang,)), *possessives])}{_trie(art_nouns)}")
         if pos_nouns:
             gated.append(rf"{_after_any(possessives)}{_trie(pos_nouns)}")
-    noun = rf"(?:{_trie(bare_lower)}|{place_guard}{_trie(bare_caps)}|{'|'.join(gated)})"
+    noun = "(?:" + "|".join([_trie(bare_lower), rf"{place_guard}{_trie(bare_caps)}", *gated]) + ")"
     not_before = _alt(_case_forms(_words("kin_not_before", languages))[0])
     # The checks sit in a double negative look-ahead, i.e. "(?=…)", then the word is consumed:
     # the keyword-anchor analysis (alia_clin.deid.anchors) does not expand the hundreds of

@@ -16,7 +16,7 @@ from presidio_analyzer.nlp_engine import NlpEngineProvider
 from alia_clin.deid.anonymize import anonymize
 from alia_clin.deid.recognizers import AliaPatternRecognizer, build_recognizers
 from alia_clin.deid.rules import RuleEngine, gated_finditer
-from alia_clin.deid.specs import build_specs
+from alia_clin.deid.specs import _alt, _trie, build_specs
 from alia_clin.deid.surrogates import SurrogateGenerator
 
 FAM = "FAMILIARES_SUJETO_ASISTENCIA"
@@ -291,3 +291,12 @@ def test_gated_finditer_keeps_finditer_semantics() -> None:
     assert [m.group() for m in gated_finditer(regex, text, positions)] == ["ab", "abb", "abbb"]
     # matches do not overlap: a start inside an earlier match is skipped
     assert [m.span() for m in gated_finditer(re.compile(r"a\w+"), "aaaa", [0, 1, 2])] == [(0, 4)]
+
+
+def test_trie_matches_the_same_words_as_an_alternation() -> None:
+    words = ["hijo", "hijos", "hija", "hijas", "hermano", "her", "tía", "tío", "Tía", "avi", "àvia"]
+    trie = re.compile(rf"(?<![\w]){_trie(words)}(?![\w])")
+    alternation = re.compile(rf"(?<![\w]){_alt(words, spaces=False)}(?![\w])")
+    text = "hijo hijos hij hijas hermanos her tía Tía TÍA tío avi àvia avia hermano.hija"
+    assert [m.span() for m in trie.finditer(text)] == [m.span() for m in alternation.finditer(text)]
+    assert re.search(_trie([]), "cualquier texto") is None
