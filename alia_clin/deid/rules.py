@@ -10,8 +10,9 @@ lower-cased note (same offsets), which is several times faster in :mod:`re`; a n
 lower-casing changes its length (rare characters such as "İ") falls back to ``IGNORECASE``.
 Most regexes hold a rare keyword ("NHC", a month, "Hospital", a run of 8 digits…): those run only
 in small windows around the keyword's occurrences (:mod:`alia_clin.deid.anchors`, same matches
-as scanning the note); the others scan the note, skipping ahead to their possible first
-characters when a leading look-behind can be checked apart.
+as scanning the note); a regex with a ``starts`` regex (a cheap scan for where its matches may
+begin, shared by several regexes) is tried only at those positions; the others scan the note,
+skipping ahead to their possible first characters when a leading look-behind can be checked apart.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class _Runner:
     check a left word boundary, ``behind`` a hoisted look-behind, at each match start.
     ``requires``: lower-case literals, one of which must occur in the lower-cased note.
     ``anchor``: when set, the regex runs only around its keywords (see :mod:`.anchors`) and its
-    matches hold the whole match in group ``_all``.
+    matches hold the whole match in group ``_all``. ``starts``: when set, ``regex`` (same case
+    handling) is tried only where ``starts`` matches (``starts_fallback`` for ``fallback``).
     """
 
     regex: re.Pattern[str]
@@ -79,6 +81,8 @@ class _Runner:
     fallback: re.Pattern[str]
     requires: tuple[str, ...]
     anchor: Anchor | None = None
+    starts: re.Pattern[str] | None = None
+    starts_fallback: re.Pattern[str] | None = None
 
 
 #: What lower-casing must keep: ``(?P<name>`` / ``(?P=name)`` group syntax and escapes
@@ -225,6 +229,25 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+def gated_finditer(regex: re.Pattern[str], subject: str, starts: Sequence[int]) -> list[re.Match[str]]:
+    """Return the matches of ``regex`` in ``subject`` trying only the sorted positions ``starts``.
+
+    Same matches as ``regex.finditer(subject)`` when every such match starts at one of
+    ``starts`` (non-overlapping, leftmost first; look-behinds still see the text before).
+    """
+    out: list[re.Match[str]] = []
+    done = 0
+    match = regex.match
+    for pos in starts:
+        if pos < done:
+            continue
+        m = match(subject, pos)
+        if m is not None:
+            out.append(m)
+            done = m.end() if m.end() > pos else pos + 1
+    return out
+
+
 def resolve_overlaps(matches: Sequence[PhiMatch]) -> list[PhiMatch]:
     """Keep non-overlapping matches: higher score first, then longer, then earlier. Sorted by start."""
     ordered = sorted(matches, key=lambda m: (-m.score, m.start - m.end, m.start))
@@ -261,11 +284,11 @@ class RuleEngine:
         self.labels = frozenset(labels) if labels is not None else None
         specs = [s for s in build_specs(self.languages) if self.labels is None or s.label in self.labels]
         self._runs: list[tuple[_Runner, list[_Compiled]]] = []
-        index: dict[tuple[str, int, tuple[str, ...]], int] = {}
+        index: dict[tuple[str, int, tuple[str, ...], str], int] = {}
         for spec in specs:
             self._compile(spec, index)
 
-    def _compile(self, spec: RuleSpec, index: dict[tuple[str, int, tuple[str, ...]], int]) -> None:
+    def _compile(self, spec: RuleSpec, index: dict[tuple[str, int, tuple[str, ...], str], int]) -> None:
         """Compile the patterns of one spec; identical regexes share one :class:`_Runner`."""
         context = _context_regex(spec.context_for(self.languages))
         exclude = _context_regex(spec.exclude_for(self.languages))
@@ -275,21 +298,27 @@ class RuleEngine:
                 context, spec.window, spec.requires_context, exclude, spec.exclude_window,
                 spec.validator, spec.invalidator,
             )
-            key = (p.regex, p.flags, tuple(sorted(p.requires)))
+            key = (p.regex, p.flags, tuple(sorted(p.requires)), p.starts)
             if key in index:
                 self._runs[index[key]][1].append(compiled)
                 continue
             index[key] = len(self._runs)
-            self._runs.append((self._runner(p.regex, p.flags, p.requires), [compiled]))
+            self._runs.append((self._runner(p.regex, p.flags, p.requires, p.starts), [compiled]))
 
     @staticmethod
-    def _runner(pattern: str, flags: int, requires: tuple[str, ...]) -> _Runner:
+    def _runner(pattern: str, flags: int, requires: tuple[str, ...], starts: str = "") -> _Runner:
         """Compile one regex for the fast path (lower-cased, look-behinds hoisted when useful)."""
         fallback = re.compile(pattern, flags)
         on_lower = bool(flags & re.IGNORECASE)
         fast_flags = flags & ~re.IGNORECASE
         lowered = _lower_pattern(pattern) if on_lower else pattern
         requires = tuple(w.lower() for w in requires)
+        if starts:
+            gate = _lower_pattern(starts) if on_lower else starts
+            return _Runner(
+                re.compile(lowered, fast_flags), False, None, on_lower, fallback, requires,
+                starts=re.compile(gate, fast_flags), starts_fallback=re.compile(starts, flags),
+            )
         fast, left_check = _strip_left_boundary(lowered) if on_lower else (pattern, False)
         behind = None
         if not left_check:
@@ -344,11 +373,14 @@ class RuleEngine:
         context_text = lower if same_length else text.lower()
         lower_index = NoteIndex(lower, lowered=True)
         text_index = NoteIndex(text, lower_index if same_length else None)
+        gates: dict[tuple[str, int], list[int]] = {}  # start positions per distinct ``starts`` regex
         for run, members in self._runs:
             if run.requires and not any(word in lower for word in run.requires):
                 continue
             whole: int | str = 0
-            if run.anchor is not None and (same_length or not run.on_lower):
+            if run.starts is not None:
+                matches = self._gated(run, text, lower, same_length, gates)
+            elif run.anchor is not None and (same_length or not run.on_lower):
                 matches = anchored_finditer(run.anchor, lower_index if run.on_lower else text_index)
                 whole = "_all"
             else:
@@ -364,6 +396,22 @@ class RuleEngine:
                     if score >= min_score:
                         found.append(PhiMatch(start, end, c.label, score, c.source))
         return resolve_overlaps(found)
+
+    @staticmethod
+    def _gated(
+        run: _Runner, text: str, lower: str, same_length: bool, gates: dict[tuple[str, int], list[int]]
+    ) -> list[re.Match[str]]:
+        """Return the matches of a runner with a ``starts`` regex, scanning with it once per note."""
+        assert run.starts is not None and run.starts_fallback is not None
+        if run.on_lower and not same_length:
+            regex, gate, subject = run.fallback, run.starts_fallback, text
+        else:
+            regex, gate, subject = run.regex, run.starts, lower if run.on_lower else text
+        key = (gate.pattern, gate.flags)
+        positions = gates.get(key)
+        if positions is None:
+            positions = gates[key] = [m.start() for m in gate.finditer(subject)]
+        return gated_finditer(regex, subject, positions)
 
     @staticmethod
     def _score(c: _Compiled, text: str, lower: str, start: int, end: int) -> float:

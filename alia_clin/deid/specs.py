@@ -59,6 +59,11 @@ class PatternSpec:
 
     ``requires`` lists lower-case literals of which at least one occurs in any note the regex can
     match (lower-cased); the fast engine skips the regex in other notes. Empty: always run.
+
+    ``starts`` is a regex (same flags) that matches at every position where a match of ``regex``
+    can start; the fast engine then scans the note once with it (shared by the patterns with the
+    same ``starts``) and tries ``regex`` only at those positions. Same matches as scanning the
+    note with ``regex``. Empty: scan with ``regex`` (or its keyword anchor).
     """
 
     name: str
@@ -66,6 +71,7 @@ class PatternSpec:
     score: float
     flags: int = _I
     requires: tuple[str, ...] = ()
+    starts: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,12 +162,12 @@ def _alt(words: Iterable[str], *, spaces: bool = True) -> str:
     return "(?:" + "|".join(parts) + ")"
 
 
-def _trie_alt(words: Iterable[str]) -> str:
+def _trie_alt(words: Iterable[str], *, spaces: bool = True) -> str:
     """Return a regex alternation of ``words`` factored into a prefix trie (escaped, case kept).
 
     A plain alternation of hundreds of names makes the regex engine try every name at every
-    capital letter; the trie tries each distinct prefix once. A space in a word matches a run of
-    spaces/tabs.
+    capital letter; the trie tries each distinct prefix once. With ``spaces`` a space in a word
+    matches a run of spaces/tabs, else only itself. No words: a regex that never matches.
     """
     trie: dict[str, Any] = {}
     unique = sorted({w for w in words if w})
@@ -177,7 +183,7 @@ def _trie_alt(words: Iterable[str]) -> str:
         branches = []
         optional = "" in node
         for ch in sorted(k for k in node if k):
-            piece = r"[ \t]+" if ch == " " else re.escape(ch)
+            piece = r"[ \t]+" if ch == " " and spaces else re.escape(ch)
             branches.append(piece + build(node[ch]))
         if not branches:
             return ""
@@ -820,6 +826,174 @@ def _cap_first(words: Iterable[str]) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# Relatives of the patient (FAMILIARES_SUJETO_ASISTENCIA)
+# --------------------------------------------------------------------------------------------
+
+
+def _case_forms(words: Iterable[str], *, upper: bool = True) -> tuple[list[str], list[str]]:
+    """Return (lower-case forms, capitalised and UPPER forms) of ``words``.
+
+    UPPER forms are left out for words of up to three letters (``"AVI"``, ``"PAI"`` are
+    abbreviations more often than kin words).
+    """
+    lower = sorted({w.lower() for w in words})
+    caps = {w[:1].upper() + w[1:] for w in lower}
+    if upper:
+        caps |= {w.upper() for w in lower if len(w) > 3}
+    return lower, sorted(caps)
+
+
+def _all_forms(words: Iterable[str], *, upper: bool = True) -> list[str]:
+    """Return every case form of ``words`` (see :func:`_case_forms`) in one list."""
+    lower, caps = _case_forms(words, upper=upper)
+    return [*lower, *caps]
+
+
+def _after_any(words: Iterable[str]) -> str:
+    """Return a regex that holds when one of ``words`` (any case style) and a space end just before."""
+    lower, caps = _case_forms(words)
+    return "(?:" + "|".join(rf"(?<=\b{re.escape(w)} )" for w in (*lower, *caps)) + ")"
+
+
+def _not_after(words: Iterable[str]) -> str:
+    """Return look-behinds that fail when one of ``words`` (any case style) and a space precede."""
+    lower, caps = _case_forms(words)
+    return "".join(rf"(?<!\b{re.escape(w)} )" for w in (*lower, *caps))
+
+
+@cache
+def _given_name_gate() -> str:
+    """Return a look-ahead that holds before a given name of Faker's es_ES/es_CA lists (whole word)."""
+    from faker.providers.person.es_CA import Provider as CatalanPersons
+    from faker.providers.person.es_ES import Provider as SpanishPersons
+
+    given = {
+        n for p in (SpanishPersons, CatalanPersons) for n in (*p.first_names_male, *p.first_names_female)
+        if " " not in n and "-" not in n and len(n) > 2
+    }
+    # double negative look-ahead: kept out of the keyword-anchor analysis (see _named_street)
+    return rf"(?!(?!{_trie_alt(given, spaces=False)}(?![\w])))"
+
+
+def _kin_forms(languages: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """Return every case form of the kin nouns: (plain nouns, after-article nouns, after-possessive nouns)."""
+    return (
+        _all_forms(_words("kin_terms", languages)),
+        _all_forms(_words("kin_terms_after_article", languages), upper=False),
+        _all_forms(_words("kin_terms_after_possessive", languages), upper=False),
+    )
+
+
+def _kin_noun_regex(languages: Sequence[str]) -> str:
+    """Return a case-sensitive regex for one kin noun of ``languages`` (``"madre"``, ``"Tíos"``…).
+
+    A capitalised or UPPER form must not follow a word and a space, nor ``"/ "``: ``"Calle
+    Hermanos Falcó"``, ``"Av. del Padre Claret"`` and ``"C/ Hermanos Martínez"`` are places.
+    Nouns of ``kin_terms_after_article`` need an article or a possessive just before
+    (``"la familia"``, ``"los familiares"``, but not ``"antecedentes familiares"`` nor ``"médico
+    de familia"``); nouns of ``kin_terms_after_possessive`` need a possessive (``"su mujer"``,
+    ``"su pareja"``, not the sex word in ``"mujer de 45 años"``). Words of ``kin_not_after``
+    just before (``"células madre"``, ``"sin hijos"``) and of ``kin_not_before`` just after
+    (``"hijo único"``) veto the noun. The regex opens with a look-ahead over all the nouns (a
+    prefix tree), so the look-behinds run only where a kin noun starts.
+    """
+    place_guard = r"(?<![\w] )(?<![\w]\t)(?<!/ )"
+    bare, art, pos = _kin_forms(languages)
+    bare_lower = [w for w in bare if w.islower()]
+    bare_caps = [w for w in bare if not w.islower()]
+    gated = []  # per language, so Spanish "los" never licenses Catalan "pares" ("los pares craneales")
+    for lang in languages:
+        possessives = _words("kin_possessives", (lang,))
+        art_nouns = _all_forms(_words("kin_terms_after_article", (lang,)), upper=False)
+        pos_nouns = _all_forms(_words("kin_terms_after_possessive", (lang,)), upper=False)
+        if art_nouns:
+            gated.append(rf"{_after_any([*_words('kin_articles', (lang,)), *possessives])}{_trie_alt(art_nouns, spaces=False)}")
+        if pos_nouns:
+            gated.append(rf"{_after_any(possessives)}{_trie_alt(pos_nouns, spaces=False)}")
+    noun = "(?:" + "|".join([_trie_alt(bare_lower, spaces=False), rf"{place_guard}{_trie_alt(bare_caps, spaces=False)}", *gated]) + ")"
+    not_before = _alt(_case_forms(_words("kin_not_before", languages))[0])
+    # The checks sit in a double negative look-ahead, i.e. "(?=…)", then the word is consumed:
+    # the keyword-anchor analysis (alia_clin.deid.anchors) does not expand the hundreds of
+    # forms there, which would cost seconds at every engine build, and finds no anchor anyway.
+    checks = (
+        rf"(?={_trie_alt([*bare, *art, *pos], spaces=False)}(?![\w])){_not_after(_words('kin_not_after', languages))}"
+        rf"{noun}(?![\w])(?![ \t]+(?i:{not_before})(?![\w]))"
+    )
+    return rf"(?!(?!{checks}))[^\W\d_]+"
+
+
+def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
+    """Build the rules for the patient's relatives (MEDDOCAN FAMILIARES_SUJETO_ASISTENCIA).
+
+    MEDDOCAN marks the kin words themselves, with a number and modifiers (``"su [[madre]]"``,
+    ``"[[tres hermanos]]"``, ``"[[Tío materno]]"``, ``"[[Primo de rama paterna]]"``), a relative
+    named right after the kin word (``"[[madre Teresa Rodríguez]]"``), in apposition or after a
+    label (``"madre ([[María]])"``, ``"Padre: [[Juan Gil]]"``: the name is its own span), and a
+    relative's age apart from the kin words (``"Hermano mayor de [[65 años]]"``, ``"Abuelo
+    materno operado a los [[40 años]]"``). A named relative's first word must be a given name of
+    Faker's es_ES/es_CA lists. Not marked: ``"antecedentes familiares"``, ``"medicina familiar"``,
+    ``"mujer"`` as a sex word, ``"hijo único"`` / ``"sin hijos"`` (MEDDOCAN gives these facts
+    about the patient another label), a one-word number (``"un hermano"`` gives ``"hermano"``).
+
+    Scores: the named relative 0.65 > the kin phrase 0.6 > the bare kin noun 0.55, so a kin
+    phrase that loses an overlap (e.g. to a street or a sex word) still leaves its noun. Street,
+    facility and name rules score higher and win over a kin word inside them. A relative's age
+    scores 1.0: the patient-age rules (up to 1.0 with their context boost) cover the same
+    offsets, and :func:`build_specs` lists these rules before them, so on a tie the relative wins.
+    """
+    kin = _kin_noun_regex(languages)
+    one = {"un", "una", "uno", "unha", "bat"}
+    nums_lower, nums_caps = _case_forms([w for w in _words("number_words", languages) if w not in one])
+    number = rf"(?!(?!(?:{_trie_alt([*nums_lower, *nums_caps], spaces=False)}|(?=\d)(?<![\d.,])\d{{1,2}})(?![\w])))\w+"
+    mods = _alt(_words("kin_modifiers", languages))
+    phrase = rf"(?:{number}[ \t]+)?{kin}(?:[ \t]+(?:o[ \t]+)?{mods}(?![\w])){{0,3}}"
+    name = rf"{_given_name_gate()}{_person_name_regex()}"
+    states = _alt(_words("kin_states", languages))
+    units = _alt(_words("age_units", languages), spaces=False)
+    all_nums = _alt(_words("number_words", languages), spaces=False)
+    age_num = rf"(?:\d{{1,3}}|(?i:{all_nums}))(?![\w])"
+    age_value = rf"{age_num}[ \t]+{units}(?![\w])"
+    # "de 67 años y 62 años", "de tres y diez años": the first number is a span of its own
+    first_age = rf"{age_num}(?:[ \t]+{units}(?![\w])|(?=(?:[ \t]*,[ \t]*{age_num})*[ \t]+(?:y|i|e|eta)[ \t]+{age_value}))"
+    age_of = rf"(?:[ \t]+{name})?(?:[ \t]+{states}(?![\w]))?,?[ \t]+(?:de|d['’])[ \t]+"
+    sides = _alt(_case_forms(_words("kin_sides", languages))[0])
+    side_forms = _all_forms(_words("kin_side_heads", languages))
+    side_heads = _trie_alt(side_forms, spaces=False)
+    # "Madre fallecida de neoplasia de tiroides a los 49 años": a few lower-case words, no clause
+    # break and no other relative ("Hijo de padres sanos operado a los 3 años" is the patient's age)
+    all_kin = [w for forms in _kin_forms(languages) for w in forms]
+    gap_stop = _trie_alt(["que", "qui", "cuando", "quan", "cando", "y", "i", "e", *all_kin], spaces=False)
+    gap = rf"(?:[ \t]+(?!{gap_stop}(?![\w]))[{_LOWER}]+){{0,6}}?"
+    at = r"(?:a[ \t]+los|als|aos)"
+    not_parents = r"(?<!\bde )(?<!\bdel )(?<!\bDe )"
+    # Every match starts at a kin noun, a side head or a number before a kin noun: one scan of the
+    # note finds those places (a number consumes one character only, so the noun is found too).
+    starts = (
+        rf"{_B}(?:{_trie_alt([*all_kin, *side_forms], spaces=False)}(?![\w])"
+        rf"|(?:{_trie_alt([*nums_lower, *nums_caps], spaces=False)}|\d{{1,2}})(?![\w])(?=[ \t]+{_trie_alt(all_kin, spaces=False)}(?![\w])))"
+    )
+    family = RuleSpec(
+        "FamilyRecognizer", "FAMILIARES_SUJETO_ASISTENCIA",
+        (
+            PatternSpec("kin_named", rf"{_B}(?P<v>{phrase}[ \t]{{1,2}}{name})(?![\w])", 0.65, 0, starts=starts),
+            PatternSpec("kin_phrase", rf"{_B}(?P<v>{phrase})(?![\w])", 0.6, 0, starts=starts),
+            PatternSpec("kin_noun", rf"{_B}(?P<v>{kin})", 0.55, 0, starts=starts),
+            PatternSpec("kin_apposition", rf"{_B}{phrase}(?:[ \t]*\([ \t]*|,[ \t]*)(?P<v>{name})(?=[ \t]*(?:[,;)]|\.(?:\s|$)))", 0.6, 0, starts=starts),
+            PatternSpec("kin_label", rf"{_B}{phrase}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.6, 0, starts=starts),
+            PatternSpec("kin_side", rf"{_B}{side_heads}[ \t]+(?:de[ \t]+la[ \t]+)?(?P<v>(?i:{sides}))(?![\w-])", 0.55, 0, starts=starts),
+            PatternSpec("relative_age_of", rf"{_B}{phrase}{age_of}(?P<v>{first_age})", 1.0, 0, starts=starts),
+            PatternSpec("relative_age_of_second",
+                        rf"{_B}{phrase}{age_of}{age_num}(?:[ \t]+{units})?(?:[ \t]*,[ \t]*{age_num}(?:[ \t]+{units})?)*"
+                        rf"[ \t]+(?:y|i|e|eta)[ \t]+(?P<v>{age_value})", 1.0, 0, starts=starts),
+            PatternSpec("relative_age_paren", rf"{_B}{phrase}[ \t]*\([ \t]*(?P<v>{age_value})[ \t]*\)", 1.0, 0, starts=starts),
+            PatternSpec("relative_age_at", rf"{_B}{not_parents}{phrase}{gap}[ \t]+{at}[ \t]+(?P<v>{age_value})", 1.0, 0, starts=starts),
+        ),
+        {},
+    )
+    return [family]
+
+
 def build_specs(languages: Sequence[str] = SUPPORTED_LANGUAGES) -> list[RuleSpec]:
     """Return every rule spec. Patterns cover all four languages; ``languages`` is validated.
 
@@ -832,6 +1006,7 @@ def build_specs(languages: Sequence[str] = SUPPORTED_LANGUAGES) -> list[RuleSpec
         *_id_rules(langs),
         *_contact_rules(langs),
         *_date_rules(langs),
+        *_family_rules(langs),  # before the patient-age rules: a relative's age wins a tie
         *_person_rules(langs),
         *_address_rules(langs),
         *_facility_rules(langs),

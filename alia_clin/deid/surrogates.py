@@ -29,6 +29,11 @@ Per-label policy
     SANITARIO, FAMILIARES_SUJETO_ASISTENCIA     sex (Faker lists), other words → surnames, initials
                                                 → letters; titles (Dr., Sra.), particles (de, i) and
                                                 kinship words kept; case style kept
+    FAMILIARES_SUJETO_ASISTENCIA                kin words, their modifiers and numbers kept (the
+                                                kin lexicons of the rules: "madre", "tres hermanos",
+                                                "tío materno" stay), name words replaced as above
+                                                ("madre Teresa Gil" → "madre Lucía Mora"); a
+                                                relative's age with digits is shifted like an age
     EDAD_SUJETO_ASISTENCIA                      number shifted by 1–5 (1–2 under 18), unit kept;
                                                 ages in years > 89 become 90 (a "90 or older"
                                                 category, as in HIPAA Safe Harbor)
@@ -628,6 +633,26 @@ def _valid_nass(compact: str) -> bool:
     return nass_control(int(compact[:2]), int(compact[2:10])) == int(compact[10:])
 
 
+@lru_cache(maxsize=1)
+def _family_words() -> frozenset[str]:
+    """Return the folded words kept in a relative's span: kin nouns, modifiers, numbers, age units.
+
+    Read from the de-identification lexicon (``alia_clin/resources/deid/lexicon.json``), all
+    languages, plus :data:`_KINSHIP`, particles and titles.
+    """
+    from .specs import SUPPORTED_LANGUAGES as RULE_LANGUAGES
+    from .specs import load_resource
+
+    lexicon = load_resource("lexicon")
+    keys = (
+        "kin_terms", "kin_terms_after_article", "kin_terms_after_possessive", "kin_modifiers",
+        "kin_states", "kin_sides", "kin_possessives", "kin_articles", "number_words", "age_units",
+    )
+    words = {w for key in keys for lang in RULE_LANGUAGES for entry in lexicon[key].get(lang, ())
+             for w in _fold_words(entry)}
+    return frozenset(words | _KINSHIP | _PARTICLES | _TITLES)
+
+
 # --------------------------------------------------------------------------------------------
 # The generator
 # --------------------------------------------------------------------------------------------
@@ -707,6 +732,7 @@ class SurrogateGenerator:
             "URL_WEB": self._url,
             "DIREC_PROT_INTERNET": self._ip,
             "PROFESION": self._profession,
+            "FAMILIARES_SUJETO_ASISTENCIA": self._relative,
         }
         if label in table:
             return table[label]
@@ -725,6 +751,23 @@ class SurrogateGenerator:
     def _name(self, _label: str, value: str) -> str:
         """Replace each name word of a person name; keep titles, particles, kinship words, spacing."""
         return _WORD_RE.sub(lambda m: self._name_word(m.group()), value)
+
+    def _relative(self, label: str, value: str) -> str:
+        """Replace a relative: shift an age (``"65 años"``), else keep kin words, replace name words.
+
+        A kin-only span (``"madre"``, ``"dos hermanas"``, ``"Tío materno"``) comes back unchanged:
+        a kin word identifies no one and a person's name in its place would misread the note.
+        """
+        if _DIGIT_RUN_RE.search(value):
+            shifted = self._age(label, value)
+            if shifted is not None:
+                return shifted
+        kin = _family_words()
+
+        def word(match: re.Match[str]) -> str:
+            return match.group() if fold(match.group()) in kin else self._name_word(match.group())
+
+        return _WORD_RE.sub(word, value)
 
     def _name_word(self, word: str) -> str:
         """Return the surrogate of one word of a person name (consistent across name labels)."""
