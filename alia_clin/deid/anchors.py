@@ -700,6 +700,10 @@ class NoteIndex:
             self._heads = frozenset(map(_FIRST_TWO, found))
         return self._words, self._set, self._heads
 
+    def word_set(self) -> frozenset[str]:
+        """Return the set of the note's words (runs of ``\\w``, lower-cased), computed once."""
+        return self._word_index()[1]
+
     def word_hits(self, anchor: Anchor) -> list[tuple[str, int]]:
         """Return (keyword, bound) of ``anchor``'s word keywords that some word of the note may start."""
         words, found, heads = self._word_index()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .anchors import Anchor, NoteIndex, anchored_finditer, find_anchor, scan_cost
@@ -83,6 +83,8 @@ class _Runner:
     anchor: Anchor | None = None
     starts: re.Pattern[str] | None = None
     starts_fallback: re.Pattern[str] | None = None
+    gate_words: frozenset[str] = frozenset()
+    gate_before: re.Pattern[str] | None = None
 
 
 #: What lower-casing must keep: ``(?P<name>`` / ``(?P=name)`` group syntax and escapes
@@ -229,6 +231,41 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+#: What makes two patterns share one runner: regex, flags, requires, starts, gate words, gate-before.
+_RunKey = tuple[str, int, tuple[str, ...], str, tuple[str, ...], str]
+
+_LAST_WORD = re.compile(r"\w+\Z")
+
+
+def word_gate(index: NoteIndex, words: frozenset[str], before: re.Pattern[str] | None) -> list[int]:
+    """Return the sorted start offsets of ``words`` as whole words in the lower-cased note of
+    ``index``, and of the word just before one of them (spaces/tabs between) that ``before``
+    matches whole.
+    """
+    subject = index.subject
+    n = len(subject)
+    present = index.word_set()
+    out: set[int] = set()
+    for word in words & present:
+        size = len(word)
+        for k in index.positions(word):
+            end = k + size
+            if (k and _is_word_char(subject[k - 1])) or (end < n and _is_word_char(subject[end])):
+                continue
+            out.add(k)
+            if before is None:
+                continue
+            j = k
+            while j and subject[j - 1] in " \t":
+                j -= 1
+            if j == k:
+                continue
+            prev = _LAST_WORD.search(subject, max(0, j - 40), j)
+            if prev is not None and before.fullmatch(prev.group()):
+                out.add(prev.start())
+    return sorted(out)
+
+
 def gated_finditer(regex: re.Pattern[str], subject: str, starts: Sequence[int]) -> list[re.Match[str]]:
     """Return the matches of ``regex`` in ``subject`` trying only the sorted positions ``starts``.
 
@@ -284,11 +321,11 @@ class RuleEngine:
         self.labels = frozenset(labels) if labels is not None else None
         specs = [s for s in build_specs(self.languages) if self.labels is None or s.label in self.labels]
         self._runs: list[tuple[_Runner, list[_Compiled]]] = []
-        index: dict[tuple[str, int, tuple[str, ...], str], int] = {}
+        index: dict[_RunKey, int] = {}
         for spec in specs:
             self._compile(spec, index)
 
-    def _compile(self, spec: RuleSpec, index: dict[tuple[str, int, tuple[str, ...], str], int]) -> None:
+    def _compile(self, spec: RuleSpec, index: dict[_RunKey, int]) -> None:
         """Compile the patterns of one spec; identical regexes share one :class:`_Runner`."""
         context = _context_regex(spec.context_for(self.languages))
         exclude = _context_regex(spec.exclude_for(self.languages))
@@ -298,12 +335,19 @@ class RuleEngine:
                 context, spec.window, spec.requires_context, exclude, spec.exclude_window,
                 spec.validator, spec.invalidator,
             )
-            key = (p.regex, p.flags, tuple(sorted(p.requires)), p.starts)
+            key = (p.regex, p.flags, tuple(sorted(p.requires)), p.starts, p.gate_words, p.gate_before)
             if key in index:
                 self._runs[index[key]][1].append(compiled)
                 continue
             index[key] = len(self._runs)
-            self._runs.append((self._runner(p.regex, p.flags, p.requires, p.starts), [compiled]))
+            run = self._runner(p.regex, p.flags, p.requires, p.starts)
+            if p.starts and p.gate_words:
+                run = replace(
+                    run,
+                    gate_words=frozenset(p.gate_words),
+                    gate_before=re.compile(p.gate_before) if p.gate_before else None,
+                )
+            self._runs.append((run, [compiled]))
 
     @staticmethod
     def _runner(pattern: str, flags: int, requires: tuple[str, ...], starts: str = "") -> _Runner:
@@ -379,7 +423,7 @@ class RuleEngine:
                 continue
             whole: int | str = 0
             if run.starts is not None:
-                matches = self._gated(run, text, lower, same_length, gates)
+                matches = self._gated(run, text, lower, same_length, gates, lower_index)
             elif run.anchor is not None and (same_length or not run.on_lower):
                 matches = anchored_finditer(run.anchor, lower_index if run.on_lower else text_index)
                 whole = "_all"
@@ -399,14 +443,29 @@ class RuleEngine:
 
     @staticmethod
     def _gated(
-        run: _Runner, text: str, lower: str, same_length: bool, gates: dict[tuple[str, int], list[int]]
+        run: _Runner,
+        text: str,
+        lower: str,
+        same_length: bool,
+        gates: dict[Any, list[int]],
+        lower_index: NoteIndex,
     ) -> list[re.Match[str]]:
-        """Return the matches of a runner with a ``starts`` regex, scanning with it once per note."""
+        """Return the matches of a runner with a ``starts`` regex, scanning with it once per note.
+
+        With ``gate_words`` and a lower-casing that keeps offsets, the start positions come from
+        the note's word index instead (see :func:`word_gate`).
+        """
         assert run.starts is not None and run.starts_fallback is not None
         if run.on_lower and not same_length:
             regex, gate, subject = run.fallback, run.starts_fallback, text
         else:
             regex, gate, subject = run.regex, run.starts, lower if run.on_lower else text
+        if run.gate_words and same_length:
+            wkey = (run.gate_words, run.gate_before)
+            positions = gates.get(wkey)
+            if positions is None:
+                positions = gates[wkey] = word_gate(lower_index, run.gate_words, run.gate_before)
+            return gated_finditer(regex, subject, positions)
         key = (gate.pattern, gate.flags)
         positions = gates.get(key)
         if positions is None:

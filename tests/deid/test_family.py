@@ -280,3 +280,24 @@ def test_trie_matches_the_same_words_as_an_alternation() -> None:
     text = "hijo hijos hij hijas hermanos her tía Tía TÍA tío avi àvia avia hermano.hija"
     assert [m.span() for m in trie.finditer(text)] == [m.span() for m in alternation.finditer(text)]
     assert re.search(_trie_alt([], spaces=False), "cualquier texto") is None
+
+
+def test_word_gate_finds_every_position_the_starts_regex_finds() -> None:
+    """The word-index gate of the family rules is a superset of their ``starts`` regex scan."""
+    from alia_clin.deid.anchors import NoteIndex
+    from alia_clin.deid.rules import word_gate
+
+    engine = RuleEngine(labels={FAM})
+    run = next(r for r, _ in engine._runs if r.gate_words)
+    assert run.starts is not None
+    texts = [
+        "Su madre y tres hermanos sanos. Tío materno con DM2. 2 hijas, la mayor de 12 años.",
+        "MADRE: Ana Gil. Los Padres refieren fiebre; cinco Hermanos varones fallecidos.",
+        "Avi patern amb HTA; la seva mare, de 70 anys. Aitak eta 3 anaiak osasuntsu.",
+        "Sin antecedentes familiares. Comadre y padrenuestro no son parientes.",
+    ]
+    for text in texts:
+        lower = text.lower()
+        by_regex = {m.start() for m in run.starts.finditer(text)}
+        by_words = set(word_gate(NoteIndex(lower, lowered=True), run.gate_words, run.gate_before))
+        assert by_regex <= by_words, text
