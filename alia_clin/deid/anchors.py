@@ -16,6 +16,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -65,6 +66,33 @@ _DIGIT_RUN_FREQ = 0.01
 _SPANS = (0, 3, 15, 63, _MAX_WINDOW)
 
 
+class Windows:
+    """The regex wrapped per window size of :data:`_SPANS`, compiled on first use.
+
+    ``windows[i].match(text, pos)`` finds the leftmost match starting in ``[pos, pos + n]``
+    (group ``_all`` holds it). Compiling the wrappers lazily keeps a rule engine quick to build:
+    most anchored regexes only ever need one or two sizes.
+    """
+
+    __slots__ = ("_compiled", "flags", "pattern")
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._compiled: list[re.Pattern[str] | None] = [None] * len(_SPANS)
+
+    def __len__(self) -> int:
+        return len(_SPANS)
+
+    def __getitem__(self, i: int) -> re.Pattern[str]:
+        rx = self._compiled[i]
+        if rx is None:
+            n = _SPANS[i]
+            wrapped = rf"(?s:.{{0,{n}}}?)(?P<_all>{self.pattern})" if n else f"(?P<_all>{self.pattern})"
+            rx = self._compiled[i] = re.compile(wrapped, self.flags)
+        return rx
+
+
 @dataclass(frozen=True)
 class Anchor:
     """Literals every match contains, with the farthest each may start from the match start.
@@ -76,7 +104,7 @@ class Anchor:
     """
 
     offsets: dict[str, int]
-    windows: tuple[re.Pattern[str], ...]
+    windows: Windows
     cost: float
     plain: tuple[tuple[str, int], ...] = ()
     digits: tuple[tuple[int, int], ...] = ()
@@ -84,7 +112,7 @@ class Anchor:
     word_table: dict[str, tuple[tuple[str, str, bool, int], ...]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, offsets: dict[str, int], windows: tuple[re.Pattern[str], ...], cost: float) -> Anchor:
+    def build(cls, offsets: dict[str, int], windows: Windows, cost: float) -> Anchor:
         """Return an anchor with its keywords sorted into look-up tables.
 
         ``plain``: (keyword, bound) found with ``find``; ``digits``: (run length, bound);
@@ -140,6 +168,7 @@ def scan_cost(first: Iterable[str] | None) -> float:
     return min(1.0, _SKIP_BASE + _SKIP_TRY * sum(_char_freq(ch) for ch in set(first)))
 
 
+@lru_cache(maxsize=65536)
 def _string_freq(s: str) -> float:
     """Return the estimated frequency of a literal string (per text position)."""
     f = _CORRELATION ** (len(s) - 1) if s else 1.0
@@ -149,12 +178,17 @@ def _string_freq(s: str) -> float:
 
 
 def _minimal(strings: Iterable[str]) -> set[str]:
-    """Drop strings that another string of the set begins (its occurrences cover theirs)."""
-    out: set[str] = set()
-    for s in sorted(set(strings), key=len):
-        if not any(s.startswith(t) for t in out):
-            out.add(s)
-    return out
+    """Drop strings that another string of the set begins (its occurrences cover theirs).
+
+    In sorted order the strings a prefix begins follow it in one block, so one pass comparing
+    each string with the last one kept suffices.
+    """
+    kept: list[str] = []
+    for s in sorted(set(strings)):
+        if kept and s.startswith(kept[-1]):
+            continue
+        kept.append(s)
+    return set(kept)
 
 
 class _Tree:
@@ -521,11 +555,14 @@ def _combine(a: int, b: int) -> int:
 def _fold(offsets: dict[str, int]) -> dict[str, int] | None:
     """Return ``offsets`` reduced to prefix-free keywords with combined bounds (None if unsafe)."""
     out: dict[str, int] = {}
-    for k in _minimal(offsets):
+    keys = sorted(offsets)
+    for k in _minimal(keys):
         bound = None
-        for kw, off in offsets.items():
-            if kw.startswith(k):
-                bound = off if bound is None else _combine(bound, off)
+        i = bisect_left(keys, k)  # the keywords ``k`` begins form one block from here
+        while i < len(keys) and keys[i].startswith(k):
+            off = offsets[keys[i]]
+            bound = off if bound is None else _combine(bound, off)
+            i += 1
         if bound is None or bound == _UNSAFE:
             return None
         out[k] = bound
@@ -627,14 +664,12 @@ def find_anchor(pattern: str, flags: int) -> Anchor | None:
         if _has_backreference(tree, c):  # wrapping in group ``_all`` would renumber groups
             return None
         best = _cheapest(_Tree(c).candidates(tree, (0, True, True), False))
+        if best is None or _cost(best) >= _MAX_COST:
+            return None
+        windows = Windows(pattern, flags)
+        windows[0]  # the wrapping must compile (e.g. no global inline flags): checked once here
     except Exception:  # private API changed: scan the whole note instead
         return None
-    if best is None or _cost(best) >= _MAX_COST:
-        return None
-    windows = tuple(
-        re.compile(rf"(?s:.{{0,{n}}}?)(?P<_all>{pattern})" if n else f"(?P<_all>{pattern})", flags)
-        for n in _SPANS
-    )
     return Anchor.build(best, windows, _cost(best))
 
 
@@ -817,7 +852,7 @@ def anchored_finditer(anchor: Anchor, index: NoteIndex) -> list[re.Match[str]]:
     ranges = _windows(anchor, index)
     if not ranges:
         return out
-    matchers = [w.match for w in anchor.windows]
+    windows = anchor.windows
     pos = 0
     known: re.Match[str] | None = None  # leftmost match at or after some earlier query point
     for lo, hi in ranges:
@@ -830,7 +865,7 @@ def anchored_finditer(anchor: Anchor, index: NoteIndex) -> list[re.Match[str]]:
                 i = 0
                 while i < 4 and _SPANS[i] < size:
                     i += 1
-                found = matchers[i](subject, q)
+                found = windows[i].match(subject, q)
                 if found is None:
                     q += _SPANS[i] + 1
                     continue
