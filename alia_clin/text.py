@@ -9,6 +9,8 @@ token one encoder word and puts PHI boundaries on token boundaries ("NºCol:28",
 
 from __future__ import annotations
 
+import re
+
 import regex
 
 _WORD = r"[\w\p{M}]+(?:\u00b7[\w\p{M}]+)*|(?![\s\p{Cc}\p{Cf}\p{Z}])\X"
@@ -20,6 +22,50 @@ WORD_GAP_PATTERN = regex.compile(rf"({_WORD})((?:{_GAP_CHAR})*)")
 LEADING_GAP_PATTERN = regex.compile(rf"(?:{_GAP_CHAR})*")
 
 
+# A faster path with the standard ``re`` module for texts made only of characters on which it
+# splits exactly like the Unicode-aware patterns above. Which characters qualify is worked out
+# at import by classifying each one with both engines: below U+0250 there are no combining marks
+# and no multi-character graphemes other than CR LF (whose parts are both gap characters).
+_FAST_LIMIT = 0x250
+
+
+def _fast_safe_chars() -> str:
+    """Return the characters below ``_FAST_LIMIT`` that ``re`` classifies like ``regex`` here."""
+    word = regex.compile(r"[\w\p{M}]")
+    gap = regex.compile(_GAP_CHAR)
+    safe = []
+    for cp in range(_FAST_LIMIT):
+        ch = chr(cp)
+        is_word, is_gap = bool(word.fullmatch(ch)), bool(gap.fullmatch(ch))
+        if is_word != bool(re.fullmatch(r"\w", ch)) or is_gap != bool(re.fullmatch(r"\s", ch)):
+            continue
+        if not is_word and not is_gap and not regex.fullmatch(_WORD, ch):
+            continue  # neither word, gap nor visible grapheme (e.g. a control character)
+        safe.append(ch)
+    return "".join(safe)
+
+
+_UNSAFE = re.compile("[^" + re.escape(_fast_safe_chars()) + "]")
+_FAST_WORD = r"\w+(?:\u00b7\w+)*|[^\s\w]"
+_FAST_WORD_PATTERN = re.compile(_FAST_WORD)
+_FAST_WORD_GAP_PATTERN = re.compile(rf"({_FAST_WORD})(\s*)")
+_FAST_LEADING_GAP_PATTERN = re.compile(r"\s*")
+
+
+def word_gaps(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Return the gap before the first word and the ``(word, gap after it)`` pairs of ``text``.
+
+    The same as ``LEADING_GAP_PATTERN.match`` and ``WORD_GAP_PATTERN.findall``, computed with
+    ``re`` (several times faster) when every character of ``text`` allows it.
+    """
+    if _UNSAFE.search(text) is None:
+        lead = _FAST_LEADING_GAP_PATTERN.match(text)
+        return (lead.group() if lead else ""), _FAST_WORD_GAP_PATTERN.findall(text)
+    lead_u = LEADING_GAP_PATTERN.match(text)
+    return (lead_u.group() if lead_u else ""), WORD_GAP_PATTERN.findall(text)
+
+
 def split_words(text: str) -> list[tuple[int, int]]:
     """Character offsets ``(start, end)`` of the words of ``text``, in order."""
-    return [m.span() for m in WORD_PATTERN.finditer(text)]
+    pattern = _FAST_WORD_PATTERN if _UNSAFE.search(text) is None else WORD_PATTERN
+    return [m.span() for m in pattern.finditer(text)]

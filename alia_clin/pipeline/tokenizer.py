@@ -18,7 +18,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 from spacy.vocab import Vocab
 
-from ..text import LEADING_GAP_PATTERN, WORD_GAP_PATTERN
+from ..text import word_gaps
 
 
 class WordPunctTokenizer:
@@ -30,10 +30,10 @@ class WordPunctTokenizer:
     def __call__(self, text: str) -> Doc:
         words: list[str] = []
         spaces: list[bool] = []
-        lead = LEADING_GAP_PATTERN.match(text)
-        if lead is not None and lead.end():
-            _add_gap(lead.group(), words, spaces)
-        for word, gap in WORD_GAP_PATTERN.findall(text):
+        lead, pairs = word_gaps(text)
+        if lead:
+            _add_gap(lead, words, spaces)
+        for word, gap in pairs:
             words.append(word)
             if not gap:
                 spaces.append(False)

@@ -58,3 +58,32 @@ def test_matches_reference_construction_on_mixed_text() -> None:
     doc = nlp(text)
     assert [(t.text, t.whitespace_) for t in doc] == [(t.text, t.whitespace_) for t in ref]
     assert doc.text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n Paciente: Ana Gil, 45 años.\r\nNHC 12345; C/Mayor,3 - 2ºB.",
+        "col·legi l·l a\u00b7 ·a",  # Catalan middle dot inside and around words
+        "ÁÉÍÓÚ ñç Ü _x_ tab\tvt\x0bff\x0c fs\x1c",
+        # characters that take the Unicode-aware path: combining mark, emoji with modifier,
+        # soft hyphen, superscript digit, control character, zero-width space
+        "cafe\u0301 👍🏽 soft\xadhyphen x² bell\x07 zw\u200bsp",
+    ],
+)
+def test_fast_word_split_agrees_with_the_unicode_patterns(text: str) -> None:
+    """``word_gaps``/``split_words`` give exactly what the ``regex`` patterns give, on either path."""
+    from alia_clin.text import LEADING_GAP_PATTERN, WORD_GAP_PATTERN, WORD_PATTERN, split_words, word_gaps
+
+    lead = LEADING_GAP_PATTERN.match(text)
+    assert word_gaps(text) == ((lead.group() if lead else ""), WORD_GAP_PATTERN.findall(text))
+    assert split_words(text) == [m.span() for m in WORD_PATTERN.finditer(text)]
+
+
+def test_fast_path_is_taken_for_plain_spanish_and_not_for_marks() -> None:
+    from alia_clin.text import _UNSAFE
+
+    assert _UNSAFE.search("Varón de 67 años, FEVI 35 %; ñ, ç, l·l, Ü.") is None
+    assert _UNSAFE.search("cafe\u0301") is not None
+    assert _UNSAFE.search("x²") is not None
