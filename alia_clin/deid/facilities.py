@@ -44,6 +44,7 @@ from .specs import (
     _trie_alt,
     _words,
     load_resource,
+    place_names,
 )
 
 __all__ = ["facility_name_regex", "facility_rules"]
@@ -93,24 +94,18 @@ def _title(word: str) -> str:
     return word[:1].upper() + word[1:]
 
 
-def _gazetteer() -> list[str]:
-    """Return every place name of the shared TERRITORIO gazetteer (``resources/deid/places.json``)."""
-    places = load_resource("places")
-    return [name for key, names in places.items() if not key.startswith("_") for name in names]
-
-
 @cache
 def _places() -> str:
     """Return an alternation of cities, provinces, regions and countries that may trail a name."""
     countries = load_resource("countries")
     names = {n for lang in SUPPORTED_LANGUAGES for n in countries.get(lang, ()) if n[:1].isupper()}
-    return rf"(?:{_literal_alt([*_gazetteer(), *names])})(?![\w])"
+    return rf"(?:{_literal_alt([*place_names(), *names])})(?![\w])"
 
 
 @cache
 def _city() -> str:
     """Return an alternation of the cities/provinces/regions only (given as TERRITORIO)."""
-    return rf"(?:{_literal_alt(_gazetteer())})(?![\w])"
+    return rf"(?:{_literal_alt(place_names())})(?![\w])"
 
 
 @cache

@@ -203,6 +203,12 @@ def _trie_alt(words: Iterable[str], *, spaces: bool = True) -> str:
     return "(?:" + build(trie) + ")"
 
 
+def place_names() -> list[str]:
+    """Return every name of the place gazetteer (``resources/deid/places.json``, all its lists)."""
+    places = load_resource("places")
+    return [name for key, names in places.items() if not key.startswith("_") for name in names]
+
+
 # --------------------------------------------------------------------------------------------
 # Shared regex pieces
 # --------------------------------------------------------------------------------------------
@@ -718,8 +724,7 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
     )
     stop = r"(?!(?:Tel|Tfno|Telf|Tlf|Tfn|Fax|E-mail|Email|Correo|Spain|España|Teléfono|Servicio|Hospital)\b)"
     places = load_resource("places")
-    place_names = [w for key, names in places.items() if not key.startswith("_") for w in names]
-    gazetteer = _trie_alt(place_names)
+    gazetteer = _trie_alt(place_names())
     countries = load_resource("countries")
     names = {n for lang in SUPPORTED_LANGUAGES for n in countries.get(lang, ())}
     # a second capitalised word starts a new place when it is a province, region or country:
