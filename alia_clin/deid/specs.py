@@ -563,13 +563,13 @@ _FLOOR_TOKEN = (
     rf"|{_DOOR}|[A-Z]-\d{{1,2}}(?![\w-])|P\d{{1,2}}(?!\d)"
     r"|(?i:bajos?|s[óo]tano|entlo|entresuelo|[áa]tico|principal|pral|iz\w*|dcha|dcho|drcha|der(?![a-z])|derecha"
     r"|esquerra|dreta|ezkerra|eskuina"
-    r"|(?:puerta|porta|portal|esc(?:alera)?\.?|edf\.?|bloque|blq\.?|nave|local)[ ]?\w{1,4}(?!\w)"
+    r"|(?:puerta|porta|portal|esc(?:alera)?\.?|edf\.?|ed\.|edif\.?|edificio|bloque|blq\.?|nave|local|apto\.?|apartamento)[ ]?\w{1,4}(?!\w)"
     r"|(?:piso|pis|planta)(?:[ ]\w{1,3}(?!\w))?)|\w{1,2}[ºª])"
 )
 #: Street number: "12", "12B", "119-129", "44/ 202", "1 y 3", "nº 23", "# 4800", "nave 4", "s/n", optional "km 5".
 _KM = r"(?:,?[ \t]*[kK][mM]\.?[ \t]*\d+(?:[.,]\d+)?)"
 _STREET_NUMBER = (
-    r"(?:,?[ \t]*(?:[nN][º°o]\.?[ \t]*|No\.[ \t]*|#[ \t]*|n[úu]m\.?[ \t]*|n[úu]mero[ \t]+|[Nn]ave[ \t]+|[Pp]arcela[ \t]+)?"
+    r"(?:(?:,|\.(?=[ \t]*[nN][º°]))?[ \t]*(?:[nN][º°o]\.?[ \t]*|No\.[ \t]*|#[ \t]*|n[úu]m\.?[ \t]*|n[úu]mero[ \t]+|[Nn]ave[ \t]+|[Pp]arcela[ \t]+)?"
     r"(?:\d{1,4}(?:[A-Za-z]|[ºª](?=[ \t]*[-,]))?(?![\d])(?:[ ]*[-/][ ]*\d{1,4}(?![\dºª°o])|[ ]+y[ ]+\d{1,4}(?!\d))?|[sS][ ]?/[ ]?[nN]|SN|sn)"
     rf"{_KM}?)"
 )
@@ -670,6 +670,17 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
         rf"(?=[ \t.,]*(?:\r?\n|$)|[ \t]*[,;-]?[ \t]*(?:e-)?\(?(?<!\d)\d{{5}}(?!\d)"
         rf"|[ \t]*[,.;]?[ \t]*{contact}|{_SENTENCE_END})"
     )
+    # a labelled address that fills its line is one street, floor and door included, even across a
+    # period ("Domicilio: C Bizkarreta, 1. Bajo A."), unless the line also holds a postal code,
+    # a contact label, after a comma or period a place of the gazetteer, or after a sentence end
+    # a lower-case word of four letters or more (prose: "Domicilio: Calle Luna 3. Refiere dolor.")
+    line_place = rf"[.,][ \t]*(?:{_trie_alt(place_names())})(?![\w])"
+    whole_line = (
+        rf"(?![^\n]*?(?:(?<!\d)\d{{5}}(?!\d)|(?<![\w])(?i:{contact})|{line_place}"
+        rf"|{_SENTENCE_END}[^\n]*?[ \t][{_LOWER}]{{4}}))"
+        rf"[^\n]*?[^\s.,](?=[ \t.,]*(?:\r?\n|$))"
+    )
+    not_email = r"(?![ \t]*[^\s@]+@[^\s@]+\.)"
     heads = _alt(_cap_first(
         _words("hospital_heads", SUPPORTED_LANGUAGES) + _words("health_centre_heads", SUPPORTED_LANGUAGES)
     ))
@@ -688,11 +699,21 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
         (
             PatternSpec(
                 "street_label",
-                rf"{_B}{not_in_prose}{addr_labels}[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$))(?P<v>[^\n]*?[^\s.,]){label_end}",
+                rf"{_B}{not_in_prose}{addr_labels}[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$)){not_email}"
+                rf"[ \t]*(?P<v>(?=[^\s])[^\n]*?[^\s.,])(?:{label_end}|(?={line_place}))",
                 0.8,
+            ),
+            # case-sensitive, for the prose test of ``whole_line``
+            PatternSpec(
+                "street_label_line",
+                rf"{_B}(?i:{not_in_prose}{addr_labels})[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$)){not_email}"
+                rf"[ \t]*(?P<v>{whole_line})",
+                0.8, 0,
             ),
             PatternSpec("street_typed", rf"{street_start}(?P<v>{stype_cap}[ \t]*{any_body}|{stype_low}[ \t]*{upper_body})(?![\w])",
                         0.75, 0),
+            # "Gran Vía" is a whole street name as well as a type: "Gran Vía, 111"
+            PatternSpec("street_gran_via", rf"{street_start}(?P<v>Gran[ \t]+V[íi]a{_STREET_NUMBER}{_FLOORS})(?![\w])", 0.75, 0),
             PatternSpec("po_box", rf"{_B}(?P<v>Apartado[ \t]+de[ \t]+[Cc]orreos[ \t]*(?:[nN][º°o]\.?[ \t]*)?\d{{1,6}}){_E}",
                         0.75, 0),
             PatternSpec("street_eu",

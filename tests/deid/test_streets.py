@@ -66,6 +66,18 @@ POSITIVE = [
     ("Remitido por: Dr. Luis Mar. Carrera 7 No. 40-62 Bogotá", "Carrera 7 No. 40-62"),
     ("Remitido por: Dr. Luis Mar. Av. Insurgentes Sur 1582, Col. Crédito Constructor, 03940 México.",
      "Av. Insurgentes Sur 1582, Col. Crédito Constructor"),
+    # a labelled address that fills its line keeps floor and door across a period …
+    ("Domicilio: C Zubieta, 4. Bajo B.\n", "C Zubieta, 4. Bajo B"),
+    ("Domicilio: Pza. del Olmo, 2. Esc. 3, 1º A..\n", "Pza. del Olmo, 2. Esc. 3, 1º A"),
+    # … building, staircase and flat after the number; "Nº" after a period; "Boulevard"; "Gran Vía"
+    ("Remitido por: Dra. Ana Sol Pz de Lugo,3, Ed.RIO, Esc.1a,2ºB 30009 Murcia",
+     "Pz de Lugo,3, Ed.RIO, Esc.1a,2ºB"),
+    ("Remitido por: Dr. Luis Mar. C/ Ramón Sijé 410, Apto. 12 Montevideo 11600, Uruguay",
+     "C/ Ramón Sijé 410, Apto. 12"),
+    ("Remitido por: Dr. Luis Mar. C/ Luis Vives. Nº 10 5ºA izq. 28009 Madrid",
+     "C/ Luis Vives. Nº 10 5ºA izq"),
+    ("Facultad de Medicina Boulevard Louis Braille, 17. 29071 Málaga", "Boulevard Louis Braille, 17"),
+    ("Servicio de Patología, 5a planta Gran Vía, 240. Barcelona 08014", "Gran Vía, 240"),
     # a street written in lower case, with its number after a comma or before a postal code
     ("Vive con su hija en la calle olmos, 23, 2 A de Soria.", "calle olmos, 23, 2 A"),
     ("Remitido por: Iker Mendi calle lizarra 15, 20134 Donostia", "calle lizarra 15"),
@@ -90,6 +102,8 @@ NEGATIVE = [
     # "domicilio:" inside a heading is not an address label
     "Medicación en domicilio: omeprazol 20 mg/24 h, bisoprolol 2,5 mg/24 h.",
     "Hospitalización a Domicilio : alta para seguimiento por su equipo.",
+    # an e-mail address after an address label is not a street
+    "Responsable clínico: Dr. Luis Mar Dirección: lmar1950@example.org\n",
 ]
 
 
@@ -128,3 +142,9 @@ def test_street_after_facility_leaves_the_facility_out(engine: RuleEngine) -> No
 )
 def test_more_street_forms(engine: RuleEngine, text: str, expected: str) -> None:
     assert expected in streets(engine, text)
+
+
+def test_labelled_line_stops_at_prose_after_a_sentence_end(engine: RuleEngine) -> None:
+    assert streets(engine, "Domicilio: Calle Luna 3. Refiere dolor torácico.\n") == ["Calle Luna 3"]
+    # a place name or a postal code after the street keeps the line rule out
+    assert streets(engine, "Domicilio: Calle Luna 3, Toledo.\n") == ["Calle Luna 3"]
