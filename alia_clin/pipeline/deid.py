@@ -62,7 +62,11 @@ class _RuleSource:
         self.engine = engine
 
     def predict(self, docs: Sequence[Doc]) -> list[list[PhiMatch]]:
-        return [self.engine.analyze(doc.text) for doc in docs]
+        return self.predict_texts([doc.text for doc in docs])
+
+    def predict_texts(self, texts: Sequence[str]) -> list[list[PhiMatch]]:
+        """Same as :meth:`predict`, from the docs' texts (``Doc.text`` rebuilds the text each call)."""
+        return [self.engine.analyze(text) for text in texts]
 
 
 class _HeadSource:
@@ -192,15 +196,21 @@ class DeidComponent(ErrorHandlingPipe):
         for batch in minibatch(stream, size=batch_size):
             docs = list(batch)
             try:
-                per_source = [src.predict(docs) for src in sources.values()]
+                texts = [doc.text for doc in docs]
+                per_source = [
+                    src.predict_texts(texts) if isinstance(src, _RuleSource) else src.predict(docs)
+                    for src in sources.values()
+                ]
                 for i, doc in enumerate(docs):
-                    self._set_annotations(doc, merge_candidates(c for preds in per_source for c in preds[i]))
+                    self._set_annotations(
+                        doc, merge_candidates(c for preds in per_source for c in preds[i]), texts[i]
+                    )
             except Exception as exc:  # spaCy's error-handler contract
                 error_handler(self.name, self, docs, exc)
             yield from docs
 
-    def _set_annotations(self, doc: Doc, matches: list[PhiMatch]) -> None:
-        spans = exact_spans(doc, [(m.start, m.end, m.label) for m in matches])
+    def _set_annotations(self, doc: Doc, matches: list[PhiMatch], text: str | None = None) -> None:
+        spans = exact_spans(doc, [(m.start, m.end, m.label) for m in matches], text)
         by_offsets = {(m.start, m.end): m for m in matches}
         doc.spans[self.spans_key] = spans
         group = doc.spans[self.spans_key]

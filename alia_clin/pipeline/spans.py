@@ -58,14 +58,16 @@ def _token_containing(doc: Doc, offset: int) -> int | None:
     return None
 
 
-def exact_spans(doc: Doc, items: list[tuple[int, int, str]]) -> list[Span]:
+def exact_spans(doc: Doc, items: list[tuple[int, int, str]], text: str | None = None) -> list[Span]:
     """Spans with exactly the given ``(start, end, label)`` character offsets.
 
     Splits tokens where needed (see :func:`split_tokens_at`). Leading/trailing whitespace
     inside a span is trimmed first, since spaCy spans cannot start or end on whitespace.
+    ``text`` is ``doc.text`` when the caller already has it (saves rebuilding it).
     """
     trimmed: list[tuple[int, int, str]] = []
-    text = doc.text
+    if text is None:
+        text = doc.text
     for start, end, label in items:
         while start < end and text[start].isspace():
             start += 1
