@@ -851,12 +851,20 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     return [patient, clinician]
 
 
+def _cap_word(word: str, first: bool) -> str:
+    """Title-case one word of a name head: initials all upper ("c.h.u." -> "C.H.U."), a short
+    connector ("de", "la") kept unless it opens the head ("h." -> "H.")."""
+    if re.fullmatch(r"(?:[^\W\d_]\.)+", word):
+        return word.upper()
+    return word[:1].upper() + word[1:] if len(word) > 2 or first else word
+
+
 def _cap_first(words: Iterable[str]) -> list[str]:
     """Return ``words`` with their first letter upper-cased, plus title-cased forms (name heads)."""
     out: list[str] = []
     for w in words:
         out.append(w[:1].upper() + w[1:])
-        out.append(" ".join(p[:1].upper() + p[1:] if len(p) > 2 else p for p in w.split(" ")))
+        out.append(" ".join(_cap_word(p, i == 0) for i, p in enumerate(w.split(" "))))
     return out
 
 

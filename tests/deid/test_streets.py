@@ -148,3 +148,11 @@ def test_labelled_line_stops_at_prose_after_a_sentence_end(engine: RuleEngine) -
     assert streets(engine, "Domicilio: Calle Luna 3. Refiere dolor torácico.\n") == ["Calle Luna 3"]
     # a place name or a postal code after the street keeps the line rule out
     assert streets(engine, "Domicilio: Calle Luna 3, Toledo.\n") == ["Calle Luna 3"]
+
+
+def test_facility_head_abbreviations_are_capitalised(engine: RuleEngine) -> None:
+    # "h. u." gives the head "H. U.", so the street after the hospital is found …
+    text = "Remitido por: Dr. Luis Mar. H. U. Virgen de la Luz Gaspar Aguilar 90. 46017 Valencia"
+    assert streets(engine, text) == ["Gaspar Aguilar 90"]
+    # … and a lower-case "h." (hours) is no facility head that would cut the street short
+    assert streets(engine, "Pauta cada 12 h. General Ricardos 9 28019 Madrid") == ["General Ricardos 9"]
