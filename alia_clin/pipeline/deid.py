@@ -8,8 +8,12 @@ de-identified text is computed from the spans by :mod:`alia_clin.deid.anonymize`
 The stage merges PHI candidates from several *sources*. The rules layer (Presidio pattern
 recognizers with checksum validation, :class:`alia_clin.deid.rules.RuleEngine`) is always
 there; a model layer (a PHI token head on the shared encoder) plugs in as another source
-through :meth:`DeidComponent.add_source`. Candidates are merged greedily by score, then
-length: checksum-validated identifiers carry score 1.0 and therefore win over model guesses.
+through :meth:`DeidComponent.add_source`. ``merge`` says how candidates are merged:
+``"score"`` (default) greedily by score, then length, whatever their source (checksum-validated
+identifiers carry score 1.0 and therefore win over model guesses); ``"rules_first"`` keeps the
+rule matches and adds only the other sources' candidates that overlap none of them and score at
+least ``model_min_score`` (fewer false alarms, a few more leaked characters; measured in the
+model card of the encoder pipeline).
 
 **Model layer.** With a PHI head (:class:`~alia_clin.encoder.heads.WordTagger` over the shared
 encoder; :meth:`DeidComponent.set_head`, ``initialize(phi_head=DIR)``, or ``phi_head/`` in the
@@ -32,7 +36,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from ..deid.rules import PhiMatch, RuleEngine
-from ..errors import AliaClinRuntimeError, ErrorCode
+from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
 from .base import ErrorHandlingPipe
 from .spans import exact_spans
@@ -92,12 +96,28 @@ class _HeadSource:
         ]
 
 
-def merge_candidates(candidates: Iterable[PhiMatch]) -> list[PhiMatch]:
+MERGE_POLICIES = ("score", "rules_first")
+
+
+def merge_candidates(
+    candidates: Iterable[PhiMatch],
+    policy: str = "score",
+    *,
+    rule_sources: frozenset[str] | None = None,
+    other_min_score: float = 0.0,
+) -> list[PhiMatch]:
     """Resolve overlapping candidates: higher score first, then longer span, then earlier start.
 
-    Returns non-overlapping matches sorted by start offset.
+    With ``policy="rules_first"`` the candidates whose source is in ``rule_sources`` are resolved
+    first; the others (model candidates) are then added where they overlap nothing kept and score
+    at least ``other_min_score``. Returns non-overlapping matches sorted by start offset.
     """
     ranked = sorted(candidates, key=lambda m: (-m.score, -(m.end - m.start), m.start, m.label))
+    if policy == "rules_first":
+        rules = rule_sources or frozenset()
+        first = [m for m in ranked if m.source in rules]
+        rest = [m for m in ranked if m.source not in rules and m.score >= other_min_score]
+        ranked = first + rest
     kept: list[PhiMatch] = []
     taken: list[tuple[int, int]] = []
     for m in ranked:
@@ -120,8 +140,14 @@ class DeidComponent(ErrorHandlingPipe):
         languages: Sequence[str],
         min_score: float,
         labels: Sequence[str] | None,
+        merge: str = "score",
+        model_min_score: float = 0.5,
     ) -> None:
         install_extensions()
+        if merge not in MERGE_POLICIES:
+            raise AliaClinValueError(
+                ErrorCode.E107, value=merge, field="merge", choices=", ".join(MERGE_POLICIES)
+            )
         self.name = name
         self.spans_key = spans_key
         self.cfg: dict[str, Any] = {
@@ -129,6 +155,8 @@ class DeidComponent(ErrorHandlingPipe):
             "languages": list(languages),
             "min_score": float(min_score),
             "labels": list(labels) if labels is not None else None,
+            "merge": merge,
+            "model_min_score": float(model_min_score),
         }
         self._rules: RuleEngine | None = None
         self._sources: dict[str, PhiSource] = {}
@@ -192,6 +220,7 @@ class DeidComponent(ErrorHandlingPipe):
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 64) -> Iterator[Doc]:
         """Annotate docs in batches; errors go through spaCy's error handler."""
         sources = self.sources
+        rule_sources = frozenset(self._rules.sources) if self._rules is not None else frozenset()
         error_handler = self.get_error_handler()
         for batch in minibatch(stream, size=batch_size):
             docs = list(batch)
@@ -202,9 +231,13 @@ class DeidComponent(ErrorHandlingPipe):
                     for src in sources.values()
                 ]
                 for i, doc in enumerate(docs):
-                    self._set_annotations(
-                        doc, merge_candidates(c for preds in per_source for c in preds[i]), texts[i]
+                    merged = merge_candidates(
+                        (c for preds in per_source for c in preds[i]),
+                        self.cfg.get("merge", "score"),
+                        rule_sources=rule_sources,
+                        other_min_score=float(self.cfg.get("model_min_score", 0.5)),
                     )
+                    self._set_annotations(doc, merged, texts[i])
             except Exception as exc:  # spaCy's error-handler contract
                 error_handler(self.name, self, docs, exc)
             yield from docs
@@ -272,6 +305,8 @@ class DeidComponent(ErrorHandlingPipe):
         "languages": list(DEFAULT_LANGUAGES),
         "min_score": 0.5,
         "labels": None,
+        "merge": "score",
+        "model_min_score": 0.5,
     },
     default_score_weights={"spans_phi_f": 1.0, "spans_phi_p": 0.0, "spans_phi_r": 0.0},
 )
@@ -282,8 +317,11 @@ def make_deid(
     languages: list[str],
     min_score: float,
     labels: list[str] | None,
+    merge: str,
+    model_min_score: float,
 ) -> DeidComponent:
     """Create the ``alia_deid`` pipe (no I/O here: rules load in ``initialize``/``from_disk``)."""
     return DeidComponent(
-        nlp, name, spans_key=spans_key, languages=languages, min_score=min_score, labels=labels
+        nlp, name, spans_key=spans_key, languages=languages, min_score=min_score, labels=labels,
+        merge=merge, model_min_score=model_min_score,
     )

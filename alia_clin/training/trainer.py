@@ -250,16 +250,20 @@ def phi_with_rules(
     examples: Sequence[Example],
     model_preds: Sequence[Sequence[tuple[int, int, str, float]]],
     languages: Sequence[str],
+    merge: str = "score",
+    model_min_score: float = 0.5,
 ) -> dict[str, Any]:
     """Score the ``alia_deid`` merge (rules + model candidates, same policy as the stage)."""
     from ..deid.rules import PhiMatch, RuleEngine
     from ..pipeline.deid import MODEL_SOURCE, merge_candidates
 
     engine = RuleEngine(list(languages), min_score=0.5, labels=None)
+    rule_sources = frozenset(engine.sources)
     merged = []
     for ex, preds in zip(examples, model_preds, strict=True):
         cands = engine.analyze(ex.text) + [PhiMatch(s, e, lab, sc, MODEL_SOURCE) for s, e, lab, sc in preds]
-        merged.append([(m.start, m.end, m.label) for m in merge_candidates(cands)])
+        kept = merge_candidates(cands, merge, rule_sources=rule_sources, other_min_score=model_min_score)
+        merged.append([(m.start, m.end, m.label) for m in kept])
     return score_predictions(examples, merged)
 
 
@@ -736,8 +740,12 @@ def train(
 
     metrics = _metrics("finished")
     if phi_task is not None and phi_task in best_preds:
-        languages = cfg.components.get("alia_deid", {}).get("languages", ["es", "ca", "eu", "gl"])
-        metrics["best_phi_with_rules"] = phi_with_rules(tasks[phi_task].dev, best_preds[phi_task], languages)
+        deid_cfg = cfg.components.get("alia_deid", {})
+        languages = deid_cfg.get("languages", ["es", "ca", "eu", "gl"])
+        metrics["best_phi_with_rules"] = phi_with_rules(
+            tasks[phi_task].dev, best_preds[phi_task], languages,
+            merge=deid_cfg.get("merge", "score"), model_min_score=float(deid_cfg.get("model_min_score", 0.5)),
+        )
     metrics["size_bytes"] = dir_size_bytes(out)
     _write_json(out / METRICS_FILE, metrics)
     log.write(

@@ -12,7 +12,7 @@ import spacy
 
 import alia_clin
 from alia_clin.deid.rules import PhiMatch
-from alia_clin.errors import AliaClinRuntimeError
+from alia_clin.errors import AliaClinRuntimeError, AliaClinValueError
 from alia_clin.pipeline.deid import merge_candidates
 
 
@@ -56,6 +56,33 @@ def test_merge_prefers_score_then_length() -> None:
     c = PhiMatch(20, 25, "FECHAS", 0.6, "rules")
     d = PhiMatch(18, 26, "FECHAS", 0.6, "model")
     assert merge_candidates([b, a, c, d]) == [a, d]
+
+
+def test_merge_rules_first_keeps_rules_and_adds_confident_model_spans() -> None:
+    rule = PhiMatch(20, 25, "FECHAS", 0.6, "DateRecognizer")
+    overlapping = PhiMatch(18, 26, "FECHAS", 0.99, "model")  # beats the rule under "score"
+    confident = PhiMatch(0, 5, "NOMBRE_SUJETO_ASISTENCIA", 0.97, "model")
+    unsure = PhiMatch(30, 35, "HOSPITAL", 0.6, "model")
+    cands = [rule, overlapping, confident, unsure]
+    assert merge_candidates(cands) == [confident, overlapping, unsure]
+    rules = frozenset({"DateRecognizer"})
+    kept = merge_candidates(cands, "rules_first", rule_sources=rules, other_min_score=0.9)
+    assert kept == [confident, rule]
+
+
+def test_merge_policy_is_validated_and_saved(tmp_path: Path) -> None:
+    nlp = spacy.blank("es")
+    with pytest.raises(AliaClinValueError, match=r"\[E107\]"):
+        nlp.add_pipe("alia_deid", config={"merge": "longest"})
+    nlp.add_pipe("alia_deid", config={"merge": "rules_first", "model_min_score": 0.9})
+    nlp.initialize()
+    nlp.get_pipe("alia_deid").add_source("model", _FakeModel())
+    doc = nlp("Pedro ingresa el 03/02/2024.")
+    assert (0, 5, "NOMBRE_SUJETO_ASISTENCIA") in _phi(doc)  # 0.9 >= model_min_score, no rule there
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    assert loaded.get_pipe("alia_deid").cfg["merge"] == "rules_first"
+    assert loaded.get_pipe("alia_deid").cfg["model_min_score"] == 0.9
 
 
 class _FakeModel:
