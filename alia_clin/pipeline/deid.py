@@ -12,8 +12,8 @@ through :meth:`DeidComponent.add_source`. ``merge`` says how candidates are merg
 ``"score"`` (default) greedily by score, then length, whatever their source (checksum-validated
 identifiers carry score 1.0 and therefore win over model guesses); ``"rules_first"`` keeps the
 rule matches and adds only the other sources' candidates that overlap none of them and score at
-least ``model_min_score`` (fewer false alarms, a few more leaked characters; measured in the
-model card of the encoder pipeline).
+least ``model_min_score`` (fewer false alarms, more leaked characters; both measured in
+``benchmarks/README.md``). Sources plugged in with ``add_source`` count as model sources.
 
 **Model layer.** With a PHI head (:class:`~alia_clin.encoder.heads.WordTagger` over the shared
 encoder; :meth:`DeidComponent.set_head`, ``initialize(phi_head=DIR)``, or ``phi_head/`` in the
