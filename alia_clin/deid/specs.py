@@ -674,13 +674,15 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
     # period ("Domicilio: C Bizkarreta, 1. Bajo A."), unless the line also holds a postal code,
     # a contact label, after a comma or period a place of the gazetteer, or after a sentence end
     # a lower-case word of four letters or more (prose: "Domicilio: Calle Luna 3. Refiere dolor.")
-    line_place = rf"[.,][ \t]*(?:{_trie_alt(place_names())})(?![\w])"
+    gazetteer = _trie_alt(place_names())
+    line_place = rf"[.,][ \t]*(?:{gazetteer})(?![\w])"
     whole_line = (
         rf"(?![^\n]*?(?:(?<!\d)\d{{5}}(?!\d)|(?<![\w])(?i:{contact})|{line_place}"
         rf"|{_SENTENCE_END}[^\n]*?[ \t][{_LOWER}]{{4}}))"
         rf"[^\n]*?[^\s.,](?=[ \t.,]*(?:\r?\n|$))"
     )
-    not_email = r"(?![ \t]*[^\s@]+@[^\s@]+\.)"
+    # the colon after an address label, not before a bare number or an e-mail address
+    label_colon = r"[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$))(?![ \t]*[^\s@]+@[^\s@]+\.)[ \t]*"
     heads = _alt(_cap_first(
         _words("hospital_heads", SUPPORTED_LANGUAGES) + _words("health_centre_heads", SUPPORTED_LANGUAGES)
     ))
@@ -699,15 +701,14 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
         (
             PatternSpec(
                 "street_label",
-                rf"{_B}{not_in_prose}{addr_labels}[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$)){not_email}"
-                rf"[ \t]*(?P<v>(?=[^\s])[^\n]*?[^\s.,])(?:{label_end}|(?={line_place}))",
+                rf"{_B}{not_in_prose}{addr_labels}{label_colon}"
+                rf"(?P<v>(?=[^\s])[^\n]*?[^\s.,])(?:{label_end}|(?={line_place}))",
                 0.8,
             ),
             # case-sensitive, for the prose test of ``whole_line``
             PatternSpec(
                 "street_label_line",
-                rf"{_B}(?i:{not_in_prose}{addr_labels})[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$)){not_email}"
-                rf"[ \t]*(?P<v>{whole_line})",
+                rf"{_B}(?i:{not_in_prose}{addr_labels}){label_colon}(?P<v>{whole_line})",
                 0.8, 0,
             ),
             PatternSpec("street_typed", rf"{street_start}(?P<v>{stype_cap}[ \t]*{any_body}|{stype_low}[ \t]*{upper_body})(?![\w])",
@@ -745,7 +746,6 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
     )
     stop = r"(?!(?:Tel|Tfno|Telf|Tlf|Tfn|Fax|E-mail|Email|Correo|Spain|España|Teléfono|Servicio|Hospital)\b)"
     places = load_resource("places")
-    gazetteer = _trie_alt(place_names())
     countries = load_resource("countries")
     names = {n for lang in SUPPORTED_LANGUAGES for n in countries.get(lang, ())}
     # a second capitalised word starts a new place when it is a province, region or country:
