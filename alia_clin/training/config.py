@@ -83,6 +83,7 @@ class TrainConfig:
     warmup_steps: int = 50
     grad_clip: float = 1.0
     freeze_embeddings: bool = True
+    freeze_layers: int = 0
     bf16: bool = True
     max_length: int = 254
     stride: int = 64
@@ -116,6 +117,8 @@ class TrainConfig:
             reason = "batch_size must be >= 1 and max_epochs, max_steps, max_minutes >= 0"
         elif self.max_epochs == 0 and self.max_steps == 0 and self.max_minutes == 0:
             reason = "set max_epochs, max_steps or max_minutes"
+        elif self.freeze_layers < 0 or (self.freeze_layers > 0 and not self.freeze_embeddings):
+            reason = "freeze_layers must be >= 0 and needs freeze_embeddings = true"
         elif self.scheme not in ("IO", "BIO"):
             reason = "scheme must be IO or BIO"
         elif len({t.component for t in self.tasks}) != len(self.tasks):

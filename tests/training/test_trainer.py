@@ -16,7 +16,14 @@ from alia_clin.encoder.loading import load_encoder
 from alia_clin.errors import AliaClinValueError
 from alia_clin.training.config import TrainConfig, config_from_dict
 from alia_clin.training.corpora import Example
-from alia_clin.training.trainer import make_segments, partial_tagger_loss, set_attention_dropout, train
+from alia_clin.training.trainer import (
+    encoder_layers,
+    freeze_bottom_layers,
+    make_segments,
+    partial_tagger_loss,
+    set_attention_dropout,
+    train,
+)
 
 from ..encoder.tiny import tiny_model_dir
 from .synthetic import make_corpus_tree
@@ -102,6 +109,44 @@ def test_attention_dropout_is_switched_off() -> None:
     enc = load_encoder(tiny_model_dir("xlm-roberta"))
     assert set_attention_dropout(enc.model, 0.0) == 2  # one per layer
     assert enc.model.config.attention_probs_dropout_prob == 0.0
+
+
+@pytest.mark.parametrize("arch", ["bert", "xlm-roberta", "roberta", "modernbert"])
+def test_frozen_bottom_layers_get_no_gradient(arch: str) -> None:
+    enc = load_encoder(tiny_model_dir(arch))
+    model = enc.model
+    layers = encoder_layers(model)
+    assert freeze_bottom_layers(model, 1) > 0
+    model.train()
+    ids = enc.tokenizer(["insuficiencia cardiaca, disnea"], return_tensors="pt")
+    states = model(**ids).last_hidden_state
+    torch.manual_seed(0)  # a random projection: the plain sum of a LayerNorm output has no gradient
+    (states * torch.randn_like(states)).sum().backward()
+    assert all(p.grad is None and not p.requires_grad for p in layers[0].parameters())
+    assert all(p.grad is None for p in model.get_input_embeddings().parameters())
+    assert any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in layers[1].parameters())
+
+
+def test_freeze_layers_is_checked(tmp_path: Path) -> None:
+    corpora = make_corpus_tree(tmp_path / "corpora")
+    with pytest.raises(AliaClinValueError) as err:
+        _config(corpora, freeze_layers=1, freeze_embeddings=False)
+    assert "[E130]" in str(err.value)
+    with pytest.raises(AliaClinValueError) as err:
+        freeze_bottom_layers(load_encoder(tiny_model_dir("bert")).model, 99)
+    assert "[E130]" in str(err.value)
+
+
+def test_training_with_frozen_layers_keeps_them(tmp_path: Path) -> None:
+    corpora = make_corpus_tree(tmp_path / "corpora")
+    out = tmp_path / "models" / "frozen"
+    train(_config(corpora, freeze_layers=1, max_steps=2, eval_every_steps=2, save_dtype="float32"), out)
+    base = load_encoder(tiny_model_dir("xlm-roberta")).model
+    tuned = load_encoder(out / "alia_encoder" / "model").model
+    b0, t0 = encoder_layers(base)[0].state_dict(), encoder_layers(tuned)[0].state_dict()
+    assert all(torch.equal(b0[k], t0[k]) for k in b0)
+    b1, t1 = encoder_layers(base)[1].state_dict(), encoder_layers(tuned)[1].state_dict()
+    assert any(not torch.equal(b1[k], t1[k]) for k in b1)
 
 
 def test_training_writes_a_pipeline_that_reloads_identically(tmp_path: Path) -> None:
