@@ -24,18 +24,37 @@ DEFAULT_MODEL = "alia-clin-rules"
 TOKENIZER = "alia_clin.WordPunctTokenizer.v1"
 
 
+def models_dir() -> Path:
+    """The ``models/`` folder of the source checkout (it may not exist in an installed wheel)."""
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def resolve_model(model: str | Path) -> Path:
+    """A pipeline directory for ``model``: an existing path, else the name of a pipeline shipped
+    in ``models/`` (e.g. ``"alia-clin-es-small"``), else the path as given (the caller reports
+    it missing)."""
+    path = Path(model)
+    if path.exists():
+        return path
+    shipped = models_dir() / str(model)
+    if path.name == str(model) and (shipped / "config.cfg").is_file():
+        return shipped
+    return path
+
+
 def default_model_path() -> Path | None:
     """Where the embedded default pipeline is: ``$ALIA_CLIN_MODEL``, else ``models/<DEFAULT_MODEL>``
     of the source checkout (editable installs), else None."""
     env = os.environ.get("ALIA_CLIN_MODEL")
     if env:
         return Path(env)
-    candidate = Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL
+    candidate = models_dir() / DEFAULT_MODEL
     return candidate if (candidate / "config.cfg").exists() else None
 
 
 def load(model: str | Path | None = None, *, exclude: tuple[str, ...] = ()) -> Language:
-    """Load an alia_clin pipeline from a directory (default: the embedded default model).
+    """Load an alia_clin pipeline from a directory or the name of a pipeline shipped in
+    ``models/`` (default: the embedded default model).
 
     Without a model directory at hand (e.g. an installed wheel without the ``models/``
     folder), builds the rules-only de-identification pipeline, which needs no weights.
@@ -47,7 +66,7 @@ def load(model: str | Path | None = None, *, exclude: tuple[str, ...] = ()) -> L
     from .extensions import install_extensions
 
     install_extensions()
-    path = Path(model) if model is not None else default_model_path()
+    path = resolve_model(model) if model is not None else default_model_path()
     if path is None:
         return build_rules_pipeline()
     if not path.exists():
@@ -80,4 +99,12 @@ def build_rules_pipeline(lang: str = "es") -> Language:
     return nlp
 
 
-__all__ = ["DEFAULT_MODEL", "__version__", "build_rules_pipeline", "default_model_path", "load"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "__version__",
+    "build_rules_pipeline",
+    "default_model_path",
+    "load",
+    "models_dir",
+    "resolve_model",
+]

@@ -84,7 +84,10 @@ def process(
     entities_from: Annotated[
         Path | None, typer.Option(help="Take clinical entities from DIR/<stem>.ann instead of predicting.")
     ] = None,
-    model: Annotated[Path | None, typer.Option(help="Pipeline directory (default: embedded model).")] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Pipeline folder or a shipped name like alia-clin-es-small (default: embedded)."),
+    ] = None,
     operator: Annotated[str, typer.Option(help="deid-text operator: tag, mask, redact, surrogate.")] = "tag",
     secret: Annotated[
         str | None, typer.Option(help="Surrogate key (default: $ALIA_CLIN_SECRET).", show_default=False)
@@ -174,7 +177,10 @@ def process(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("alia-clin-demo"),
     operator: Annotated[str, typer.Option(help="tag, mask, redact or surrogate.")] = "surrogate",
-    model: Annotated[Path | None, typer.Option(help="Pipeline directory (default: embedded model).")] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Pipeline folder or a shipped name like alia-clin-es-small (default: embedded)."),
+    ] = None,
 ) -> None:
     """Run the pipeline on the bundled synthetic notes (es, ca, eu, gl) and show a summary."""
     _setup_logging(False)
@@ -364,11 +370,35 @@ def models_train_scope_head(
     typer.echo(json.dumps(head.meta.get("training", {}), indent=2))
 
 
+@models_app.command("add-stages")
+def models_add_stages(
+    trained: Annotated[Path, typer.Argument(help="Pipeline written by alia-clin train.")],
+    out: Annotated[Path, typer.Option(help="Output pipeline folder (may be TRAINED itself).")],
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="Pipeline whose stages are copied (default: models/alia-clin-rules)."),
+    ] = None,
+    skip: Annotated[str, typer.Option(help="Comma-separated stages not to copy.")] = "",
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
+) -> None:
+    """Add the stages a trained pipeline lacks (sections, measurements, terms, codes, context,
+    hf_risk) from another pipeline: how the embedded default is completed after training."""
+    _setup_logging(verbose)
+    from ..training.assemble import add_rule_stages
+
+    src = source or Path(__file__).resolve().parents[2] / "models" / "alia-clin-rules"
+    names = _guard(lambda: add_rule_stages(trained, src, out, skip=tuple(_split(skip) or [])))
+    err_console.print(f"pipeline in {out}: {', '.join(names)}")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1; $ALIA_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080; $ALIA_PORT).")] = None,
-    model: Annotated[str | None, typer.Option(help="Pipeline directory (default: embedded model).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Pipeline folder or a shipped name like alia-clin-es-small (default: embedded)."),
+    ] = None,
     fhir_upstream: Annotated[
         str | None, typer.Option(help="Write results to this FHIR base URL as transaction Bundles.")
     ] = None,
