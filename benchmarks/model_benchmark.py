@@ -61,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="first N notes of each dev split (0 = all)")
     args = ap.parse_args(argv)
 
-    import spacy
 
     import alia_clin
     from alia_clin.deid.rules import PhiMatch, RuleEngine
@@ -89,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         phi_dev, ner_dev = phi_dev[: args.limit], ner_dev[: args.limit]
 
     guard = NetworkGuard().install()
-    alia_clin.load(args.model)  # warm imports
-    nlp = spacy.load(args.model)
+    nlp = alia_clin.load(args.model)
     enc_pipe = nlp.get_pipe("alia_encoder")
     encoder, settings = enc_pipe.encoder, enc_pipe.settings  # type: ignore[attr-defined]
     deid_pipe, ner_pipe = nlp.get_pipe("alia_deid"), nlp.get_pipe("alia_ner")

@@ -52,7 +52,8 @@ def add_rule_stages(
             continue
         nlp.add_pipe(name, source=src)
         logger.info("added stage %s from %s", name, source.name)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else None))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         nlp.to_disk(tmp)
         for name in TRAINING_FILES:
