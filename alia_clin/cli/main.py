@@ -384,9 +384,10 @@ def models_add_stages(
     """Add the stages a trained pipeline lacks (sections, measurements, terms, codes, context,
     hf_risk) from another pipeline: how the embedded default is completed after training."""
     _setup_logging(verbose)
+    from .. import models_dir
     from ..training.assemble import add_rule_stages
 
-    src = source or Path(__file__).resolve().parents[2] / "models" / "alia-clin-rules"
+    src = source or models_dir() / "alia-clin-rules"
     names = _guard(lambda: add_rule_stages(trained, src, out, skip=tuple(_split(skip) or [])))
     err_console.print(f"pipeline in {out}: {', '.join(names)}")
 
