@@ -58,6 +58,7 @@ class ErrorCode(str, Enum):
     E134 = "Unknown corpus in source '{source}'. Known corpora: {choices}."
     E135 = "Refusing to write '{path}' inside the source checkout: build base models into a cache folder."
     E136 = "Output folder '{path}' exists and was not written by 'alia-clin train': refusing to replace it."
+    E137 = "Output folder '{path}' already exists: the pipeline with the retrained head goes to a new folder."
     E200 = "Terminology table '{path}' line {line} is malformed: {reason}."
     E201 = "Terminology concept '{concept_id}' has an invalid {system} code '{value}'."
     E170 = "Invalid context lexicon for language '{language}': {reason}."

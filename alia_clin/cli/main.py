@@ -75,8 +75,10 @@ def process(
     ] = "auto",
     output_format: Annotated[
         str,
-        typer.Option(help="Comma-separated: brat, deid-text, jsonl, entities-csv, entities-parquet, "
-                     "deid-copy, fhir-ndjson, fhir-bundle."),
+        typer.Option(
+            help="Comma-separated: brat, deid-text, jsonl, entities-csv, entities-parquet, "
+            "deid-copy, fhir-ndjson, fhir-bundle."
+        ),
     ] = "brat",
     tasks: Annotated[
         str | None, typer.Option(help="Comma-separated tasks: deid,ner,context,hf_risk (default: all).")
@@ -111,9 +113,7 @@ def process(
     binaries: Annotated[
         str | None, typer.Option(help="FHIR input: Binary NDJSON file or folder of the same export.")
     ] = None,
-    max_chars: Annotated[
-        int | None, typer.Option(help="Notes longer than this fail as 'oversize'.")
-    ] = None,
+    max_chars: Annotated[int | None, typer.Option(help="Notes longer than this fail as 'oversize'.")] = None,
     entity_text: Annotated[
         str, typer.Option(help="Span text in the entity table: none, entities (clinical), all (PHI too).")
     ] = "none",
@@ -140,8 +140,16 @@ def process(
 
     reader_options = _guard(
         lambda: ReaderOptions(
-            id_col=id_col, text_col=text_col, patient_col=patient_col, date_col=date_col, lang_col=lang_col,
-            delimiter=delimiter, quotechar=quotechar, quoting=quoting, encoding=encoding, binaries=binaries,
+            id_col=id_col,
+            text_col=text_col,
+            patient_col=patient_col,
+            date_col=date_col,
+            lang_col=lang_col,
+            delimiter=delimiter,
+            quotechar=quotechar,
+            quoting=quoting,
+            encoding=encoding,
+            binaries=binaries,
         )
     )
     nlp = _guard(lambda: load(model))
@@ -283,9 +291,7 @@ def _default_cache() -> Path:
 
 @models_app.command("build-base")
 def models_build_base(
-    out: Annotated[
-        Path | None, typer.Option(help="Cache folder (default ~/.cache/alia_clin/base)")
-    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Cache folder (default ~/.cache/alia_clin/base)")] = None,
     corpora: Annotated[
         Path | None, typer.Option(help="Corpora root for vocabulary pruning (default ../shared/corpora).")
     ] = None,
@@ -370,6 +376,57 @@ def models_train_scope_head(
     typer.echo(json.dumps(head.meta.get("training", {}), indent=2))
 
 
+@models_app.command("retrain-head")
+def models_retrain_head(
+    trained: Annotated[Path, typer.Argument(help="Pipeline written by alia-clin train (or add-stages).")],
+    out: Annotated[Path, typer.Option(help="New pipeline folder (must not exist).")],
+    component: Annotated[
+        str, typer.Option(help="Stage whose head is retrained: alia_ner or alia_deid.")
+    ] = "alia_ner",
+    corpora: Annotated[
+        Path | None, typer.Option(help="Corpora root (default: $ALIA_CLIN_CORPORA or ../shared/corpora).")
+    ] = None,
+    sources: Annotated[
+        str, typer.Option(help="Comma-separated train sources the head learns from (default: the task's).")
+    ] = "",
+    rnn: Annotated[int, typer.Option(help="BiGRU width per direction (0: a per-word head).")] = 128,
+    mlp_hidden: Annotated[int, typer.Option(help="Width of the projection before the GRU (0: none).")] = 256,
+    epochs: Annotated[int, typer.Option(help="Most epochs (the best on dev is kept).")] = 10,
+    min_score: Annotated[
+        float | None, typer.Option(help="Set alia_ner's min_score in the new pipeline (default: keep).")
+    ] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cache folder for encoded states (.npz).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
+) -> None:
+    """Train a new head for one stage on the frozen states of the pipeline's encoder and write
+    the pipeline with it to OUT (minutes on a CPU; the encoder is copied unchanged).
+
+    The dev split is the one the encoder was trained with; the report
+    (OUT/head_training_metrics.json, printed) gives per-epoch dev F1 and dev scores at several
+    min_score values for the old and the new head.
+    """
+    _setup_logging(verbose)
+    from ..training.corpora import default_corpora_root
+    from ..training.frozen import FrozenTaggerConfig, retrain_head
+
+    cfg = FrozenTaggerConfig(epochs=epochs, rnn=rnn, mlp_hidden=mlp_hidden, seed=seed)
+    report = _guard(
+        lambda: retrain_head(
+            trained,
+            out,
+            corpora or default_corpora_root(),
+            component=component,
+            sources=_split(sources) or None,
+            config=cfg,
+            min_score=min_score,
+            cache_dir=cache,
+            log=lambda row: logging.getLogger("alia_clin").info("%s", json.dumps(row)),
+        )
+    )
+    typer.echo(json.dumps(report, indent=2))
+
+
 @models_app.command("add-stages")
 def models_add_stages(
     trained: Annotated[Path, typer.Argument(help="Pipeline written by alia-clin train.")],
@@ -434,9 +491,17 @@ def serve(
         stream=sys.stderr,
     )
     given: dict[str, Any] = {
-        "host": host, "port": port, "model": model, "fhir_upstream": fhir_upstream, "jwks_file": jwks_file,
-        "jwt_issuer": jwt_issuer, "jwt_audience": jwt_audience, "max_concurrency": max_concurrency,
-        "max_queue": max_queue, "request_timeout_s": timeout, "max_body_bytes": max_body_bytes,
+        "host": host,
+        "port": port,
+        "model": model,
+        "fhir_upstream": fhir_upstream,
+        "jwks_file": jwks_file,
+        "jwt_issuer": jwt_issuer,
+        "jwt_audience": jwt_audience,
+        "max_concurrency": max_concurrency,
+        "max_queue": max_queue,
+        "request_timeout_s": timeout,
+        "max_body_bytes": max_body_bytes,
     }
     try:
         settings = ServiceSettings(**{k: v for k, v in given.items() if v is not None})

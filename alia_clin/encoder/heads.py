@@ -9,6 +9,12 @@ spans ``(start, end, label, score)``. It decides **one tag per pre-split word** 
 * ``scheme="BIO"``: tags ``O, B-X, I-X…``; a word starts a new span when ``B-X`` is more
   probable than ``I-X`` (so two adjacent same-label mentions stay apart).
 
+With ``rnn > 0`` a bidirectional GRU runs over each note's word sequence between the
+(optional) MLP and the classifier, so a word's tag can depend on its neighbours' states: on
+the shipped e5-small encoder this cut fragmented and truncated entities (a head trained on
+frozen states, :mod:`alia_clin.training.frozen`). Without it the head is per word and notes
+can be stacked freely.
+
 A word's label is the argmax over ``P(O)`` and each label's combined probability
 (``P(B-X) + P(I-X)``); the span score is the mean of that combined probability over the
 span's words. With ``text`` given, spans never cross a line break.
@@ -59,7 +65,8 @@ class WordTagger(nn.Module):
 
     ``hidden_size``: width of the encoder states; ``labels``: entity labels (no ``O``);
     ``scheme``: ``"IO"`` or ``"BIO"``; ``mlp_hidden``: 0 for a linear head, else the width
-    of a GELU hidden layer.
+    of a GELU hidden layer; ``rnn``: 0 for no sequence layer, else the width per direction
+    of a bidirectional GRU over the note's words (after the MLP).
     """
 
     def __init__(
@@ -70,6 +77,7 @@ class WordTagger(nn.Module):
         scheme: str = "IO",
         dropout: float = 0.1,
         mlp_hidden: int = 0,
+        rnn: int = 0,
     ) -> None:
         super().__init__()
         if len(set(labels)) != len(labels) or "O" in labels:
@@ -82,6 +90,11 @@ class WordTagger(nn.Module):
         self.tags = build_tags(self.labels, scheme)
         self.dropout_p = float(dropout)
         self.mlp_hidden = int(mlp_hidden)
+        self.rnn_size = int(rnn)
+        if self.mlp_hidden < 0 or self.rnn_size < 0:
+            raise AliaClinValueError(
+                ErrorCode.E107, value="mlp_hidden/rnn", field="head shape", choices="0 or a positive width"
+            )
         self.dropout = nn.Dropout(self.dropout_p)
         self.mlp: nn.Module
         if self.mlp_hidden > 0:
@@ -92,6 +105,10 @@ class WordTagger(nn.Module):
         else:
             self.mlp = nn.Identity()
             width = self.hidden_size
+        self.rnn: nn.GRU | None = None
+        if self.rnn_size > 0:
+            self.rnn = nn.GRU(width, self.rnn_size, batch_first=True, bidirectional=True)
+            width = 2 * self.rnn_size
         self.classifier = nn.Linear(width, len(self.tags))
         # Combine tag probabilities into [O, label_1, …] masses: (n_tags, 1 + n_labels).
         combine = torch.zeros(len(self.tags), 1 + len(self.labels))
@@ -100,9 +117,34 @@ class WordTagger(nn.Module):
         self.register_buffer("_combine", combine, persistent=False)
 
     # -- training ----------------------------------------------------------------------------
-    def forward(self, states: torch.Tensor) -> torch.Tensor:
-        """Tag logits ``[..., n_tags]`` for word states ``[..., hidden]``."""
-        return self.classifier(self.mlp(self.dropout(states)))
+    @property
+    def is_sequential(self) -> bool:
+        """Whether a word's tag depends on the other words of its note (a GRU layer)."""
+        return self.rnn is not None
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Tag logits ``[..., n_tags]`` for word states ``[..., hidden]``.
+
+        With a GRU layer, ``states`` is one note ``[words, hidden]`` or a padded batch
+        ``[batch, words, hidden]``; ``mask`` (``[batch, words]``, True on real words, padding
+        at the end) keeps padding out of the backward direction.
+        """
+        x = self.mlp(self.dropout(states))
+        if self.rnn is not None:
+            single = x.dim() == 2
+            if single:
+                x = x.unsqueeze(0)
+            if mask is not None and not single and not bool(mask.all()):
+                lengths = mask.sum(dim=1).clamp(min=1).cpu()
+                packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+                y, _ = self.rnn(packed)
+                x, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])
+            else:
+                x, _ = self.rnn(x)
+            x = self.dropout(x)
+            if single:
+                x = x.squeeze(0)
+        return self.classifier(x)
 
     def targets(self, words: Sequence[tuple[int, int]], spans: Iterable[tuple[Any, ...]]) -> list[int]:
         """Gold tag ids, one per word, from character spans ``(start, end, label, …)``.
@@ -142,7 +184,8 @@ class WordTagger(nn.Module):
     # -- inference ---------------------------------------------------------------------------
     @torch.inference_mode()
     def probabilities(self, states: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Tag probabilities ``[n_words, n_tags]`` (float32) for word states, in eval mode."""
+        """Tag probabilities ``[n_words, n_tags]`` (float32) for one note's word states, in eval
+        mode (with a GRU layer the rows are read as one sequence, in order)."""
         was_training = self.training
         self.eval()
         try:
@@ -216,6 +259,13 @@ class WordTagger(nn.Module):
         for e in encoded:
             if e.n_words and e.hidden_size != self.hidden_size:
                 raise AliaClinValueError(ErrorCode.E109, expected=self.hidden_size, got=e.hidden_size)
+        if self.is_sequential:  # the GRU must not run across notes
+            return [
+                self.decode(e.words, self.probabilities(e.states), text=texts[i] if texts else None)
+                if e.n_words
+                else []
+                for i, e in enumerate(encoded)
+            ]
         stacked = np.concatenate([e.states.reshape(-1, self.hidden_size) for e in encoded])
         probs = self.probabilities(stacked) if len(stacked) else np.zeros((0, len(self.tags)), np.float32)
         out, row = [], 0
@@ -236,6 +286,7 @@ class WordTagger(nn.Module):
             "tags": self.tags,
             "dropout": self.dropout_p,
             "mlp_hidden": self.mlp_hidden,
+            "rnn": self.rnn_size,
         }
 
     def save(self, path: str | Path, *, dtype: str = "float32") -> None:
@@ -257,6 +308,7 @@ class WordTagger(nn.Module):
             scheme=cfg["scheme"],
             dropout=cfg.get("dropout", 0.1),
             mlp_hidden=cfg.get("mlp_hidden", 0),
+            rnn=cfg.get("rnn", 0),
         )
         if head.tags != cfg.get("tags", head.tags):
             raise AliaClinValueError(ErrorCode.E106, path=str(src), reason="tag list does not match labels")

@@ -91,6 +91,7 @@ class TrainConfig:
     pooling: str = "first"
     scheme: str = "BIO"
     head_dropout: float = 0.1
+    head_rnn: int = 0
     attention_dropout: float | None = 0.0
     eval_every_steps: int = 0
     eval_every_minutes: float = 10.0
@@ -119,6 +120,8 @@ class TrainConfig:
             reason = "set max_epochs, max_steps or max_minutes"
         elif self.freeze_layers < 0 or (self.freeze_layers > 0 and not self.freeze_embeddings):
             reason = "freeze_layers must be >= 0 and needs freeze_embeddings = true"
+        elif self.head_rnn < 0:
+            reason = "head_rnn must be >= 0 (0: per-word heads; n: a BiGRU of width n per direction)"
         elif self.scheme not in ("IO", "BIO"):
             reason = "scheme must be IO or BIO"
         elif len({t.component for t in self.tasks}) != len(self.tasks):
@@ -155,6 +158,15 @@ def config_from_dict(cfg: dict[str, Any], *, path: str = "<config>") -> TrainCon
     unknown = sorted(set(training) - allowed)
     if unknown:
         raise bad(f"unknown [training] keys: {', '.join(unknown)}")
+    defaults = TrainConfig(tasks=[])
+    for key, value in training.items():
+        want = type(getattr(defaults, key))
+        if want in (int, float, bool, str) and value is not None:
+            ok = isinstance(value, want) and (want is bool or not isinstance(value, bool))
+            if want is float and isinstance(value, int) and not isinstance(value, bool):
+                ok = True
+            if not ok:
+                raise bad(f"[training] {key} must be {want.__name__}, got {type(value).__name__}")
     tasks = []
     for name, t in raw_tasks.items():
         if not isinstance(t, dict):

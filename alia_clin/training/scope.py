@@ -26,7 +26,6 @@ Only counts, ids and metrics are logged; never note text. E3C must not train the
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import random
 import time
@@ -41,6 +40,7 @@ from ..encoder.scope_head import SCOPE_TARGETS, ScopeHead, pad_sentences, senten
 from ..encoder.windows import EncodedNote, WindowSettings
 from ..errors import AliaClinValueError, ErrorCode
 from ..io.brat import read_text
+from .states import encode_cached
 
 logger = logging.getLogger("alia_clin")
 
@@ -221,13 +221,6 @@ def word_targets(words: Sequence[tuple[int, int]], spans: dict[str, Spans]) -> n
     return out
 
 
-def _cache_key(encoder_sha: str, settings: WindowSettings, note: ScopeNote) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps([encoder_sha, asdict(settings), note.id], sort_keys=True).encode())
-    h.update(note.text.encode("utf-8"))
-    return h.hexdigest()[:32]
-
-
 def encode_scope_notes(
     encoder: Any,
     notes: Sequence[ScopeNote],
@@ -240,38 +233,20 @@ def encode_scope_notes(
     """Encode notes with the frozen ``encoder`` (a ``LoadedEncoder``) and attach targets/sentences.
 
     ``cache_dir``: reuse/write ``<key>.npz`` files (float16 states, word offsets) keyed by the
-    encoder's weights hash, the window settings, the note id and text.
+    encoder's weights hash, the window settings, the note id and text
+    (:func:`~alia_clin.training.states.encode_cached`).
     """
-    from ..encoder.windows import encode_notes
-
-    settings = settings or WindowSettings()
-    cache = Path(cache_dir) if cache_dir else None
-    if cache:
-        cache.mkdir(parents=True, exist_ok=True)
-    encoded: dict[int, EncodedNote] = {}
-    todo: list[int] = []
-    for i, note in enumerate(notes):
-        path = cache / f"{_cache_key(encoder.weights_sha256, settings, note)}.npz" if cache else None
-        if path is not None and path.is_file():
-            with np.load(path) as z:
-                words = [(int(a), int(b)) for a, b in z["words"]]
-                encoded[i] = EncodedNote(words, z["states"].astype(np.float32), encoder.weights_sha256)
-        else:
-            todo.append(i)
-    for b in range(0, len(todo), batch_notes):
-        idx = todo[b : b + batch_notes]
-        outs = encode_notes(encoder, [notes[i].text for i in idx], settings=settings)
-        for i, enc in zip(idx, outs, strict=True):
-            encoded[i] = enc
-            if cache:
-                path = cache / f"{_cache_key(encoder.weights_sha256, settings, notes[i])}.npz"
-                words_arr = np.asarray(enc.words, dtype=np.int64).reshape(-1, 2)
-                np.savez(path, words=words_arr, states=enc.states.astype(np.float16))
-        if progress:
-            progress(min(b + batch_notes, len(todo)), len(todo))
+    states = encode_cached(
+        encoder,
+        [(note.id, note.text) for note in notes],
+        settings=settings,
+        batch_notes=batch_notes,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
     out = []
     for i, note in enumerate(notes):
-        enc = encoded[i]
+        enc = states[i]
         out.append(
             EncodedScopeNote(
                 note.id, enc, word_targets(enc.words, note.spans), sentence_words(note.text, enc.words)

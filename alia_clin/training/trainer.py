@@ -588,7 +588,9 @@ def train(
     for tc in cfg.tasks:
         td = data.tasks[tc.name]
         torch.manual_seed(cfg.seed + len(tasks) + 1)
-        head = WordTagger(encoder.hidden_size, td.labels, scheme=cfg.scheme, dropout=cfg.head_dropout)
+        head = WordTagger(
+            encoder.hidden_size, td.labels, scheme=cfg.scheme, dropout=cfg.head_dropout, rnn=cfg.head_rnn
+        )
         head.to(cfg.device)
         segs = make_segments(encoder, td.train, content)
         tasks[tc.name] = _TaskState(tc.name, tc.component, tc.weight, head, segs, td.dev)
@@ -727,7 +729,7 @@ def train(
                 g["lr"] = g["base_lr"] * lr_scale
             t.head.train()
             wb = word_states(encoder, [s.text for s in batch], settings=train_settings)
-            logits = t.head(wb.states)
+            logits = t.head(wb.states, wb.mask)
             targets = t.head.collate_targets(
                 [t.head.targets(words, seg.spans) for words, seg in zip(wb.words, batch, strict=True)],
                 wb.states.shape[1],
@@ -789,8 +791,11 @@ def train(
         deid_cfg = cfg.components.get("alia_deid", {})
         languages = deid_cfg.get("languages", ["es", "ca", "eu", "gl"])
         metrics["best_phi_with_rules"] = phi_with_rules(
-            tasks[phi_task].dev, best_preds[phi_task], languages,
-            merge=deid_cfg.get("merge", "score"), model_min_score=float(deid_cfg.get("model_min_score", 0.5)),
+            tasks[phi_task].dev,
+            best_preds[phi_task],
+            languages,
+            merge=deid_cfg.get("merge", "score"),
+            model_min_score=float(deid_cfg.get("model_min_score", 0.5)),
         )
     metrics["size_bytes"] = dir_size_bytes(out)
     _write_json(out / METRICS_FILE, metrics)

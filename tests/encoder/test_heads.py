@@ -170,3 +170,39 @@ def test_head_learns_names_on_a_frozen_tiny_encoder() -> None:
     pred = head.predict(note, text=TEXT)
     assert [(s, e, lab) for s, e, lab, _ in pred] == gold
     assert head.predict_many([note, note], [TEXT, TEXT]) == [pred, pred]
+
+
+def test_gru_head_reads_each_note_as_one_sequence(tmp_path: Path) -> None:
+    """With ``rnn`` a word's tag depends on its neighbours, never on another note's words."""
+    torch.manual_seed(3)
+    head = WordTagger(16, ["A", "B"], scheme="BIO", rnn=8, mlp_hidden=12)
+    assert head.is_sequential and not WordTagger(16, ["A"]).is_sequential
+    rng = np.random.default_rng(1)
+    s1 = rng.standard_normal((5, 16)).astype(np.float32)
+    s2 = rng.standard_normal((3, 16)).astype(np.float32)
+    p1 = head.probabilities(s1)
+    changed = s1.copy()
+    changed[4] += 1.0
+    assert not np.allclose(p1[0], head.probabilities(changed)[0]), "word 0 sees word 4"
+    n1 = EncodedNote([(i * 2, i * 2 + 1) for i in range(5)], s1)
+    n2 = EncodedNote([(i * 2, i * 2 + 1) for i in range(3)], s2)
+    empty = EncodedNote([], np.zeros((0, 16), dtype=np.float32))
+    both = head.predict_many([n1, empty, n2])
+    assert both == [head.predict(n1), [], head.predict(n2)]
+    # a padded batch with a mask gives each note the logits it gets alone
+    x = torch.zeros(2, 5, 16)
+    x[0], x[1, :3] = torch.from_numpy(s1), torch.from_numpy(s2)
+    mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    head.eval()
+    with torch.no_grad():
+        batched = head(x, mask)
+        alone = head(torch.from_numpy(s2))
+    torch.testing.assert_close(batched[1, :3], alone, atol=1e-5, rtol=1e-4)
+    head.save(tmp_path / "h", dtype="float16")
+    assert json.loads((tmp_path / "h" / "head.json").read_text())["rnn"] == 8
+    again = WordTagger.load(tmp_path / "h")
+    assert again.is_sequential and again.rnn_size == 8
+    np.testing.assert_allclose(again.probabilities(s1), p1, atol=1e-2)
+    with pytest.raises(AliaClinError) as err:
+        WordTagger(16, ["A"], rnn=-1)
+    assert err.value.code == "E107"

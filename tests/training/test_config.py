@@ -37,7 +37,16 @@ def test_unknown_key_is_e130() -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("device", "tpu"), ("batch_size", 0), ("scheme", "BILOU")],
+    [
+        ("device", "tpu"),
+        ("batch_size", 0),
+        ("scheme", "BILOU"),
+        ("head_rnn", -1),
+        ("head_rnn", "0  # an inline comment is not a cfg comment"),
+        ("max_steps", 2.5),
+        ("bf16", 1),
+        ("lr_heads", "1e-3"),
+    ],
 )
 def test_bad_values_are_e130(key: str, value: object) -> None:
     cfg = _base()

@@ -149,6 +149,21 @@ def test_training_with_frozen_layers_keeps_them(tmp_path: Path) -> None:
     assert any(not torch.equal(b1[k], t1[k]) for k in b1)
 
 
+def test_joint_training_with_a_gru_head(tmp_path: Path) -> None:
+    """``head_rnn`` gives both heads a BiGRU, trained with the encoder over padded batches."""
+    corpora = make_corpus_tree(tmp_path / "corpora")
+    out = tmp_path / "models" / "gru"
+    train(_config(corpora, head_rnn=4, max_steps=2, eval_every_steps=2), out)
+    nlp = spacy.load(out)
+    for name in ("alia_deid", "alia_ner"):
+        head = nlp.get_pipe(name).head  # type: ignore[attr-defined]
+        assert head.is_sequential and head.rnn_size == 4
+    assert nlp(TEXT).text == TEXT
+    with pytest.raises(AliaClinValueError) as err:
+        _config(corpora, head_rnn=-1)
+    assert err.value.code == "E130"
+
+
 def test_training_writes_a_pipeline_that_reloads_identically(tmp_path: Path) -> None:
     corpora = make_corpus_tree(tmp_path / "corpora")
     out = tmp_path / "models" / "tiny"

@@ -1,0 +1,115 @@
+"""Retraining a stage's head on frozen encoder states (``alia-clin models retrain-head``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import spacy
+from typer.testing import CliRunner
+
+from alia_clin.cli.main import app
+from alia_clin.errors import AliaClinValueError
+from alia_clin.training.frozen import (
+    HEAD_METRICS_FILE,
+    FrozenTaggerConfig,
+    retrain_head,
+    word_chunks,
+)
+from alia_clin.training.trainer import train
+
+from .synthetic import make_corpus_tree
+from .test_trainer import TEXT, _config
+
+SMALL = FrozenTaggerConfig(epochs=3, patience=1, chunk_words=16, rnn=8, mlp_hidden=8, batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("frozen")
+    corpora = make_corpus_tree(root / "corpora")
+    out = root / "models" / "tiny"
+    train(_config(corpora, max_steps=2, eval_every_steps=2), out)
+    return out, corpora
+
+
+def test_chunks_overlap_by_half_and_cover_every_word() -> None:
+    from types import SimpleNamespace
+
+    notes = [SimpleNamespace(encoded=SimpleNamespace(n_words=n)) for n in (40, 16, 0, 5)]
+    items = word_chunks(notes, 16)  # type: ignore[arg-type]
+    assert items == [(0, 0, 16), (0, 8, 24), (0, 16, 32), (0, 24, 40), (1, 0, 16), (3, 0, 5)]
+
+
+def test_retrained_ner_head_replaces_only_the_head(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    model, corpora = trained
+    out = tmp_path / "retrained"
+    report = retrain_head(model, out, corpora, config=SMALL, min_score=0.4, cache_dir=tmp_path / "cache")
+    assert report["component"] == "alia_ner" and 1 <= report["best_epoch"] <= 3
+    assert [row["epoch"] for row in report["epochs"]][:1] == [1]
+    assert (
+        report["dev_notes"]
+        == json.loads((model / "training_metrics.json").read_text())["data"]["tasks"]["ner"]["dev_docs"]
+    )
+    assert set(report["dev"]["new_head"]) >= {"min_score=0.0", "min_score=0.5"}
+    assert "f1" in report["dev"]["previous_head"]["strict"]
+    saved = json.loads((out / HEAD_METRICS_FILE).read_text())
+    assert saved["best_epoch"] == report["best_epoch"]
+    # the encoder is copied byte for byte; only the ner head changed
+    for enc_file in (model / "alia_encoder").rglob("*"):
+        if enc_file.is_file():
+            assert (out / enc_file.relative_to(model)).read_bytes() == enc_file.read_bytes()
+    assert (out / "alia_deid").is_dir()
+    head_cfg = json.loads((out / "alia_ner" / "head" / "head.json").read_text())
+    assert head_cfg["rnn"] == 8 and head_cfg["mlp_hidden"] == 8
+    nlp = spacy.load(out)
+    ner = nlp.get_pipe("alia_ner")
+    assert ner.head.is_sequential and ner.cfg["min_score"] == 0.4  # type: ignore[attr-defined]
+    assert nlp.config["components"]["alia_ner"]["min_score"] == 0.4
+    doc = nlp(TEXT)
+    assert all(e.label_ in {"ENFERMEDAD", "SINTOMA", "PROCEDIMIENTO", "FARMACO"} for e in doc.ents)
+    assert doc.text == TEXT
+    # the same seed and cached states give the same head
+    again = retrain_head(model, tmp_path / "again", corpora, config=SMALL, cache_dir=tmp_path / "cache")
+    assert again["epochs"] == [
+        {**r, "seconds": again["epochs"][i]["seconds"]} for i, r in enumerate(report["epochs"])
+    ]
+    assert (tmp_path / "again" / "alia_ner" / "head" / "head.safetensors").read_bytes() == (
+        out / "alia_ner" / "head" / "head.safetensors"
+    ).read_bytes()
+
+
+def test_deid_head_and_cli(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    model, corpora = trained
+    out = tmp_path / "deid"
+    res = CliRunner().invoke(
+        app,
+        [
+            "models", "retrain-head", str(model), "--out", str(out), "--component", "alia_deid",
+            "--corpora", str(corpora), "--rnn", "4", "--mlp-hidden", "0", "--epochs", "1", "-q",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["component"] == "alia_deid"
+    deid = spacy.load(out).get_pipe("alia_deid")
+    assert deid.head.is_sequential  # type: ignore[attr-defined]
+
+
+def test_errors(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    model, corpora = trained
+    cases = [
+        (dict(model_dir=tmp_path / "missing", out_dir=tmp_path / "o1"), "E010"),
+        (dict(model_dir=model, out_dir=model), "E137"),
+        (dict(model_dir=model, out_dir=tmp_path / "o2", component="alia_terms"), "E130"),
+        (dict(model_dir=model, out_dir=tmp_path / "o3", sources=["meddocan/train"]), "E130"),
+        (dict(model_dir=model, out_dir=tmp_path / "o4", component="alia_deid", min_score=0.5), "E130"),
+    ]
+    for kwargs, code in cases:
+        with pytest.raises(AliaClinValueError) as err:
+            retrain_head(corpora=corpora, config=SMALL, **kwargs)  # type: ignore[arg-type]
+        assert err.value.code == code, kwargs
+    with pytest.raises(AliaClinValueError) as err:
+        FrozenTaggerConfig(epochs=0).validate()
+    assert err.value.code == "E130"
+    assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
