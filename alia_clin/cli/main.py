@@ -403,7 +403,7 @@ def models_retrain_head(
     the pipeline with it to OUT (minutes on a CPU; the encoder is copied unchanged).
 
     The dev split is the one the encoder was trained with; the report
-    (OUT/head_training_metrics.json, printed) gives per-epoch dev F1 and dev scores at several
+    (OUT/head_training_<component>.json, printed) gives per-epoch dev F1 and dev scores at several
     min_score values for the old and the new head.
     """
     _setup_logging(verbose)

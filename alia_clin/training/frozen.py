@@ -4,7 +4,7 @@ Reads a pipeline folder written by ``alia-clin train`` (its ``alia_encoder`` and
 to retrain, ``alia_ner`` or ``alia_deid``), the task's sources from its
 ``training_metrics.json`` and the corpora; writes a **new** pipeline folder: a copy of the
 input whose component holds the new head (``alia_ner/head/``, ``alia_deid/phi_head/``), plus
-``head_training_metrics.json`` (configuration, sources, per-epoch dev scores, counts; never
+``head_training_<component>.json`` (configuration, sources, per-epoch dev scores, counts; never
 text). The encoder weights are copied byte for byte.
 
 Why: fine-tuning the encoder is what costs on a CPU; a sequence head (a BiGRU over the words,
@@ -42,7 +42,13 @@ from .states import encode_cached
 logger = logging.getLogger("alia_clin")
 
 METRICS_FILE = "training_metrics.json"
-HEAD_METRICS_FILE = "head_training_metrics.json"
+
+
+def head_metrics_file(component: str) -> str:
+    """The report file a retrained component's head leaves in the pipeline folder."""
+    return f"head_training_{component}.json"
+
+
 COMPONENTS = ("alia_ner", "alia_deid")
 
 
@@ -364,7 +370,7 @@ def _write_pipeline(
             config = load_config(target / "config.cfg")
             config["components"][component]["min_score"] = float(min_score)
             config.to_disk(target / "config.cfg")
-        (target / HEAD_METRICS_FILE).write_text(
+        (target / head_metrics_file(component)).write_text(
             json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         os.replace(target, out_dir)

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from alia_clin.cli.main import app
 from alia_clin.errors import AliaClinValueError
 from alia_clin.training.frozen import (
-    HEAD_METRICS_FILE,
     FrozenTaggerConfig,
+    head_metrics_file,
     retrain_head,
     word_chunks,
 )
@@ -54,7 +54,7 @@ def test_retrained_ner_head_replaces_only_the_head(trained: tuple[Path, Path], t
     )
     assert set(report["dev"]["new_head"]) >= {"min_score=0.0", "min_score=0.5"}
     assert "f1" in report["dev"]["previous_head"]["strict"]
-    saved = json.loads((out / HEAD_METRICS_FILE).read_text())
+    saved = json.loads((out / head_metrics_file("alia_ner")).read_text())
     assert saved["best_epoch"] == report["best_epoch"]
     # the encoder is copied byte for byte; only the ner head changed
     for enc_file in (model / "alia_encoder").rglob("*"):
@@ -92,6 +92,7 @@ def test_deid_head_and_cli(trained: tuple[Path, Path], tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["component"] == "alia_deid"
+    assert (out / head_metrics_file("alia_deid")).is_file()
     deid = spacy.load(out).get_pipe("alia_deid")
     assert deid.head.is_sequential  # type: ignore[attr-defined]
 
