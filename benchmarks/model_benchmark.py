@@ -9,9 +9,11 @@ Rebuilds the dev splits the pipeline was trained with, from its ``training_metri
 (``config.tasks``: MEDDOCAN ``dev`` for PHI; for entities the hashed 20 % of CardioCCC train that
 ``pipelines/clinical*.cfg`` hold out), runs the encoder once per note, and scores:
 
-* PHI (MEDDOCAN dev): the rules alone, the head alone, and the ``alia_deid`` merges ``score`` and
-  ``rules_first`` (``model_min_score`` from ``--min-scores``): strict micro P/R/F1 (label and
-  exact offsets), merged F1 (offsets only) and character-level PHI recall, per label too;
+* PHI (MEDDOCAN dev): the rules alone, the head alone, and the ``alia_deid`` merges ``score``,
+  ``rules_first`` and ``rules_extend`` (``model_min_score`` from ``--min-scores``): strict micro
+  P/R/F1 (label and exact offsets), merged F1 (offsets only) and character-level PHI recall, per
+  label too, and strict F1 / char recall on each half of dev (``half_A``/``half_B``: SHA-256 of
+  the document id, even/odd), so a policy chosen on one half can be checked on the other;
 * entities (CardioCCC dev): the ``alia_ner`` head alone with no threshold (as the trainer scores
   it), the ``alia_ner`` stage (its ``min_score`` drops entities with a less probable word),
   ``alia_terms`` alone (dictionary), and the stage followed by ``alia_terms`` (dictionary
@@ -26,6 +28,7 @@ Test splits are never read. Writes ``<out>.json`` (scores and counts, never text
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -38,9 +41,15 @@ from terms_benchmark import LABELS
 from terms_benchmark import score as score_entities
 
 
-def _phi_scores(report: Any) -> dict[str, Any]:
+def dev_half(doc_id: str) -> str:
+    """``"A"`` or ``"B"``: the half of a dev split a document falls in (hash of its id)."""
+    return "AB"[int(hashlib.sha256(doc_id.encode("utf-8")).hexdigest(), 16) % 2]
+
+
+def _phi_scores(report: Any, halves: dict[str, Any] | None = None) -> dict[str, Any]:
     d = report.to_dict()
     return {
+        **({"halves": halves} if halves else {}),
         "strict": {k: d["strict"][k] for k in ("precision", "recall", "f1")},
         "merged_f1": d["merged"]["f1"],
         "char_recall": d["char_recall"],
@@ -57,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--corpora", type=Path, default=default_corpora_dir())
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/model"))
-    ap.add_argument("--min-scores", default="0.5,0.9,0.95", help="rules_first model_min_score values")
+    ap.add_argument(
+        "--min-scores", default="0.3,0.5,0.9", help="rules_first / rules_extend model_min_score values"
+    )
     ap.add_argument("--limit", type=int, default=0, help="first N notes of each dev split (0 = all)")
     args = ap.parse_args(argv)
-
 
     import alia_clin
     from alia_clin.deid.rules import PhiMatch, RuleEngine
@@ -111,29 +121,30 @@ def main(argv: list[str] | None = None) -> int:
             out[ex.id] = [(m.start, m.end, m.label) for m in kept]
         return out
 
+    def scored(pred: dict[str, list[tuple[int, int, str]]]) -> dict[str, Any]:
+        halves = {}
+        for half in "AB":
+            ids = [i for i in gold if dev_half(i) == half]
+            d = evaluate({i: gold[i] for i in ids}, {i: pred[i] for i in ids}).to_dict()
+            halves[f"half_{half}"] = {
+                "documents": len(ids),
+                "strict_f1": d["strict"]["f1"],
+                "char_recall": d["char_recall"],
+            }
+        return _phi_scores(evaluate(gold, pred), halves)
+
     phi: dict[str, Any] = {
-        "rules": _phi_scores(
-            evaluate(
-                gold,
-                {
-                    ex.id: [(m.start, m.end, m.label) for m in r]
-                    for ex, r in zip(phi_dev, rule_preds, strict=True)
-                },
-            )
+        "rules": scored(
+            {ex.id: [(m.start, m.end, m.label) for m in r] for ex, r in zip(phi_dev, rule_preds, strict=True)}
         ),
-        "head": _phi_scores(
-            evaluate(
-                gold,
-                {
-                    ex.id: [(s, e, lab) for s, e, lab, _ in h]
-                    for ex, h in zip(phi_dev, head_preds, strict=True)
-                },
-            )
+        "head": scored(
+            {ex.id: [(s, e, lab) for s, e, lab, _ in h] for ex, h in zip(phi_dev, head_preds, strict=True)}
         ),
-        "score@0.5": _phi_scores(evaluate(gold, merged("score", 0.5))),
+        "score@0.5": scored(merged("score", 0.5)),
     }
     for ms in [float(x) for x in args.min_scores.split(",") if x.strip()]:
-        phi[f"rules_first@{ms}"] = _phi_scores(evaluate(gold, merged("rules_first", ms)))
+        for policy in ("rules_first", "rules_extend"):
+            phi[f"{policy}@{ms}"] = scored(merged(policy, ms))
 
     # --- entities: head alone, terms alone, head then terms
     ner_gold = [[(s[0], s[1], s[2]) for s in ex.spans if s[2] in LABELS] for ex in ner_dev]

@@ -13,7 +13,12 @@ through :meth:`DeidComponent.add_source`. ``merge`` says how candidates are merg
 identifiers carry score 1.0 and therefore win over model guesses); ``"rules_first"`` keeps the
 rule matches and adds only the other sources' candidates that overlap none of them and score at
 least ``model_min_score`` (fewer false alarms, more leaked characters; both measured in
-``benchmarks/README.md``). Sources plugged in with ``add_source`` count as model sources.
+``benchmarks/README.md``); ``"rules_extend"`` does the same, then widens a kept rule match to
+its union with the most probable overlapping model candidate (score ≥ ``model_min_score``)
+when that union overlaps no other kept match, keeping the label of the higher-scored of the
+two (a checksum-validated identifier keeps its label): the rules' precision, with the model's
+span extents where the rules stop short (truncated addresses, names, institutions). Sources
+plugged in with ``add_source`` count as model sources.
 
 **Model layer.** With a PHI head (:class:`~alia_clin.encoder.heads.WordTagger` over the shared
 encoder; :meth:`DeidComponent.set_head`, ``initialize(phi_head=DIR)``, or ``phi_head/`` in the
@@ -96,7 +101,7 @@ class _HeadSource:
         ]
 
 
-MERGE_POLICIES = ("score", "rules_first")
+MERGE_POLICIES = ("score", "rules_first", "rules_extend")
 
 
 def merge_candidates(
@@ -110,8 +115,16 @@ def merge_candidates(
 
     With ``policy="rules_first"`` the candidates whose source is in ``rule_sources`` are resolved
     first; the others (model candidates) are then added where they overlap nothing kept and score
-    at least ``other_min_score``. Returns non-overlapping matches sorted by start offset.
+    at least ``other_min_score``. ``policy="rules_extend"`` then widens kept rule matches with
+    overlapping model candidates (:func:`extend_rule_matches`). Returns non-overlapping matches
+    sorted by start offset.
     """
+    if policy == "rules_extend":
+        rules = rule_sources or frozenset()
+        pool = list(candidates)
+        base = merge_candidates(pool, "rules_first", rule_sources=rules, other_min_score=other_min_score)
+        others = [m for m in pool if m.source not in rules and m.score >= other_min_score]
+        return extend_rule_matches(base, others, rules)
     ranked = sorted(candidates, key=lambda m: (-m.score, -(m.end - m.start), m.start, m.label))
     if policy == "rules_first":
         rules = rule_sources or frozenset()
@@ -126,6 +139,34 @@ def merge_candidates(
         kept.append(m)
         taken.append((m.start, m.end))
     return sorted(kept, key=lambda m: (m.start, m.end))
+
+
+def extend_rule_matches(
+    kept: Sequence[PhiMatch], others: Iterable[PhiMatch], rule_sources: frozenset[str]
+) -> list[PhiMatch]:
+    """Widen each kept rule match (source in ``rule_sources``) to its union with the most probable
+    overlapping candidate of ``others`` whose union overlaps no other kept match.
+
+    The widened match takes the label, score and source of the higher-scored of the two (the
+    rule's on ties). ``kept`` must not overlap itself; the result does not either, sorted by start.
+    """
+    out = sorted(kept, key=lambda m: (m.start, m.end))
+    pool = sorted(others, key=lambda m: (-m.score, -(m.end - m.start), m.start, m.label))
+    for i, rule in enumerate(out):
+        if rule.source not in rule_sources:
+            continue
+        for cand in pool:
+            if not (cand.start < rule.end and rule.start < cand.end):
+                continue
+            start, end = min(cand.start, rule.start), max(cand.end, rule.end)
+            if (start, end) == (rule.start, rule.end):
+                continue
+            if any(start < o.end and o.start < end for j, o in enumerate(out) if j != i):
+                continue
+            winner = cand if cand.score > rule.score else rule
+            out[i] = PhiMatch(start, end, winner.label, winner.score, winner.source)
+            break
+    return out
 
 
 class DeidComponent(ErrorHandlingPipe):
@@ -296,7 +337,6 @@ class DeidComponent(ErrorHandlingPipe):
         return self
 
 
-
 @Language.factory(
     "alia_deid",
     assigns=["doc.spans"],
@@ -322,6 +362,12 @@ def make_deid(
 ) -> DeidComponent:
     """Create the ``alia_deid`` pipe (no I/O here: rules load in ``initialize``/``from_disk``)."""
     return DeidComponent(
-        nlp, name, spans_key=spans_key, languages=languages, min_score=min_score, labels=labels,
-        merge=merge, model_min_score=model_min_score,
+        nlp,
+        name,
+        spans_key=spans_key,
+        languages=languages,
+        min_score=min_score,
+        labels=labels,
+        merge=merge,
+        model_min_score=model_min_score,
     )

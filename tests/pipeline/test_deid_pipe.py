@@ -70,6 +70,40 @@ def test_merge_rules_first_keeps_rules_and_adds_confident_model_spans() -> None:
     assert kept == [confident, rule]
 
 
+def test_merge_rules_extend_widens_rule_matches_with_model_extents() -> None:
+    rules = frozenset({"StreetRecognizer", "DniRecognizer"})
+    street = PhiMatch(10, 20, "CALLE", 0.6, "StreetRecognizer")  # stops short of the number
+    longer = PhiMatch(10, 26, "CALLE", 0.8, "model")
+    dni = PhiMatch(40, 49, "ID_SUJETO_ASISTENCIA", 1.0, "DniRecognizer")  # checksum-validated
+    around = PhiMatch(36, 49, "ID_EMPLEO_PERSONAL_SANITARIO", 0.7, "model")
+    name = PhiMatch(60, 66, "NOMBRE_SUJETO_ASISTENCIA", 0.7, "StreetRecognizer")
+    bridge = PhiMatch(55, 80, "NOMBRE_SUJETO_ASISTENCIA", 0.9, "model")  # would swallow `other`
+    other = PhiMatch(75, 79, "FECHAS", 0.95, "StreetRecognizer")
+    weak = PhiMatch(0, 9, "HOSPITAL", 0.2, "model")
+    cands = [street, longer, dni, around, name, bridge, other, weak]
+    kept = merge_candidates(cands, "rules_extend", rule_sources=rules, other_min_score=0.3)
+    assert kept == [
+        PhiMatch(10, 26, "CALLE", 0.8, "model"),  # the model's extent and (higher) score
+        PhiMatch(36, 49, "ID_SUJETO_ASISTENCIA", 1.0, "DniRecognizer"),  # wider, label kept
+        name,  # its union with `bridge` would overlap `other`
+        other,
+    ]
+    # rules_first keeps the rule extents; at a higher threshold nothing is widened
+    assert merge_candidates(cands, "rules_first", rule_sources=rules, other_min_score=0.3) == [
+        street,
+        dni,
+        name,
+        other,
+    ]
+    assert merge_candidates(iter(cands), "rules_extend", rule_sources=rules, other_min_score=0.3) == kept
+    assert merge_candidates(cands, "rules_extend", rule_sources=rules, other_min_score=0.95) == [
+        street,
+        dni,
+        name,
+        other,
+    ]
+
+
 def test_merge_policy_is_validated_and_saved(tmp_path: Path) -> None:
     nlp = spacy.blank("es")
     with pytest.raises(AliaClinValueError, match=r"\[E107\]"):
@@ -83,6 +117,24 @@ def test_merge_policy_is_validated_and_saved(tmp_path: Path) -> None:
     loaded = spacy.load(tmp_path / "p")
     assert loaded.get_pipe("alia_deid").cfg["merge"] == "rules_first"
     assert loaded.get_pipe("alia_deid").cfg["model_min_score"] == 0.9
+
+
+class _WiderDate:
+    """A stand-in model layer whose date span starts two words before the rule's."""
+
+    def predict(self, docs: list[spacy.tokens.Doc]) -> list[list[PhiMatch]]:
+        return [[PhiMatch(14, 27, "FECHAS", 0.9, "model")] for _ in docs]
+
+
+def test_rules_extend_in_the_stage() -> None:
+    nlp = spacy.blank("es")
+    nlp.add_pipe("alia_deid", config={"merge": "rules_extend", "model_min_score": 0.3})
+    nlp.initialize()
+    text = "Pedro ingresa el 03/02/2024."
+    assert (17, 27, "FECHAS") in _phi(nlp(text))  # the rule alone
+    nlp.get_pipe("alia_deid").add_source("model", _WiderDate())
+    phi = _phi(nlp(text))
+    assert (14, 27, "FECHAS") in phi and (17, 27, "FECHAS") not in phi
 
 
 class _FakeModel:
