@@ -219,6 +219,12 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
 
 
+def write_result(out: Path, result: dict[str, Any], plot: Callable[[dict[str, Any], Path], None]) -> None:
+    """Write ``<out>.json`` and draw ``<out>.png`` with ``plot(result, path)``."""
+    write_json(out.with_suffix(".json"), result)
+    plot(result, out.with_suffix(".png"))
+
+
 def plot_labels_and_speed(
     path: Path,
     *,

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import NetworkGuard, default_corpora_dir, machine_info, peak_rss_mb, versions, write_json
+from _common import NetworkGuard, default_corpora_dir, machine_info, peak_rss_mb, versions, write_result
 from terms_benchmark import LABELS
 from terms_benchmark import score as score_entities
 
@@ -194,9 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(),
         "versions": versions(["alia-clin", "spacy", "torch", "transformers"]),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(args.out.with_suffix(".json"), result)
-    _plot(result, args.out.with_suffix(".png"))
+    write_result(args.out, result, _plot)
     return 0
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import default_corpora_dir, machine_info, versions, write_json
+from _common import default_corpora_dir, machine_info, versions, write_result
 
 LABELS = ("ENFERMEDAD", "SINTOMA", "PROCEDIMIENTO", "FARMACO")
 
@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(),
         "versions": versions(["alia-clin", "spacy"]),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(args.out.with_suffix(".json"), result)
-    _plot(result, args.out.with_suffix(".png"))
+    write_result(args.out, result, _plot)
     return 0
 
 
