@@ -81,16 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     metrics = json.loads((args.model / "training_metrics.json").read_text(encoding="utf-8"))
     task_cfg = metrics["config"]["tasks"]
-    sources = {
-        name: TaskSources(
-            train=t["train"],
-            dev=t["dev"],
-            holdout=t.get("holdout"),
-            holdout_fraction=t.get("holdout_fraction", 0.0),
-            labels=t.get("labels"),
-        )
-        for name, t in task_cfg.items()
-    }
+    sources = {name: TaskSources.from_config(t) for name, t in task_cfg.items()}
     data = build_training_data(args.corpora, sources)
     phi_dev = sorted(data.tasks["phi"].dev, key=lambda ex: ex.id)
     ner_dev = sorted(data.tasks["ner"].dev, key=lambda ex: ex.id)

@@ -175,13 +175,7 @@ def config_from_dict(cfg: dict[str, Any], *, path: str = "<config>") -> TrainCon
         if extra:
             raise bad(f"unknown keys in [training.tasks.{name}]: {', '.join(extra)}")
         component = t.get("component") or {"phi": "alia_deid", "ner": "alia_ner"}.get(name, "")
-        sources = TaskSources(
-            train=list(t.get("train") or []),
-            dev=list(t.get("dev") or []),
-            holdout=t.get("holdout"),
-            holdout_fraction=float(t.get("holdout_fraction") or 0.0),
-            labels=list(t["labels"]) if t.get("labels") else None,
-        )
+        sources = TaskSources.from_config(t)
         tasks.append(TaskConfig(name, component, sources, float(t.get("weight", 1.0))))
     nlp = cfg.get("nlp") or {}
     components = {k: dict(v) for k, v in (cfg.get("components") or {}).items() if isinstance(v, dict)}

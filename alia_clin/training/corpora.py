@@ -154,6 +154,17 @@ class TaskSources:
     holdout_fraction: float = 0.0
     labels: list[str] | None = None
 
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> TaskSources:
+        """From a ``[training.tasks.<name>]`` section, or its copy in ``training_metrics.json``."""
+        return cls(
+            train=list(section.get("train") or []),
+            dev=list(section.get("dev") or []),
+            holdout=section.get("holdout"),
+            holdout_fraction=float(section.get("holdout_fraction") or 0.0),
+            labels=list(section["labels"]) if section.get("labels") else None,
+        )
+
 
 @dataclass
 class TaskData:

@@ -111,12 +111,19 @@ def word_chunks(data: Sequence[EncodedExample], chunk_words: int) -> list[tuple[
     return items
 
 
-def _score(head: WordTagger, data: Sequence[EncodedExample], min_score: float = 0.0) -> dict[str, Any]:
+def _scores(
+    head: WordTagger, data: Sequence[EncodedExample], min_scores: Sequence[float]
+) -> list[dict[str, Any]]:
+    """Strict scores of the head's predictions on ``data`` (predicted once), at each ``min_score``."""
     from .trainer import score_predictions
 
     preds = head.predict_many([d.encoded for d in data], [d.example.text for d in data])
-    kept = [[p for p in ps if p[3] >= min_score] for ps in preds]
-    return score_predictions([d.example for d in data], kept)
+    examples = [d.example for d in data]
+    return [score_predictions(examples, [[p for p in ps if p[3] >= t] for ps in preds]) for t in min_scores]
+
+
+def _score(head: WordTagger, data: Sequence[EncodedExample]) -> dict[str, Any]:
+    return _scores(head, data, [0.0])[0]
 
 
 def train_frozen_tagger(
@@ -276,18 +283,7 @@ def retrain_head(
             path=str(model_dir),
             reason=f"sources {', '.join(unknown)} are not train sources of task '{task_name}'",
         )
-    data = build_training_data(
-        corpora,
-        {
-            task_name: TaskSources(
-                train=train_sources,
-                dev=list(task.get("dev", [])),
-                holdout=task.get("holdout"),
-                holdout_fraction=float(task.get("holdout_fraction", 0.0)),
-                labels=task.get("labels"),
-            )
-        },
-    )
+    data = build_training_data(corpora, {task_name: TaskSources.from_config(task)})
     td = data.tasks[task_name]
     train_ex = [ex for ex in td.train if set(ex.sources) & set(chosen)]
     nlp = alia_clin.load(model_dir)
@@ -326,7 +322,13 @@ def retrain_head(
             "encode_seconds": encode_seconds,
             "dev": {
                 "previous_head": _score(old_head, dev_data),
-                "new_head": {f"min_score={t}": _score(head, dev_data, t) for t in thresholds},
+                "new_head": dict(
+                    zip(
+                        [f"min_score={t}" for t in thresholds],
+                        _scores(head, dev_data, thresholds),
+                        strict=True,
+                    )
+                ),
             },
         }
     )
