@@ -11,8 +11,9 @@ Why: fine-tuning the encoder is what costs on a CPU; a sequence head (a BiGRU ov
 :class:`~alia_clin.encoder.heads.WordTagger` with ``rnn > 0``) trained on states computed once
 costs minutes and fixes much of what a per-word head gets wrong at entity boundaries.
 
-The dev split is rebuilt exactly as the encoder's training built it (same sources, same hashed
-holdout), so the encoder never saw it; ``sources`` only narrows which train documents the head
+The dev split is rebuilt exactly as the encoder's training built it (all its tasks' sources,
+same hashed holdout, the same train documents dropped for being linked to any task's dev), so
+the encoder never saw it; ``sources`` only narrows which train documents the head
 sees. The best epoch is chosen on that dev split (as the trainer's early stopping does), so the
 dev score of the chosen epoch is optimistic by the selection; the report says which epoch won.
 """
@@ -283,7 +284,10 @@ def retrain_head(
             path=str(model_dir),
             reason=f"sources {', '.join(unknown)} are not train sources of task '{task_name}'",
         )
-    data = build_training_data(corpora, {task_name: TaskSources.from_config(task)})
+    # every task, as the encoder's training read them: the same dev split and the same train
+    # documents removed for being linked to another task's dev documents
+    all_tasks = metrics["config"]["tasks"]
+    data = build_training_data(corpora, {name: TaskSources.from_config(t) for name, t in all_tasks.items()})
     td = data.tasks[task_name]
     train_ex = [ex for ex in td.train if set(ex.sources) & set(chosen)]
     nlp = alia_clin.load(model_dir)
