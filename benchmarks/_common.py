@@ -6,6 +6,7 @@ Benchmark outputs hold metrics, counts and versions only — never note text.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -23,6 +24,11 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def dev_half(doc_id: str) -> str:
+    """``"A"`` or ``"B"``: the half of a dev split a document falls in (hash of its id)."""
+    return "AB"[int(hashlib.sha256(doc_id.encode("utf-8")).hexdigest(), 16) % 2]
 
 
 def default_corpora_dir() -> Path:

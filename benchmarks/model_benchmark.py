@@ -28,7 +28,6 @@ Test splits are never read. Writes ``<out>.json`` (scores and counts, never text
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -36,14 +35,17 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import NetworkGuard, default_corpora_dir, machine_info, peak_rss_mb, versions, write_result
+from _common import (
+    NetworkGuard,
+    default_corpora_dir,
+    dev_half,
+    machine_info,
+    peak_rss_mb,
+    versions,
+    write_result,
+)
 from terms_benchmark import LABELS
 from terms_benchmark import score as score_entities
-
-
-def dev_half(doc_id: str) -> str:
-    """``"A"`` or ``"B"``: the half of a dev split a document falls in (hash of its id)."""
-    return "AB"[int(hashlib.sha256(doc_id.encode("utf-8")).hexdigest(), 16) % 2]
 
 
 def _phi_scores(report: Any, halves: dict[str, Any] | None = None) -> dict[str, Any]:

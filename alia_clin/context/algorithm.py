@@ -15,7 +15,11 @@ entity of the same sentence when the entity lies in its scope:
   whole entity (so "no presenta fiebre, tos ni disnea" reaches every item of a list), and
   punctuation counts for nothing;
 * a trigger that overlaps the entity does not modify it, unless it is a forward trigger that
-  starts before the entity ("sin signos de" reaches the entity "signos de trombosis").
+  starts before the entity ("sin signos de" reaches the entity "signos de trombosis") and does
+  not state an outcome (the entity "retira" in "se retira" is the withdrawal, which happened);
+* an entity that is itself a terminator (an affirmative verb: "sin incidencias y *subió*")
+  starts a new clause, so a forward trigger before it does not reach it (unless only bridge
+  words separate them: "no *presentó*").
 
 The Basque partitive rule (``morphology`` in the lexicon) negates an entity whose last word,
 or the word right after it, ends in -(r)ik when a negation word is in the same sentence within
@@ -127,6 +131,19 @@ def _blocked(
     return False
 
 
+def _starts_clause(
+    trigger: Match, matches: Sequence[Match], ws: int, words: Sequence[Word], lexicon: ContextLexicon
+) -> bool:
+    """Whether the entity on words from ``ws`` is itself a terminator (an affirmative verb such
+    as "consultó", "presentó") that starts a new clause after a forward ``trigger``: "sin
+    antecedentes de interés que *consultó*", "sin incidencias y *subió*". Only bridge words
+    between the trigger and the entity keep it in scope ("no *presentó*", "no se *objetiva*")."""
+    for m in matches:
+        if m.start == ws and m.rule.kind == TERMINATE:
+            return not all(words[k].norm in lexicon.bridge for k in range(trigger.end, ws))
+    return False
+
+
 def _partitive_negated(
     lexicon: ContextLexicon, words: Sequence[Word], sent: tuple[int, int], ws: int, we: int
 ) -> bool:
@@ -169,13 +186,16 @@ def entity_categories(
             continue
         if m.start < we and ws < m.end:
             # An entity that starts inside a forward trigger that began before it ("sin signos
-            # de" + "signos de trombosis", "no presentaba" + "presentaba") is in its scope.
-            if m.start < ws and rule.direction in ("forward", "both"):
+            # de" + "signos de trombosis", "no presentaba" + "presentaba") is in its scope; not
+            # when the trigger states an outcome and the entity is that action ("se *retira*").
+            if m.start < ws and rule.direction in ("forward", "both") and not rule.result:
                 found.add(rule.category)
             continue
         scope = min(max_scope, rule.max_scope) if rule.max_scope else max_scope
         if m.end <= ws and rule.direction in ("forward", "both"):
             if _distance(words, m.end, ws, ent_of, lexicon.light_words) >= scope:
+                continue
+            if _starts_clause(m, matches, ws, words, lexicon):
                 continue
             if not _blocked(m, matches, m.end, ws, words, lexicon, True, sent[1]):
                 found.add(rule.category)

@@ -15,10 +15,11 @@ default: family history → ``family``, past history → ``historical``) that a 
 priority (negated) overrides. ``negative_results``: what a test-result trigger ("hemocultivo
 negativo", "negativo para", "se suspende") does to the entity it reaches — ``"negated"``
 (ConText's reading), ``"present"`` (the test was done, the drug was taken; E3C's event
-convention) or ``"auto"`` (the default): a test or procedure (an entity labelled as one of
-``test_labels``, or holding a word of the lexicon's ``test_words``) stays ``present`` because it
-was done, while what the test looked for ("PCR negativa para *SARS-CoV-2*") and anything else is
-``negated``.
+convention) or ``"auto"`` (the default): a test, procedure or event (an entity labelled as one
+of ``test_labels``, compared case-insensitively — default ``PROCEDIMIENTO``, ``PROCEDURE`` and
+``EVENT``, the E3C/TimeML annotation of an occurrence — or holding a word of the lexicon's
+``test_words``) stays ``present`` because it was done, while what the test looked for ("PCR
+negativa para *SARS-CoV-2*") and anything else is ``negated``.
 
 **Learned scope head (optional).** With a :class:`~alia_clin.encoder.scope_head.ScopeHead`
 (``initialize(scope_head=DIR)``, :meth:`ContextComponent.set_scope_head`, or ``scope_head/`` in
@@ -67,8 +68,10 @@ DEFAULT_LANGUAGES = ("es", "ca", "eu", "gl")
 DEFAULT_SECTION_ASSERTIONS = {"family_history": "family", "past_history": "historical"}
 #: Settings of ``negative_results`` (see the module docstring).
 NEGATIVE_RESULTS = ("auto", "negated", "present")
-#: Entity labels whose negative result leaves them present under ``negative_results="auto"``.
-DEFAULT_TEST_LABELS = ("PROCEDIMIENTO", "PROCEDURE")
+#: Entity labels whose negative result leaves them present under ``negative_results="auto"``:
+#: tests and procedures (they were done), and ``EVENT`` spans (E3C / TimeML events: an event's
+#: polarity says whether it happened, and a test with a negative result happened).
+DEFAULT_TEST_LABELS = ("PROCEDIMIENTO", "PROCEDURE", "EVENT")
 LEXICON_DIR = "lexicons"
 #: Folder of the optional scope head inside the component directory.
 SCOPE_HEAD_DIR = "scope_head"
@@ -279,10 +282,10 @@ class ContextComponent(ErrorHandlingPipe):
         setting = self.cfg["negative_results"]
         if setting != "auto":
             return bool(setting == "negated")
-        labels = set(self.cfg.get("test_labels", DEFAULT_TEST_LABELS))
+        labels = {str(label).upper() for label in self.cfg.get("test_labels", DEFAULT_TEST_LABELS)}
         tests = lexicon.test_words
         return [
-            not (ent.label_ in labels or any(words[k].norm in tests for k in range(ws, we)))
+            not (ent.label_.upper() in labels or any(words[k].norm in tests for k in range(ws, we)))
             for ent, (ws, we) in zip(ents, ranges, strict=True)
         ]
 

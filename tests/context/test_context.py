@@ -304,3 +304,53 @@ def test_long_comma_items_do_not_carry_the_negation(annotate: Annotate) -> None:
     text = "Sin alergias conocidas, ingresa por dolor abdominal intenso y progresivo o vómitos."
     got = annotate(text, ["alergias", "dolor abdominal"])
     assert got == {"alergias": "negated", "dolor abdominal": "present"}
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "expected"),
+    [
+        # an affirmative verb entity starts a new clause that the trigger before it does not reach
+        ("Mujer sin alergias conocidas que acudió por palpitaciones.", "acudió", "present"),
+        ("Cirugía sin complicaciones y pasó a planta al día siguiente.", "pasó", "present"),
+        # ... unless only bridge words separate them
+        ("El paciente no presentó mejoría.", "presentó", "negated"),
+        ("No se objetiva derrame.", "objetiva", "negated"),
+    ],
+)
+def test_affirmative_verb_entity_starts_a_clause(text: str, entity: str, expected: str) -> None:
+    assert annotate_with(make_nlp(), text, [entity])[entity] == expected
+
+
+def test_outcome_trigger_does_not_negate_the_action_it_names() -> None:
+    """'se retira' negates what is withdrawn, not the withdrawal (which happened)."""
+    out = annotate_with(make_nlp(), "Se retira la sonda vesical.", ["retira", "sonda vesical"])
+    assert out == {"retira": "present", "sonda vesical": "negated"}
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "expected"),
+    [
+        ("La estenosis impidió el paso del catéter.", "paso", "negated"),
+        ("El dolor le imposibilitaba la marcha.", "marcha", "negated"),
+        ("Ante la imposibilidad de descartar malignidad se operó.", "malignidad", "uncertain"),
+        ("La función renal no contraindicaba la coronariografía.", "coronariografía", "present"),
+        ("Sin registrar, durante el ingreso, incidencias de ningún tipo.", "incidencias", "negated"),
+        ("Los anticuerpos antitiroideos fueron negativos.", "anticuerpos antitiroideos", "present"),
+    ],
+)
+def test_spanish_triggers_2026_12(text: str, entity: str, expected: str) -> None:
+    assert annotate_with(make_nlp(), text, [entity])[entity] == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"), [("EVENT", "present"), ("event", "present"), ("ENFERMEDAD", "negated")]
+)
+def test_auto_negative_results_read_event_labels(label: str, expected: str) -> None:
+    """An E3C/TimeML EVENT is an occurrence: a negative result does not negate it."""
+    nlp = make_nlp()
+    text = "Cultivo de esputo negativo para micobacterias."
+    doc = nlp.make_doc(text)
+    doc._.language = "es"
+    start = text.index("micobacterias")
+    doc.ents = [char_span(doc, start, start + len("micobacterias"), label=label)]
+    assert nlp(doc).ents[0]._.assertion == expected
