@@ -18,8 +18,12 @@ if TYPE_CHECKING:
 
 logging.getLogger("alia_clin").addHandler(logging.NullHandler())
 
-#: The pipeline shipped in ``models/`` that ``load()`` uses when no model is given.
-DEFAULT_MODEL = "alia-clin-rules"
+#: The pipeline shipped in ``models/`` that ``load()`` uses when no model is given: the encoder
+#: pipeline (fine-tuned PHI and entity heads on one shared encoder pass, plus the rule stages).
+DEFAULT_MODEL = "alia-clin-es-small"
+#: The rules-only pipeline shipped in ``models/``: no weights, hundreds of notes per second on a
+#: CPU; the fallback default when the encoder pipeline is not there.
+RULES_MODEL = "alia-clin-rules"
 #: The tokenizer every alia_clin pipeline uses (tokens = the encoder's words).
 TOKENIZER = "alia_clin.WordPunctTokenizer.v1"
 
@@ -43,13 +47,19 @@ def resolve_model(model: str | Path) -> Path:
 
 
 def default_model_path() -> Path | None:
-    """Where the embedded default pipeline is: ``$ALIA_CLIN_MODEL``, else ``models/<DEFAULT_MODEL>``
-    of the source checkout (editable installs), else None."""
+    """Where the embedded default pipeline is: ``$ALIA_CLIN_MODEL`` (a directory or the name of a
+    shipped pipeline), else ``models/<DEFAULT_MODEL>`` of the source checkout (editable installs),
+    else ``models/<RULES_MODEL>``, else None."""
     env = os.environ.get("ALIA_CLIN_MODEL")
     if env:
-        return Path(env)
-    candidate = models_dir() / DEFAULT_MODEL
-    return candidate if (candidate / "config.cfg").exists() else None
+        return resolve_model(env)
+    for name in (DEFAULT_MODEL, RULES_MODEL):
+        candidate = models_dir() / name
+        if (candidate / "config.cfg").exists():
+            if name != DEFAULT_MODEL:
+                logging.getLogger("alia_clin").info("%s not found; using %s", DEFAULT_MODEL, name)
+            return candidate
+    return None
 
 
 def load(model: str | Path | None = None, *, exclude: tuple[str, ...] = ()) -> Language:
@@ -101,6 +111,7 @@ def build_rules_pipeline(lang: str = "es") -> Language:
 
 __all__ = [
     "DEFAULT_MODEL",
+    "RULES_MODEL",
     "__version__",
     "build_rules_pipeline",
     "default_model_path",

@@ -43,6 +43,8 @@ def run_process(
         str(notes),
         "--out",
         str(out),
+        "--model",
+        "alia-clin-rules",
         "--tasks",
         "deid",
         "--output-format",

@@ -388,7 +388,7 @@ def affirmed_proxy(
     import alia_clin
     from alia_clin.training.scope import read_nubes_scopes
 
-    rules = alia_clin.load()
+    rules = alia_clin.load(alia_clin.RULES_MODEL)
     scopes = {n.id: n for n in read_nubes_scopes(scope_dir)}
     out = []
     with rules.select_pipes(enable=["alia_terms"]):

@@ -139,15 +139,16 @@ def read_notes(docs_dir: Path, limit: int | None) -> tuple[list[str], list[str]]
 
 
 def build_alia(batch_size: int) -> tuple[Runner, dict[str, Any]]:
-    """alia_clin's default pipeline (``alia_clin.load()``) with only its de-identification stage on.
+    """alia_clin's rules pipeline (``alia_clin.load("alia-clin-rules")``) with only its
+    de-identification stage on.
 
-    The other stages of the default pipeline (sections, measurements, assertions) are not
+    The other stages of the pipeline (sections, measurements, assertions) are not
     de-identification and Presidio does not do them, so they are disabled, exactly as
     ``alia-clin process --tasks deid`` does.
     """
     import alia_clin
 
-    nlp = alia_clin.load()
+    nlp = alia_clin.load(alia_clin.RULES_MODEL)
     nlp.select_pipes(enable=["alia_deid"])
 
     def run(texts: Sequence[str]) -> list[Spans]:
@@ -157,7 +158,7 @@ def build_alia(batch_size: int) -> tuple[Runner, dict[str, Any]]:
         ]
 
     config = {
-        "loader": "alia_clin.load(); nlp.select_pipes(enable=['alia_deid'])",
+        "loader": "alia_clin.load('alia-clin-rules'); nlp.select_pipes(enable=['alia_deid'])",
         "pipeline": nlp.meta.get("name"),
         "pipeline_version": nlp.meta.get("version"),
         "pipe_names": list(nlp.pipe_names),

@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     python benchmarks/fhir_benchmark.py --corpora ../shared/corpora --out benchmarks/results/fhir
 
-Runs the default pipeline (``alia_clin.load()``) once over MEDDOCAN ``dev`` (250 synthetic
+Runs the rules pipeline (``alia_clin.load("alia-clin-rules")``) once over MEDDOCAN ``dev`` (250 synthetic
 clinical cases, CC BY 4.0; MEDDOCAN's own dev split), then times building the bundles of all
 notes from the processed Docs in several variants (best of ``--repeats`` passes): R4 and R5
 collection bundles with model validation, R4 without validation (the cost of validation), an R4
@@ -86,7 +86,7 @@ def main() -> None:
     examples = read_source(args.corpora, "meddocan/dev")
     if args.limit:
         examples = examples[: args.limit]
-    nlp = alia_clin.load()
+    nlp = alia_clin.load(alia_clin.RULES_MODEL)
     start = time.perf_counter()
     docs = list(nlp.pipe(ex.text for ex in examples))
     pipeline_s = time.perf_counter() - start

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     docs = read_hf_corpus(args.corpora)
     assign_splits(docs)
-    nlp = alia_clin.load()
+    nlp = alia_clin.load(alia_clin.RULES_MODEL)
     lexicon = ContextLexicon.from_data(load_lexicon_data("es"))
     sections = nlp.get_pipe("alia_sections")
     label_documents(docs, lambda t: sections(nlp.make_doc(t)), lexicon)

@@ -1,7 +1,7 @@
 """Load benchmark of ``alia-clin serve`` on loopback: latency percentiles, throughput, errors and
 server memory over time.
 
-Starts ``alia-clin serve`` (embedded rules pipeline, real FHIR mapping) as a subprocess on a free
+Starts ``alia-clin serve`` (``--model alia-clin-rules``, real FHIR mapping) as a subprocess on a free
 127.0.0.1 port, then for each concurrency level runs that many closed-loop clients (httpx, one
 request in flight each) posting the shipped synthetic notes as DocumentReferences to
 ``$analyze``, for a bounded time and request count. A final soak phase keeps a steady load to
@@ -88,7 +88,7 @@ def start_server(port: int, *, concurrency: int, queue: int, log_path: Path) -> 
     exe = Path(sys.executable).parent / "alia-clin"
     log = log_path.open("w")
     proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--model", "alia-clin-rules"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -322,7 +322,7 @@ def main() -> None:
             "chars_mean": round(statistics.fmean(chars)),
         },
         "server": {
-            "model": "embedded default (rules)",
+            "model": "alia-clin-rules",
             "max_concurrency": args.server_concurrency,
             "max_queue": args.server_queue,
             "startup_to_ready_s": round(startup_s, 1),

@@ -17,6 +17,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = Path(os.environ.get("ALIA_CLIN_CORPORA", REPO.parent / "shared" / "corpora"))
 
+# The suite runs the default loader (``alia_clin.load()``, ``alia-clin process`` without
+# ``--model``, the service, Spark workers) on the rules-only pipeline: the shipped default, the
+# encoder pipeline, is two orders of magnitude slower on a CPU and has its own tests
+# (tests/test_shipped_encoder_model.py, test_load.py). Set ALIA_CLIN_MODEL to run the suite on
+# another pipeline. Set at import so subprocesses inherit it.
+os.environ.setdefault("ALIA_CLIN_MODEL", str(REPO / "models" / "alia-clin-rules"))
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 

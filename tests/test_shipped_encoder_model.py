@@ -113,3 +113,20 @@ def test_process_deid_and_ner_offline(tmp_path: Path) -> None:
         labels = {e.label for e in ann.entities}
         assert "ID_SUJETO_ASISTENCIA" in labels
         assert labels & {"ENFERMEDAD", "SINTOMA", "FARMACO", "PROCEDIMIENTO"}
+
+
+def test_the_readme_main_job_runs_on_the_encoder_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``alia-clin demo`` (the README's main command) and ``alia_clin.load()`` without a model
+    use this pipeline once the suite's rules pin (``ALIA_CLIN_MODEL``, tests/conftest.py) is lifted."""
+    monkeypatch.delenv("ALIA_CLIN_MODEL", raising=False)
+    assert "alia_encoder" in alia_clin.load().pipe_names
+    out = tmp_path / "demo"
+    res = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    records = [
+        json.loads(line) for line in (out / "annotations.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert len(records) == 8 and all(r["phi"] for r in records)
+    assert {e["label"] for r in records for e in r["entities"]} & {"ENFERMEDAD", "SINTOMA"}

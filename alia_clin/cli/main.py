@@ -22,6 +22,12 @@ from rich.table import Table
 from .. import __version__
 from ..errors import AliaClinError
 
+#: Help of every --model option.
+MODEL_HELP = (
+    "Pipeline folder or a shipped name like alia-clin-rules "
+    "(default: $ALIA_CLIN_MODEL, else the embedded alia-clin-es-small)."
+)
+
 app = typer.Typer(
     name="alia-clin",
     help="Clinical text mining for Spanish, Catalan, Basque and Galician notes.",
@@ -88,7 +94,7 @@ def process(
     ] = None,
     model: Annotated[
         Path | None,
-        typer.Option(help="Pipeline folder or a shipped name like alia-clin-es-small (default: embedded)."),
+        typer.Option(help=MODEL_HELP),
     ] = None,
     operator: Annotated[str, typer.Option(help="deid-text operator: tag, mask, redact, surrogate.")] = "tag",
     secret: Annotated[
@@ -187,7 +193,7 @@ def demo(
     operator: Annotated[str, typer.Option(help="tag, mask, redact or surrogate.")] = "surrogate",
     model: Annotated[
         Path | None,
-        typer.Option(help="Pipeline folder or a shipped name like alia-clin-es-small (default: embedded)."),
+        typer.Option(help=MODEL_HELP),
     ] = None,
 ) -> None:
     """Run the pipeline on the bundled synthetic notes (es, ca, eu, gl) and show a summary."""
@@ -441,10 +447,10 @@ def models_add_stages(
     """Add the stages a trained pipeline lacks (sections, measurements, terms, codes, context,
     hf_risk) from another pipeline: how the embedded default is completed after training."""
     _setup_logging(verbose)
-    from .. import models_dir
+    from .. import RULES_MODEL, models_dir
     from ..training.assemble import add_rule_stages
 
-    src = source or models_dir() / "alia-clin-rules"
+    src = source or models_dir() / RULES_MODEL
     names = _guard(lambda: add_rule_stages(trained, src, out, skip=tuple(_split(skip) or [])))
     err_console.print(f"pipeline in {out}: {', '.join(names)}")
 
@@ -455,7 +461,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8080; $ALIA_PORT).")] = None,
     model: Annotated[
         str | None,
-        typer.Option(help="Pipeline folder or a shipped name like alia-clin-es-small (default: embedded)."),
+        typer.Option(help=MODEL_HELP),
     ] = None,
     fhir_upstream: Annotated[
         str | None, typer.Option(help="Write results to this FHIR base URL as transaction Bundles.")
