@@ -669,8 +669,9 @@ def main(argv: list[str] | None = None) -> int:
             "synthetic_accuracy": 0.90,
         },
         "notes": "E3C (CC BY-NC) and NUBes were used for evaluation only: no text of either is in the "
-        "package. The Spanish discontinuation triggers were added after an error analysis of NUBes "
-        "SAMPLE-001..009 (train part); NUBes dev = NUBes/SAMPLE-010 (not looked at). The 2026-12-05 rules "
+        "package. The Spanish discontinuation and resolution triggers were added after error analyses of "
+        "NUBes SAMPLE-001..009 (train part); NUBes dev = NUBes/SAMPLE-010 (not looked at). "
+        "The 2026-12-05 rules "
         "(an affirmative verb entity starts a new clause, outcome triggers do not reach the action they "
         "name, EVENT labels read as occurrences under 'auto', antibody/test words, 'impedir' triggers, "
         "'imposibilidad de descartar', 'no contraindica', 'de ningún tipo') came from an error analysis of "

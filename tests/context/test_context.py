@@ -354,3 +354,22 @@ def test_auto_negative_results_read_event_labels(label: str, expected: str) -> N
     start = text.index("micobacterias")
     doc.ents = [char_span(doc, start, start + len("micobacterias"), label=label)]
     assert nlp(doc).ents[0]._.assertion == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Se administra nitroglicerina sublingual cediendo el dolor torácico.", "dolor torácico"),
+        ("Mejora la congestión, desapareciendo los edemas.", "edemas"),
+        ("Espironolactona suspendida por hiperpotasemia.", "Espironolactona"),
+        ("Se pautó amoxicilina que se suspende por exantema.", "amoxicilina"),
+    ],
+)
+def test_resolution_triggers_follow_the_result_setting(text: str, entity: str) -> None:
+    assert annotate_with(make_nlp(), text, [entity])[entity] == "negated"
+    assert annotate_with(make_nlp(negative_results="present"), text, [entity])[entity] == "present"
+
+
+def test_descartando_negates() -> None:
+    text = "Valorado por Cirugía, descartando apendicitis aguda."
+    assert annotate_with(make_nlp(), text, ["apendicitis aguda"])["apendicitis aguda"] == "negated"
