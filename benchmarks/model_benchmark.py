@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "encoder pipeline dev accuracy",
         "model": args.model.name,
         "model_status": metrics.get("status"),
+        "encoder_bf16": bool(nlp.get_pipe("alia_encoder").uses_bf16),
         "training": {k: metrics.get(k) for k in ("steps", "epochs_completed", "train_minutes", "base_model")},
         "phi_dev": {"source": "meddocan/dev", "documents": len(phi_dev), "scores": phi},
         "ner_dev": {

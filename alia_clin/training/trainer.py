@@ -290,7 +290,7 @@ def build_pipeline(
         "window_batch_size": cfg.eval_batch_size,
         "pooling": cfg.pooling,
         "device": "cpu",
-        "bf16": False,
+        "bf16": "auto",
         "num_threads": 0,
         "save_dtype": cfg.save_dtype,
         **cfg.components.get("alia_encoder", {}),

@@ -30,7 +30,8 @@ NOTES = [
     "",
     " ".join(["Insuficiencia cardíaca con FEVI 35 %, NT-proBNP 1200 pg/ml."] * 25),
 ]
-CONFIG = {"max_length": 48, "stride": 12, "window_batch_size": 4}
+#: fp32 (not bf16 = "auto"): these tests compare states across processes and round trips exactly.
+CONFIG = {"max_length": 48, "stride": 12, "window_batch_size": 4, "bf16": False}
 
 
 @Language.component("alia_test_state_reader")
