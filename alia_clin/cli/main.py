@@ -382,6 +382,18 @@ def models_train_scope_head(
     typer.echo(json.dumps(head.meta.get("training", {}), indent=2))
 
 
+def _layers(value: str) -> tuple[int, ...]:
+    """``"-1,8"`` → ``(-1, 8)``; raises ``E107`` (exit code 2 under :func:`_guard`) otherwise."""
+    from ..errors import AliaClinValueError, ErrorCode
+
+    try:
+        return tuple(int(x) for x in _split(value) or [])
+    except ValueError:
+        raise AliaClinValueError(
+            ErrorCode.E107, value=value, field="--layers", choices="comma-separated integers"
+        ) from None
+
+
 @models_app.command("retrain-head")
 def models_retrain_head(
     trained: Annotated[Path, typer.Argument(help="Pipeline written by alia-clin train (or add-stages).")],
@@ -398,6 +410,13 @@ def models_retrain_head(
     rnn: Annotated[int, typer.Option(help="BiGRU width per direction (0: a per-word head).")] = 128,
     mlp_hidden: Annotated[int, typer.Option(help="Width of the projection before the GRU (0: none).")] = 256,
     epochs: Annotated[int, typer.Option(help="Most epochs (the best on dev is kept).")] = 10,
+    layers: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated encoder layers the head reads, concatenated (-1: the last; "
+            "the shipped entity head: -1,8). The pipeline's encoder is set to keep them."
+        ),
+    ] = "-1",
     min_score: Annotated[
         float | None, typer.Option(help="Set alia_ner's min_score in the new pipeline (default: keep).")
     ] = None,
@@ -416,7 +435,11 @@ def models_retrain_head(
     from ..training.corpora import default_corpora_root
     from ..training.frozen import FrozenTaggerConfig, retrain_head
 
-    cfg = FrozenTaggerConfig(epochs=epochs, rnn=rnn, mlp_hidden=mlp_hidden, seed=seed)
+    cfg = _guard(
+        lambda: FrozenTaggerConfig(
+            epochs=epochs, rnn=rnn, mlp_hidden=mlp_hidden, seed=seed, layers=_layers(layers)
+        )
+    )
     report = _guard(
         lambda: retrain_head(
             trained,

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from ..errors import AliaClinValueError, ErrorCode
-from .windows import EncodedNote
+from .windows import EncodedNote, select_layers
 
 logger = logging.getLogger("alia_clin")
 
@@ -66,7 +66,10 @@ class WordTagger(nn.Module):
     ``hidden_size``: width of the encoder states; ``labels``: entity labels (no ``O``);
     ``scheme``: ``"IO"`` or ``"BIO"``; ``mlp_hidden``: 0 for a linear head, else the width
     of a GELU hidden layer; ``rnn``: 0 for no sequence layer, else the width per direction
-    of a bidirectional GRU over the note's words (after the MLP).
+    of a bidirectional GRU over the note's words (after the MLP); ``layers``: the encoder
+    layers whose word vectors the head reads, concatenated (``(-1,)``: the last layer;
+    ``hidden_size`` is then their total width), picked out of whatever layers the encoder
+    stage keeps (:func:`~alia_clin.encoder.windows.select_layers`).
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class WordTagger(nn.Module):
         dropout: float = 0.1,
         mlp_hidden: int = 0,
         rnn: int = 0,
+        layers: Sequence[int] = (-1,),
     ) -> None:
         super().__init__()
         if len(set(labels)) != len(labels) or "O" in labels:
@@ -85,6 +89,11 @@ class WordTagger(nn.Module):
                 ErrorCode.E107, value="labels", field="labels", choices="unique labels other than 'O'"
             )
         self.hidden_size = int(hidden_size)
+        self.layers = tuple(int(x) for x in layers)
+        if not self.layers or len(set(self.layers)) != len(self.layers):
+            raise AliaClinValueError(
+                ErrorCode.E107, value=str(list(self.layers)), field="layers", choices="distinct layer indices"
+            )
         self.labels = list(labels)
         self.scheme = scheme
         self.tags = build_tags(self.labels, scheme)
@@ -243,12 +252,15 @@ class WordTagger(nn.Module):
             spans.append((int(cur[0]), int(cur[1]), self.labels[cur[2]], round(cur[3] / cur[4], 6)))
 
     def predict(self, encoded: EncodedNote, *, text: str | None = None) -> list[SpanPrediction]:
-        """Spans for one encoded note. Raises ``E109`` if the state width does not match."""
-        if encoded.n_words and encoded.hidden_size != self.hidden_size:
-            raise AliaClinValueError(ErrorCode.E109, expected=self.hidden_size, got=encoded.hidden_size)
+        """Spans for one encoded note. Raises ``E109`` if the encoder does not keep the head's
+        layers or the state width does not match."""
         if not encoded.n_words:
             return []
-        return self.decode(encoded.words, self.probabilities(encoded.states), text=text)
+        return self.decode(encoded.words, self.probabilities(self.inputs(encoded)), text=text)
+
+    def inputs(self, encoded: EncodedNote) -> np.ndarray:
+        """The head's input states of one note: its layers' columns (``E109`` when missing)."""
+        return select_layers(encoded, self.layers, self.hidden_size)
 
     def predict_many(
         self, encoded: Sequence[EncodedNote], texts: Sequence[str] | None = None
@@ -256,17 +268,16 @@ class WordTagger(nn.Module):
         """:meth:`predict` for several notes (one forward over all their words)."""
         if not encoded:
             return []
-        for e in encoded:
-            if e.n_words and e.hidden_size != self.hidden_size:
-                raise AliaClinValueError(ErrorCode.E109, expected=self.hidden_size, got=e.hidden_size)
+        empty = np.zeros((0, self.hidden_size), np.float32)
+        inputs = [self.inputs(e) if e.n_words else empty for e in encoded]
         if self.is_sequential:  # the GRU must not run across notes
             return [
-                self.decode(e.words, self.probabilities(e.states), text=texts[i] if texts else None)
+                self.decode(e.words, self.probabilities(x), text=texts[i] if texts else None)
                 if e.n_words
                 else []
-                for i, e in enumerate(encoded)
+                for i, (e, x) in enumerate(zip(encoded, inputs, strict=True))
             ]
-        stacked = np.concatenate([e.states.reshape(-1, self.hidden_size) for e in encoded])
+        stacked = np.concatenate([x.reshape(-1, self.hidden_size) for x in inputs])
         probs = self.probabilities(stacked) if len(stacked) else np.zeros((0, len(self.tags)), np.float32)
         out, row = [], 0
         for i, e in enumerate(encoded):
@@ -287,6 +298,7 @@ class WordTagger(nn.Module):
             "dropout": self.dropout_p,
             "mlp_hidden": self.mlp_hidden,
             "rnn": self.rnn_size,
+            "layers": list(self.layers),
         }
 
     def save(self, path: str | Path, *, dtype: str = "float32") -> None:
@@ -309,6 +321,7 @@ class WordTagger(nn.Module):
             dropout=cfg.get("dropout", 0.1),
             mlp_hidden=cfg.get("mlp_hidden", 0),
             rnn=cfg.get("rnn", 0),
+            layers=cfg.get("layers", [-1]),
         )
         if head.tags != cfg.get("tags", head.tags):
             raise AliaClinValueError(ErrorCode.E106, path=str(src), reason="tag list does not match labels")

@@ -36,7 +36,7 @@ from torch import nn
 
 from ..errors import AliaClinValueError, ErrorCode
 from .heads import load_head_weights, read_head_files, write_head_files
-from .windows import EncodedNote
+from .windows import EncodedNote, select_layers
 
 logger = logging.getLogger("alia_clin")
 
@@ -117,15 +117,14 @@ class ScopeHead(nn.Module):
         out = np.zeros((n, len(SCOPE_TARGETS)), dtype=np.float32)
         if not n:
             return out
-        if encoded.hidden_size != self.hidden_size:
-            raise AliaClinValueError(ErrorCode.E109, expected=self.hidden_size, got=encoded.hidden_size)
+        full = select_layers(encoded, (-1,), self.hidden_size)
         sents = [(s, e) for s, e in sentences if e > s]
         if not sents:
             return out
         was_training = self.training
         self.eval()
         try:
-            states = torch.as_tensor(encoded.states, dtype=torch.float32)
+            states = torch.as_tensor(full, dtype=torch.float32)
             batch, lengths = pad_sentences(states, sents)
             probs = torch.sigmoid(self(batch, lengths)).numpy()
         finally:

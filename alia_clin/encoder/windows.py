@@ -21,7 +21,13 @@ vector per pre-split *word* with exact character offsets into the text. No note 
    mixes in states starved of context at a cut, (b) a note that fits one window gets exactly
    the plain single-pass states, so training and inference see the same thing whatever the
    note length, and (c) the result does not depend on how many windows overlap a piece.
-4. **Pooling**: one vector per word, from its first piece (default, as BERT NER does) or the
+4. **Layers** (``WindowSettings.layers``): by default a word's vector comes from the last
+   layer; with several layers (``(-1, 8)``: the last layer and the output of layer 8) their
+   vectors are concatenated in that order, so heads that read different layers share one pass
+   (:func:`select_layers` gives each head its own). Layer ``k`` is transformers'
+   ``hidden_states[k]`` (0: the embeddings); ``-1`` is always ``last_hidden_state`` (after a
+   final norm, where the architecture has one).
+5. **Pooling**: one vector per word, from its first piece (default, as BERT NER does) or the
    mean of its pieces. Bare prefix pieces (a lone ``▁``/``Ġ`` before digits, emoji or
    punctuation) are skipped unless they are all the word has. A word that yields no piece at
    all (none known so far with the supported tokenizers) is dropped from ``words``.
@@ -61,13 +67,15 @@ class EncodedNote:
     """Word-level encoder output for one note.
 
     ``words[i]`` are the character offsets of word ``i`` in the note text and ``states[i]``
-    its float32 hidden vector (``[n_words, hidden]``). ``encoder_sha256`` names the weights
-    that produced the states, so heads can check they read the encoder they were trained on.
+    its float32 hidden vector (``[n_words, hidden × len(layers)]``: the vectors of ``layers``
+    concatenated in that order). ``encoder_sha256`` names the weights that produced the states,
+    so heads can check they read the encoder they were trained on.
     """
 
     words: list[tuple[int, int]]
     states: np.ndarray
     encoder_sha256: str = ""
+    layers: tuple[int, ...] = (-1,)
 
     @property
     def n_words(self) -> int:
@@ -103,6 +111,57 @@ class WindowSettings:
     batch_size: int = 8
     pooling: str = "first"
     bf16: bool = False
+    #: Encoder layers whose word vectors are kept, concatenated in this order (``-1``: the last).
+    layers: tuple[int, ...] = (-1,)
+
+
+def canonical_layers(layers: Sequence[int], n_layers: int) -> tuple[int, ...]:
+    """``layers`` with negative indices resolved and the last layer written ``-1``.
+
+    ``n_layers``: the encoder's transformer layers (``hidden_states`` has ``n_layers + 1``
+    entries). Raises ``E107`` for an empty, repeated or out-of-range list.
+    """
+    out: list[int] = []
+    for layer in layers:
+        k = int(layer)
+        k = n_layers + 1 + k if k < 0 else k
+        if not 0 <= k <= n_layers:
+            out = []
+            break
+        out.append(-1 if k == n_layers else k)
+    if not out or len(set(out)) != len(out):
+        raise AliaClinValueError(
+            ErrorCode.E107,
+            value=",".join(str(x) for x in layers),
+            field="layers",
+            choices=f"distinct layer indices in [-{n_layers + 1}, {n_layers}] (-1: the last layer)",
+        )
+    return tuple(out)
+
+
+def select_layers(encoded: EncodedNote, layers: Sequence[int], width: int) -> np.ndarray:
+    """The columns of ``encoded.states`` that hold ``layers`` (in that order), checked to be
+    ``width`` wide: how a head trained on some layers reads an encoder that keeps more.
+
+    Raises ``E109`` when a layer is not kept or the width does not match.
+    """
+    wanted = tuple(int(x) for x in layers)
+    if wanted == encoded.layers:
+        states = encoded.states
+    else:
+        missing = [x for x in wanted if x not in encoded.layers]
+        if missing or encoded.hidden_size % len(encoded.layers):
+            raise AliaClinValueError(
+                ErrorCode.E109,
+                expected=f"{width} (layers {list(wanted)})",
+                got=f"{encoded.hidden_size} (layers {list(encoded.layers)}; set the encoder's layers)",
+            )
+        block = encoded.hidden_size // len(encoded.layers)
+        cols = np.concatenate([np.arange(block) + block * encoded.layers.index(x) for x in wanted])
+        states = encoded.states[:, cols]
+    if encoded.n_words and states.shape[1] != width:
+        raise AliaClinValueError(ErrorCode.E109, expected=width, got=int(states.shape[1]))
+    return states
 
 
 def plan_windows(n_pieces: int, content: int, stride: int) -> list[tuple[int, int]]:
@@ -172,6 +231,7 @@ def _check_settings(encoder: LoadedEncoder, settings: WindowSettings) -> int:
         reason = "windows must hold more pieces than the stride"
     elif settings.batch_size < 1:
         reason = "batch_size must be >= 1"
+    canonical_layers(settings.layers, n_hidden_layers(encoder))
     if reason:
         raise AliaClinValueError(
             ErrorCode.E105,
@@ -181,6 +241,11 @@ def _check_settings(encoder: LoadedEncoder, settings: WindowSettings) -> int:
             reason=reason,
         )
     return content
+
+
+def n_hidden_layers(encoder: LoadedEncoder) -> int:
+    """Transformer layers of the encoder (``config.num_hidden_layers``)."""
+    return int(getattr(encoder.config, "num_hidden_layers", 0) or 0)
 
 
 def _prepare(encoder: LoadedEncoder, texts: Sequence[str], content: int, stride: int) -> list[_Note]:
@@ -237,7 +302,8 @@ def _autocast(device_type: str, bf16: bool) -> contextlib.AbstractContextManager
 def _forward(
     encoder: LoadedEncoder, notes: list[_Note], settings: WindowSettings, hidden: int
 ) -> list[torch.Tensor]:
-    """Run every window of every note; return per note its word states ``[n_words, hidden]``.
+    """Run every window of every note; return per note its word states ``[n_words, hidden]``
+    (``hidden``: the width of the kept layers together).
 
     Autograd follows the ambient mode: under ``inference_mode`` nothing is recorded.
     """
@@ -245,6 +311,7 @@ def _forward(
 
     model = encoder.model
     device = next(model.parameters()).device
+    layers = canonical_layers(settings.layers, n_hidden_layers(encoder))
     prefix, suffix = encoder.prefix_ids, encoder.suffix_ids
     # (note, window) pairs, longest first, so each batch holds windows of similar length.
     jobs = [(n, w) for n, note in enumerate(notes) for w in range(len(note.windows))]
@@ -263,7 +330,15 @@ def _forward(
             ids[r, : len(seq)] = torch.tensor(seq, dtype=torch.long)
             mask[r, : len(seq)] = 1
         with _autocast(device.type, settings.bf16):
-            out = model(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+            if layers == (-1,):
+                out = model(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+            else:
+                res = model(
+                    input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True
+                )
+                out = torch.cat(
+                    [res.last_hidden_state if k == -1 else res.hidden_states[k] for k in layers], dim=-1
+                )
         out = out.float()
         for r, key in enumerate(chunk):
             outputs[key] = out[r]
@@ -323,7 +398,8 @@ def encode_notes(
 
     settings = settings or WindowSettings()
     content = _check_settings(encoder, settings)
-    hidden = encoder.hidden_size
+    layers = canonical_layers(settings.layers, n_hidden_layers(encoder))
+    hidden = encoder.hidden_size * len(layers)
     with _threads(num_threads):
         notes = _prepare(encoder, texts, content, settings.stride)
         was_training = encoder.model.training
@@ -339,6 +415,7 @@ def encode_notes(
             words=note.words,
             states=arr.reshape(len(note.words), hidden),
             encoder_sha256=encoder.weights_sha256,
+            layers=layers,
         )
         for note, arr in zip(notes, arrays, strict=True)
     ]
@@ -357,7 +434,7 @@ def word_states(
 
     settings = settings or WindowSettings()
     content = _check_settings(encoder, settings)
-    hidden = encoder.hidden_size
+    hidden = encoder.hidden_size * len(canonical_layers(settings.layers, n_hidden_layers(encoder)))
     notes = _prepare(encoder, texts, content, settings.stride)
     per_note = _forward(encoder, notes, settings, hidden)
     device = next(encoder.model.parameters()).device

@@ -2,8 +2,9 @@
 
 Reads ``doc.text``. Writes nothing that is serialized with the Doc: the word-level states
 (:class:`~alia_clin.encoder.windows.EncodedNote`: word char offsets + float32 ``[n_words,
-hidden]`` array) are kept in a module-level ``weakref.WeakKeyDictionary`` keyed by the Doc,
-so they live exactly as long as the Doc and never reach ``Doc.to_bytes``/``DocBin``. Later
+hidden × len(layers)]`` array, the configured ``layers`` side by side) are kept in a
+module-level ``weakref.WeakKeyDictionary`` keyed by the Doc, so they live exactly as long as
+the Doc and never reach ``Doc.to_bytes``/``DocBin``. Later
 stages read them with :func:`get_encoded` (or ``doc._.alia_states``, a getter returning
 ``None`` when the encoder did not run). :func:`clear_encoded` frees them early.
 
@@ -107,6 +108,7 @@ class EncoderComponent(ErrorHandlingPipe):
         num_threads: int,
         save_dtype: str,
         quantize: str = "none",
+        layers: list[int] | None = None,
     ) -> None:
         install_extensions()
         install_state_extension()
@@ -122,6 +124,14 @@ class EncoderComponent(ErrorHandlingPipe):
                 ErrorCode.E107, value=str(bf16), field="bf16", choices="true, false, auto"
             )
         check_quantize_mode(quantize, device=device, bf16=bf16 is True)
+        kept = [int(x) for x in (layers if layers is not None else [-1])]
+        if not kept or len(set(kept)) != len(kept):
+            raise AliaClinValueError(
+                ErrorCode.E107,
+                value=str(kept),
+                field="layers",
+                choices="distinct layer indices (-1: the last)",
+            )
         self.name = name
         self.cfg: dict[str, Any] = {
             "max_length": int(max_length),
@@ -133,6 +143,7 @@ class EncoderComponent(ErrorHandlingPipe):
             "num_threads": int(num_threads),
             "save_dtype": save_dtype,
             "quantize": quantize,
+            "layers": kept,
         }
         self._encoder: LoadedEncoder | None = None
         #: Float weight files (``model/`` as ``to_disk`` writes it) kept while the model is quantized.
@@ -170,6 +181,7 @@ class EncoderComponent(ErrorHandlingPipe):
             batch_size=self.cfg["window_batch_size"],
             pooling=self.cfg["pooling"],
             bf16=self.uses_bf16,
+            layers=tuple(self.cfg.get("layers", [-1])),
         )
 
     @property
@@ -348,6 +360,7 @@ def _safe_source(encoder: LoadedEncoder) -> str:
         "num_threads": 0,
         "save_dtype": "float32",
         "quantize": "none",
+        "layers": [-1],
     },
     default_score_weights={},
 )
@@ -363,6 +376,7 @@ def make_encoder(
     num_threads: int,
     save_dtype: str,
     quantize: str = "none",
+    layers: list[int] | None = None,
 ) -> EncoderComponent:
     """Create the ``alia_encoder`` pipe (no I/O: weights load in ``initialize``/``from_disk``).
 
@@ -376,7 +390,9 @@ def make_encoder(
     is); ``save_dtype``: ``float32``, ``float16`` or ``bfloat16`` weights in ``to_disk``;
     ``quantize``: ``none``, ``int8`` or ``int8-qkv`` dynamic quantization of the Linear
     layers at load time (CPU only, not with ``bf16 = true``; ``"auto"`` then stays fp32; see
-    :mod:`alia_clin.encoder.quantize`).
+    :mod:`alia_clin.encoder.quantize`); ``layers``: the layers whose word vectors are kept for
+    the heads, concatenated (``[-1]``: the last layer; a head trained on ``[-1, 8]`` needs
+    both; each head picks its own, see :func:`~alia_clin.encoder.windows.select_layers`).
     """
     return EncoderComponent(
         nlp,
@@ -390,4 +406,5 @@ def make_encoder(
         num_threads=num_threads,
         save_dtype=save_dtype,
         quantize=quantize,
+        layers=layers,
     )

@@ -28,14 +28,15 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import srsly
 
 from ..encoder.heads import IGNORE_INDEX, WordTagger
-from ..encoder.windows import EncodedNote
+from ..encoder.windows import EncodedNote, canonical_layers, n_hidden_layers
 from ..errors import AliaClinValueError, ErrorCode
 from .corpora import Example, TaskSources, build_training_data
 from .states import encode_cached
@@ -70,6 +71,9 @@ class FrozenTaggerConfig:
     seed: int = 0
     #: torch CPU threads while training (0: leave torch's setting).
     num_threads: int = 0
+    #: Encoder layers the head reads, concatenated (``(-1,)``: the last; the shipped entity
+    #: head reads ``(-1, 8)``); the pipeline's ``alia_encoder`` is set to keep them.
+    layers: tuple[int, ...] = (-1,)
 
     def validate(self) -> FrozenTaggerConfig:
         """Raises ``E130`` naming the first bad value."""
@@ -78,6 +82,8 @@ class FrozenTaggerConfig:
             bad.append("patience/mlp_hidden/rnn/dropout")
         if self.scheme not in ("IO", "BIO"):
             bad.append("scheme")
+        if not self.layers or len(set(self.layers)) != len(self.layers):
+            bad.append("layers")
         if bad:
             raise AliaClinValueError(
                 ErrorCode.E130, path="<frozen head config>", reason=f"bad {', '.join(bad)}"
@@ -150,11 +156,18 @@ def train_frozen_tagger(
     items = word_chunks(train, cfg.chunk_words)
     if not items or not dev:
         raise AliaClinValueError(ErrorCode.E133, task="frozen head", split="train" if not items else "dev")
-    hidden = train[items[0][0]].encoded.hidden_size
+    first = train[items[0][0]].encoded
+    hidden = first.hidden_size
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     head = WordTagger(
-        hidden, list(labels), scheme=cfg.scheme, dropout=cfg.dropout, mlp_hidden=cfg.mlp_hidden, rnn=cfg.rnn
+        hidden,
+        list(labels),
+        scheme=cfg.scheme,
+        dropout=cfg.dropout,
+        mlp_hidden=cfg.mlp_hidden,
+        rnn=cfg.rnn,
+        layers=first.layers,
     )
     for d in [*train, *dev]:
         d.targets = np.asarray(head.targets(d.encoded.words, d.example.spans), dtype=np.int64)
@@ -290,9 +303,14 @@ def retrain_head(
     data = build_training_data(corpora, {name: TaskSources.from_config(t) for name, t in all_tasks.items()})
     td = data.tasks[task_name]
     train_ex = [ex for ex in td.train if set(ex.sources) & set(chosen)]
+    cfg = (config or FrozenTaggerConfig()).validate()
     nlp = alia_clin.load(model_dir)
     enc_pipe = nlp.get_pipe("alia_encoder")
-    encoder, settings = enc_pipe.encoder, enc_pipe.settings  # type: ignore[attr-defined]
+    encoder = enc_pipe.encoder  # type: ignore[attr-defined]
+    head_layers = canonical_layers(cfg.layers, n_hidden_layers(encoder))
+    # the head's layers alone: the cache and the states it trains on do not depend on what
+    # else the pipeline's encoder keeps
+    settings = replace(enc_pipe.settings, layers=head_layers)  # type: ignore[attr-defined]
     t0 = time.perf_counter()
 
     def encode(examples: Sequence[Example], split: str) -> list[EncodedExample]:
@@ -314,7 +332,7 @@ def retrain_head(
 
     train_data, dev_data = encode(train_ex, "train"), encode(td.dev, "dev")
     encode_seconds = round(time.perf_counter() - t0, 1)
-    head, report = train_frozen_tagger(train_data, dev_data, td.labels, config, log=log)
+    head, report = train_frozen_tagger(train_data, dev_data, td.labels, cfg, log=log)
     pipe = nlp.get_pipe(component)
     old_head = pipe.head  # type: ignore[attr-defined]
     report.update(
@@ -325,7 +343,10 @@ def retrain_head(
             "encoder_sha256": encoder.weights_sha256,
             "encode_seconds": encode_seconds,
             "dev": {
-                "previous_head": _score(old_head, dev_data),
+                # scored only where the states hold the layers the previous head reads
+                "previous_head": _score(old_head, dev_data)
+                if set(old_head.layers) <= set(head_layers)
+                else None,
                 "new_head": dict(
                     zip(
                         [f"min_score={t}" for t in thresholds],
@@ -336,7 +357,11 @@ def retrain_head(
             },
         }
     )
-    _write_pipeline(model_dir, out_dir, component, head, pipe.cfg, min_score, report)  # type: ignore[attr-defined]
+    kept = list(enc_pipe.cfg.get("layers", [-1]))  # type: ignore[attr-defined]
+    encoder_layers = kept + [x for x in head_layers if x not in kept]
+    _write_pipeline(
+        model_dir, out_dir, component, head, pipe.cfg, min_score, report, encoder_layers  # type: ignore[attr-defined]
+    )
     return report
 
 
@@ -355,8 +380,10 @@ def _write_pipeline(
     pipe_cfg: dict[str, Any],
     min_score: float | None,
     report: dict[str, Any],
+    encoder_layers: list[int],
 ) -> None:
-    """Copy ``model_dir`` beside ``out_dir``, swap in the head (and ``min_score``), then rename."""
+    """Copy ``model_dir`` beside ``out_dir``, swap in the head (and ``min_score``), make the
+    encoder keep ``encoder_layers``, then rename."""
     from spacy.util import load_config
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -376,6 +403,14 @@ def _write_pipeline(
             config = load_config(target / "config.cfg")
             config["components"][component]["min_score"] = float(min_score)
             config.to_disk(target / "config.cfg")
+        config = load_config(target / "config.cfg")
+        if list(config["components"]["alia_encoder"].get("layers", [-1])) != encoder_layers:
+            config["components"]["alia_encoder"]["layers"] = encoder_layers
+            config.to_disk(target / "config.cfg")
+            enc_json = target / "alia_encoder" / "encoder.json"
+            meta = srsly.read_json(enc_json)
+            meta.setdefault("cfg", {})["layers"] = encoder_layers
+            srsly.write_json(enc_json, meta)  # as the encoder pipe's to_disk writes it
         (target / head_metrics_file(component)).write_text(
             json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )

@@ -30,7 +30,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -410,7 +410,8 @@ def build_scope_head(
     from ..encoder.loading import load_encoder
 
     cfg = config or ScopeTrainConfig()
-    settings = settings or WindowSettings()
+    # the scope head reads the last layer (ScopeHead.probabilities selects it)
+    settings = replace(settings or WindowSettings(), layers=(-1,))
     root = Path(corpora) / "nubes" / "NUBes"
     blocks = [b for s in samples for n in read_nubes_scopes(root / s) for b in split_blocks(n)]
     chosen = select_blocks(blocks, max_chars, seed=cfg.seed)

@@ -22,13 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from ..encoder.windows import EncodedNote, WindowSettings
+from ..encoder.windows import EncodedNote, WindowSettings, canonical_layers, n_hidden_layers
 
 
 def cache_key(encoder_sha: str, settings: WindowSettings, note_id: str, text: str) -> str:
     """The cache file stem of one note's states."""
     h = hashlib.sha256()
-    h.update(json.dumps([encoder_sha, asdict(settings), note_id], sort_keys=True).encode())
+    fields = asdict(settings)
+    if tuple(fields["layers"]) == (-1,):
+        del fields["layers"]  # the keys of caches written before layers were a setting stay valid
+    h.update(json.dumps([encoder_sha, fields, note_id], sort_keys=True).encode())
     h.update(text.encode("utf-8"))
     return h.hexdigest()[:32]
 
@@ -49,6 +52,7 @@ def encode_cached(
     from ..encoder.windows import encode_notes
 
     settings = settings or WindowSettings()
+    layers = canonical_layers(settings.layers, n_hidden_layers(encoder))
     cache = Path(cache_dir) if cache_dir else None
     if cache:
         cache.mkdir(parents=True, exist_ok=True)
@@ -59,7 +63,9 @@ def encode_cached(
         if path is not None and path.is_file():
             with np.load(path) as z:
                 words = [(int(a), int(b)) for a, b in z["words"]]
-                encoded[i] = EncodedNote(words, z["states"].astype(np.float32), encoder.weights_sha256)
+                encoded[i] = EncodedNote(
+                    words, z["states"].astype(np.float32), encoder.weights_sha256, layers=layers
+                )
         else:
             todo.append(i)
     for b in range(0, len(todo), batch_notes):
@@ -74,7 +80,9 @@ def encode_cached(
                 half = enc.states.astype(np.float16)
                 np.savez(path, words=words_arr, states=half)
                 # what a later cached run reads: the first run trains on the same numbers
-                encoded[i] = EncodedNote(enc.words, half.astype(np.float32), enc.encoder_sha256)
+                encoded[i] = EncodedNote(
+                    enc.words, half.astype(np.float32), enc.encoder_sha256, layers=layers
+                )
         if progress:
             progress(min(b + batch_notes, len(todo)), len(todo))
     return [encoded[i] for i in range(len(notes))]

@@ -71,7 +71,7 @@ def test_initialize_needs_a_model() -> None:
 
 def test_bad_config_values() -> None:
     nlp = spacy.blank("es")
-    for config in ({"pooling": "max"}, {"save_dtype": "int4"}):
+    for config in ({"pooling": "max"}, {"save_dtype": "int4"}, {"layers": [1, 1]}, {"layers": []}):
         with pytest.raises(AliaClinError) as err:
             nlp.add_pipe("alia_encoder", name=f"enc_{len(nlp.pipe_names)}", config=config)
         assert err.value.code == "E107"
@@ -130,6 +130,23 @@ def test_to_disk_spacy_load_round_trip(tmp_path: Path, save_dtype: str, tol: flo
     meta = spacy.util.srsly.read_json(comp / "encoder.json")
     assert meta["weights_sha256"] == nlp2.get_pipe("alia_encoder").weights_sha256
     assert meta["source"] == "model"  # a local path is recorded by its last part only
+
+
+def test_layers_setting_keeps_several_layers_through_save_and_load(tmp_path: Path) -> None:
+    nlp = _nlp("xlm-roberta", layers=[-1, 1])
+    states = _states(nlp, NOTES)
+    last = _states(_nlp("xlm-roberta"), NOTES)
+    for both, one in zip(states, last, strict=True):
+        assert both.shape == (one.shape[0], 2 * one.shape[1])
+        np.testing.assert_allclose(both[:, : one.shape[1]], one, atol=1e-5)
+    nlp.to_disk(tmp_path / "pipe")
+    again = spacy.load(tmp_path / "pipe")
+    assert again.get_pipe("alia_encoder").settings.layers == (-1, 1)  # type: ignore[attr-defined]
+    for a, b in zip(states, _states(again, NOTES), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    with pytest.raises(AliaClinError) as err:  # checked against the model when notes are encoded
+        _nlp("xlm-roberta", layers=[9])("Paciente.")
+    assert err.value.code == "E107"
 
 
 def test_round_trip_in_a_fresh_process(tmp_path: Path) -> None:

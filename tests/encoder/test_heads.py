@@ -149,6 +149,36 @@ def test_hidden_size_mismatch() -> None:
     assert head.predict(EncodedNote(words=[], states=np.zeros((0, 32), dtype=np.float32))) == []
 
 
+def test_head_reads_its_own_layers_and_keeps_them_on_disk(tmp_path: Path) -> None:
+    """A head of layers (-1, 1) reads those columns out of an encoder that keeps (1, 2, -1);
+    a head saved before layers were recorded reads the last layer."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    last, one, two = (rng.standard_normal((5, 8)).astype(np.float32) for _ in range(3))
+    words = [(i, i + 1) for i in range(5)]
+    kept = EncodedNote(words, np.concatenate([one, two, last], axis=1), layers=(1, 2, -1))
+    own = EncodedNote(words, np.concatenate([last, one], axis=1), layers=(-1, 1))
+    head = WordTagger(16, ["A"], scheme="BIO", rnn=4, layers=(-1, 1))
+    np.testing.assert_array_equal(head.inputs(kept), own.states)
+    assert head.predict(kept) == head.predict(own)
+    assert head.predict_many([kept, own]) == [head.predict(own)] * 2
+    head.save(tmp_path / "h")
+    assert WordTagger.load(tmp_path / "h").layers == (-1, 1)
+    with pytest.raises(AliaClinError) as err:  # the encoder does not keep layer 1
+        head.predict(EncodedNote(words, last))
+    assert err.value.code == "E109"
+    legacy = WordTagger(8, ["A"])
+    legacy.save(tmp_path / "old")
+    cfg = json.loads((tmp_path / "old" / "head.json").read_text())
+    del cfg["layers"]
+    (tmp_path / "old" / "head.json").write_text(json.dumps(cfg))
+    old = WordTagger.load(tmp_path / "old")
+    assert old.layers == (-1,)
+    assert old.predict(kept) == old.predict(EncodedNote(words, last))
+    with pytest.raises(AliaClinError):
+        WordTagger(8, ["A"], layers=(1, 1))
+
+
 def test_head_learns_names_on_a_frozen_tiny_encoder() -> None:
     """A few dozen steps on frozen states are enough to fit one note exactly."""
     torch.manual_seed(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -11,9 +13,11 @@ from alia_clin.encoder.windows import (
     WindowSettings,
     _prepare,
     assign_pieces,
+    canonical_layers,
     encode_notes,
     n_windows,
     plan_windows,
+    select_layers,
     split_words,
     word_states,
 )
@@ -237,3 +241,45 @@ def test_max_length_is_capped_by_the_model() -> None:
     big = encode_notes(enc, [text], settings=WindowSettings(max_length=4096, stride=16))[0]
     own = encode_notes(enc, [text], settings=SETTINGS)[0]
     np.testing.assert_allclose(big.states, own.states, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["bert", "modernbert"])
+def test_several_layers_are_concatenated_in_order(arch: str) -> None:
+    """``layers=(-1, 1)``: the last layer's states (as by default) then layer 1's, per word."""
+    enc = load_encoder(tiny_model_dir(arch))
+    text = _long_note(6)  # several windows: the merge applies to every kept layer alike
+    last = encode_notes(enc, [text], settings=SETTINGS)[0]
+    one = encode_notes(enc, [text], settings=replace(SETTINGS, layers=(1,)))[0]
+    both = encode_notes(enc, [text], settings=replace(SETTINGS, layers=(-1, 1)))[0]
+    h = enc.hidden_size
+    assert both.layers == (-1, 1) and last.layers == (-1,) and one.layers == (1,)
+    assert both.states.shape == (len(last.words), 2 * h)
+    np.testing.assert_allclose(both.states[:, :h], last.states, atol=1e-5)
+    np.testing.assert_allclose(both.states[:, h:], one.states, atol=1e-5)
+    assert not np.allclose(one.states, last.states, atol=1e-3)
+    # the training path keeps the same layers, with gradients
+    batch = word_states(enc, [text], settings=replace(SETTINGS, layers=(-1, 1)))
+    assert batch.states.shape[-1] == 2 * h
+    # select_layers gives a head its own layers back, in its order
+    np.testing.assert_array_equal(select_layers(both, (1,), h), one.states)
+    np.testing.assert_array_equal(select_layers(both, (1, -1), 2 * h)[:, h:], both.states[:, :h])
+    with pytest.raises(AliaClinError) as err:
+        select_layers(last, (1,), h)
+    assert err.value.code == "E109"
+    with pytest.raises(AliaClinError) as err:
+        select_layers(both, (-1,), 2 * h)
+    assert err.value.code == "E109"
+
+
+def test_layer_indices_are_canonical_and_checked() -> None:
+    assert canonical_layers((-1,), 2) == (-1,)
+    assert canonical_layers((2,), 2) == (-1,)  # the last layer by its number
+    assert canonical_layers((-2, 0), 2) == (1, 0)
+    for bad in ((), (3,), (-4,), (-1, 2), (1, 1)):
+        with pytest.raises(AliaClinError) as err:
+            canonical_layers(bad, 2)
+        assert err.value.code == "E107", bad
+    enc = load_encoder(tiny_model_dir("bert"))
+    with pytest.raises(AliaClinError) as err:
+        encode_notes(enc, ["Paciente."], settings=replace(SETTINGS, layers=(5,)))
+    assert err.value.code == "E107"

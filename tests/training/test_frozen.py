@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import spacy
 from typer.testing import CliRunner
@@ -114,3 +115,44 @@ def test_errors(trained: tuple[Path, Path], tmp_path: Path) -> None:
         FrozenTaggerConfig(epochs=0).validate()
     assert err.value.code == "E130"
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+
+
+def test_head_on_two_layers_sets_the_encoder_to_keep_them(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    """``layers=(-1, 1)``: the new entity head reads the last layer and layer 1; the copied
+    pipeline's encoder keeps both, and the PHI head (last layer) reads its own columns."""
+    from dataclasses import replace
+
+    model, corpora = trained
+    out = tmp_path / "two_layers"
+    report = retrain_head(model, out, corpora, config=replace(SMALL, layers=(-1, 1)))
+    assert list(report["config"]["layers"]) == [-1, 1]
+    assert "f1" in report["dev"]["previous_head"]["strict"]  # the old head reads the -1 columns
+    head_cfg = json.loads((out / "alia_ner" / "head" / "head.json").read_text())
+    assert head_cfg["layers"] == [-1, 1] and head_cfg["hidden_size"] == 2 * 32
+    nlp = spacy.load(out)
+    assert nlp.config["components"]["alia_encoder"]["layers"] == [-1, 1]
+    assert json.loads((out / "alia_encoder" / "encoder.json").read_text())["cfg"]["layers"] == [-1, 1]
+    assert nlp.get_pipe("alia_encoder").settings.layers == (-1, 1)  # type: ignore[attr-defined]
+    doc = nlp(TEXT)
+    assert doc.text == TEXT and doc._.alia_states.layers == (-1, 1)
+    assert doc._.alia_states.hidden_size == 64
+    # the PHI head, trained on the last layer, gives what it gave in the one-layer pipeline
+    old_nlp = spacy.load(model)
+    before = old_nlp(TEXT)
+    phi_head = nlp.get_pipe("alia_deid").head  # type: ignore[attr-defined]
+    old_states = before._.alia_states
+    np.testing.assert_allclose(doc._.alia_states.states[:, :32], old_states.states, atol=1e-5)
+    assert phi_head.predict(doc._.alia_states) == phi_head.predict(old_states)
+    assert [(s.start_char, s.end_char, s.label_) for s in doc.spans.get("phi", [])] == [
+        (s.start_char, s.end_char, s.label_) for s in before.spans.get("phi", [])
+    ]
+    res = CliRunner().invoke(
+        app,
+        ["models", "retrain-head", str(model), "--out", str(tmp_path / "bad"), "--corpora", str(corpora),
+         "--layers", "-1,x", "-q"],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "E107" in res.output
+    with pytest.raises(AliaClinValueError) as err:
+        retrain_head(model, tmp_path / "bad2", corpora, config=replace(SMALL, layers=(7,)))
+    assert err.value.code == "E107"
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "bad2").exists()
