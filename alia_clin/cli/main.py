@@ -247,6 +247,43 @@ def evaluate_deid(
         json_out.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
 
 
+@evaluate_app.command("entities")
+def evaluate_entities_cmd(
+    gold: Annotated[Path, typer.Option(help="Gold BRAT folder (.ann).")],
+    pred: Annotated[Path, typer.Option(help="Predicted BRAT folder (.ann), e.g. from alia-clin process.")],
+    labels: Annotated[
+        str, typer.Option(help="Comma-separated labels to score (after mapping).")
+    ] = "ENFERMEDAD,SINTOMA,PROCEDIMIENTO,FARMACO",
+    label_map: Annotated[
+        str,
+        typer.Option(
+            "--map",
+            help="Extra comma-separated FROM=TO label renames, applied to gold and predictions on top "
+            "of the corpora's (DISEASE=ENFERMEDAD, SYMPTOM=SINTOMA, PROCEDURE=PROCEDIMIENTO, "
+            "MEDICATION=FARMACO, NORMALIZABLES=FARMACO, NO_NORMALIZABLES=FARMACO).",
+        ),
+    ] = "",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON.")] = None,
+) -> None:
+    """Strict and lenient (overlap) entity P/R/F1 per label; other labels (e.g. PHI) are left out."""
+    from ..errors import AliaClinValueError, ErrorCode
+    from ..evaluation.entities import default_label_map, evaluate_entity_dirs, format_entity_report
+
+    def run() -> Any:
+        mapping = default_label_map()
+        for pair in _split(label_map) or []:
+            source, sep, target = pair.partition("=")
+            if not sep or not source.strip() or not target.strip():
+                raise AliaClinValueError(ErrorCode.E107, value=pair, field="--map", choices="FROM=TO pairs")
+            mapping[source.strip()] = target.strip()
+        return evaluate_entity_dirs(gold, pred, labels=_split(labels) or [], label_map=mapping)
+
+    report = _guard(run)
+    typer.echo(format_entity_report(report))
+    if json_out is not None:
+        json_out.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+
+
 @app.command()
 def train(
     config: Annotated[Path, typer.Option("--config", help="Training config, e.g. pipelines/clinical.cfg.")],
