@@ -39,6 +39,7 @@ __all__ = [
     "evaluate",
     "evaluate_dirs",
     "format_report",
+    "read_paired_dirs",
     "read_spans_dir",
 ]
 
@@ -224,11 +225,19 @@ def evaluate_dirs(gold_dir: str | Path, pred_dir: str | Path) -> DeidReport:
     Raises ``E006`` for a missing folder and ``E016`` when both folders hold ``.ann`` files but
     share none.
     """
+    return evaluate(*read_paired_dirs(gold_dir, pred_dir))
+
+
+def read_paired_dirs(
+    gold_dir: str | Path, pred_dir: str | Path
+) -> tuple[dict[str, list[Span]], dict[str, list[Span]]]:
+    """Gold and predicted spans of two BRAT folders (:func:`read_spans_dir`); ``E016`` when both
+    hold ``.ann`` files but share no document."""
     gold = read_spans_dir(gold_dir)
     pred = read_spans_dir(pred_dir)
     if gold and pred and not set(gold) & set(pred):
         raise AliaClinValueError(ErrorCode.E016, gold=str(gold_dir), pred=str(pred_dir))
-    return evaluate(gold, pred)
+    return gold, pred
 
 
 def _row(name: str, prf: PRF, width: int) -> str:

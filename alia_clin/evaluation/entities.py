@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AliaClinValueError, ErrorCode
-from .deid import PRF, Span, SpansByDoc, _ratio, read_spans_dir
+from .deid import PRF, Span, SpansByDoc, _ratio, read_paired_dirs
 
 DEFAULT_LABELS = ("ENFERMEDAD", "SINTOMA", "PROCEDIMIENTO", "FARMACO")
 
@@ -217,10 +217,7 @@ def evaluate_entity_dirs(
     Raises ``E006`` for a missing folder and ``E016`` when both folders hold ``.ann`` files but
     share none.
     """
-    gold = read_spans_dir(gold_dir)
-    pred = read_spans_dir(pred_dir)
-    if gold and pred and not set(gold) & set(pred):
-        raise AliaClinValueError(ErrorCode.E016, gold=str(gold_dir), pred=str(pred_dir))
+    gold, pred = read_paired_dirs(gold_dir, pred_dir)
     return evaluate_entities(gold, pred, labels=labels, label_map=label_map)
 
 
