@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from ..errors import AliaClinValueError, ErrorCode
-from .windows import EncodedNote, select_layers
+from .windows import EncodedNote, distinct_layers, select_layers
 
 logger = logging.getLogger("alia_clin")
 
@@ -89,11 +89,7 @@ class WordTagger(nn.Module):
                 ErrorCode.E107, value="labels", field="labels", choices="unique labels other than 'O'"
             )
         self.hidden_size = int(hidden_size)
-        self.layers = tuple(int(x) for x in layers)
-        if not self.layers or len(set(self.layers)) != len(self.layers):
-            raise AliaClinValueError(
-                ErrorCode.E107, value=str(list(self.layers)), field="layers", choices="distinct layer indices"
-            )
+        self.layers = distinct_layers(layers)
         self.labels = list(labels)
         self.scheme = scheme
         self.tags = build_tags(self.labels, scheme)

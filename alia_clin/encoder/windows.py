@@ -44,7 +44,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -113,6 +113,19 @@ class WindowSettings:
     bf16: bool = False
     #: Encoder layers whose word vectors are kept, concatenated in this order (``-1``: the last).
     layers: tuple[int, ...] = (-1,)
+
+
+def distinct_layers(layers: Sequence[int]) -> tuple[int, ...]:
+    """``layers`` as a tuple of ints; ``E107`` when empty or repeated (model-independent check)."""
+    out = tuple(int(x) for x in layers)
+    if not out or len(set(out)) != len(out):
+        raise AliaClinValueError(
+            ErrorCode.E107,
+            value=str(list(out)),
+            field="layers",
+            choices="distinct layer indices (-1: the last)",
+        )
+    return out
 
 
 def canonical_layers(layers: Sequence[int], n_layers: int) -> tuple[int, ...]:
@@ -215,8 +228,9 @@ class _Note:
     position: np.ndarray
 
 
-def _check_settings(encoder: LoadedEncoder, settings: WindowSettings) -> int:
-    """Validate settings; return the number of content pieces per window."""
+def _check_settings(encoder: LoadedEncoder, settings: WindowSettings) -> tuple[int, WindowSettings]:
+    """Validate settings; return the number of content pieces per window and the settings with
+    their layers in canonical form (:func:`canonical_layers`)."""
     max_length = settings.max_length or encoder.max_tokens
     max_length = min(max_length, encoder.max_tokens)
     content = max_length - encoder.n_special
@@ -231,7 +245,7 @@ def _check_settings(encoder: LoadedEncoder, settings: WindowSettings) -> int:
         reason = "windows must hold more pieces than the stride"
     elif settings.batch_size < 1:
         reason = "batch_size must be >= 1"
-    canonical_layers(settings.layers, n_hidden_layers(encoder))
+    layers = canonical_layers(settings.layers, n_hidden_layers(encoder))
     if reason:
         raise AliaClinValueError(
             ErrorCode.E105,
@@ -240,7 +254,7 @@ def _check_settings(encoder: LoadedEncoder, settings: WindowSettings) -> int:
             n_special=encoder.n_special,
             reason=reason,
         )
-    return content
+    return content, replace(settings, layers=layers)
 
 
 def n_hidden_layers(encoder: LoadedEncoder) -> int:
@@ -311,7 +325,7 @@ def _forward(
 
     model = encoder.model
     device = next(model.parameters()).device
-    layers = canonical_layers(settings.layers, n_hidden_layers(encoder))
+    layers = settings.layers  # canonical (from _check_settings)
     prefix, suffix = encoder.prefix_ids, encoder.suffix_ids
     # (note, window) pairs, longest first, so each batch holds windows of similar length.
     jobs = [(n, w) for n, note in enumerate(notes) for w in range(len(note.windows))]
@@ -397,8 +411,8 @@ def encode_notes(
     import torch
 
     settings = settings or WindowSettings()
-    content = _check_settings(encoder, settings)
-    layers = canonical_layers(settings.layers, n_hidden_layers(encoder))
+    content, settings = _check_settings(encoder, settings)
+    layers = settings.layers
     hidden = encoder.hidden_size * len(layers)
     with _threads(num_threads):
         notes = _prepare(encoder, texts, content, settings.stride)
@@ -433,8 +447,8 @@ def word_states(
     import torch
 
     settings = settings or WindowSettings()
-    content = _check_settings(encoder, settings)
-    hidden = encoder.hidden_size * len(canonical_layers(settings.layers, n_hidden_layers(encoder)))
+    content, settings = _check_settings(encoder, settings)
+    hidden = encoder.hidden_size * len(settings.layers)
     notes = _prepare(encoder, texts, content, settings.stride)
     per_note = _forward(encoder, notes, settings, hidden)
     device = next(encoder.model.parameters()).device

@@ -44,7 +44,7 @@ from spacy.util import minibatch
 from ..encoder.hardware import bf16_native
 from ..encoder.loading import SAVE_DTYPES, LoadedEncoder, load_encoder, save_encoder, weights_sha256
 from ..encoder.quantize import check_quantize_mode, quantize_encoder
-from ..encoder.windows import POOLINGS, EncodedNote, WindowSettings, encode_notes
+from ..encoder.windows import POOLINGS, EncodedNote, WindowSettings, distinct_layers, encode_notes
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
 from .base import ErrorHandlingPipe
@@ -124,14 +124,7 @@ class EncoderComponent(ErrorHandlingPipe):
                 ErrorCode.E107, value=str(bf16), field="bf16", choices="true, false, auto"
             )
         check_quantize_mode(quantize, device=device, bf16=bf16 is True)
-        kept = [int(x) for x in (layers if layers is not None else [-1])]
-        if not kept or len(set(kept)) != len(kept):
-            raise AliaClinValueError(
-                ErrorCode.E107,
-                value=str(kept),
-                field="layers",
-                choices="distinct layer indices (-1: the last)",
-            )
+        kept = list(distinct_layers(layers if layers is not None else [-1]))
         self.name = name
         self.cfg: dict[str, Any] = {
             "max_length": int(max_length),
