@@ -25,6 +25,8 @@ Reads a config file (``spacy.util.load_config``; values are JSON, ``null`` is No
     component = "alia_deid"
     train = ["meddocan/train"]
     dev = ["meddocan/dev"]
+    weight = 1.0                    # loss weight
+    sample = 1.0                    # share of its batches per epoch (< 1: replay, fresh subset)
 
     [training.tasks.ner]
     component = "alia_ner"
@@ -53,12 +55,16 @@ DEVICES = ("cpu", "cuda")
 
 @dataclass
 class TaskConfig:
-    """One task: its head's component, sources, labels and loss/sampling weight."""
+    """One task: its head's component, sources, labels, loss weight and ``sample``: the share of
+    the task's batches taken each epoch (a fresh random subset each epoch; 1.0 = all of them).
+    A share below 1 keeps a task the encoder already learned in view at a fraction of its cost
+    while another task is the focus (replay)."""
 
     name: str
     component: str
     sources: TaskSources
     weight: float = 1.0
+    sample: float = 1.0
 
 
 @dataclass
@@ -137,12 +143,14 @@ class TrainConfig:
                 reason = f"task {t.name}: needs dev sources or a holdout"
             elif not 0 <= t.sources.holdout_fraction < 1:
                 reason = f"task {t.name}: holdout_fraction must be in [0, 1)"
+            elif not 0 < t.sample <= 1:
+                reason = f"task {t.name}: sample must be in (0, 1]"
         if reason:
             raise AliaClinValueError(ErrorCode.E130, path=self.source_path or "<config>", reason=reason)
         return self
 
 
-_TASK_KEYS = {"component", "train", "dev", "holdout", "holdout_fraction", "labels", "weight"}
+_TASK_KEYS = {"component", "train", "dev", "holdout", "holdout_fraction", "labels", "weight", "sample"}
 _SKIP = {"tasks", "components", "source_path", "lang", "name"}
 
 
@@ -176,7 +184,11 @@ def config_from_dict(cfg: dict[str, Any], *, path: str = "<config>") -> TrainCon
             raise bad(f"unknown keys in [training.tasks.{name}]: {', '.join(extra)}")
         component = t.get("component") or {"phi": "alia_deid", "ner": "alia_ner"}.get(name, "")
         sources = TaskSources.from_config(t)
-        tasks.append(TaskConfig(name, component, sources, float(t.get("weight", 1.0))))
+        try:
+            weight, sample = float(t.get("weight", 1.0)), float(t.get("sample", 1.0))
+        except (TypeError, ValueError) as exc:
+            raise bad(f"[training.tasks.{name}] weight and sample must be numbers") from exc
+        tasks.append(TaskConfig(name, component, sources, weight, sample))
     nlp = cfg.get("nlp") or {}
     components = {k: dict(v) for k, v in (cfg.get("components") or {}).items() if isinstance(v, dict)}
     try:

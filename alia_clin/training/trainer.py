@@ -595,7 +595,10 @@ def train(
         segs = make_segments(encoder, td.train, content)
         tasks[tc.name] = _TaskState(tc.name, tc.component, tc.weight, head, segs, td.dev)
     rng = random.Random(cfg.seed)
-    n_batches = {name: math.ceil(len(t.train) / cfg.batch_size) for name, t in tasks.items()}
+    sample = {tc.name: tc.sample for tc in cfg.tasks}
+    n_batches = {
+        name: max(1, math.ceil(len(t.train) / cfg.batch_size * sample[name])) for name, t in tasks.items()
+    }
     steps_per_epoch = sum(n_batches.values())
     planned = cfg.max_steps or (cfg.max_epochs * steps_per_epoch if cfg.max_epochs else 0)
     budget_s = cfg.max_minutes * 60.0
@@ -606,7 +609,8 @@ def train(
     summary_cfg["base_model"] = Path(str(cfg.base_model)).name if cfg.revision is None else cfg.base_model
     summary_cfg["corpora"] = None
     summary_cfg["tasks"] = {
-        t.name: {"component": t.component, "weight": t.weight, **asdict(t.sources)} for t in cfg.tasks
+        t.name: {"component": t.component, "weight": t.weight, "sample": t.sample, **asdict(t.sources)}
+        for t in cfg.tasks
     }
     log.write(
         "start",
@@ -715,6 +719,7 @@ def train(
         order = _schedule(n_batches)
         queues: dict[str, list[list[Segment]]] = {}
         for name, t in tasks.items():
+            # shuffled; a task with sample < 1 uses only the n_batches[name] popped this epoch
             queues[name] = _batches(t.train, cfg.batch_size, rng)
         for name in order:
             batch = queues[name].pop()

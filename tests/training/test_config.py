@@ -55,6 +55,23 @@ def test_bad_values_are_e130(key: str, value: object) -> None:
         config_from_dict(cfg)
 
 
+@pytest.mark.parametrize("sample", [0, -0.5, 1.5, "half"])
+def test_bad_task_sample_is_e130(sample: object) -> None:
+    cfg = {
+        "training": {
+            "max_steps": 1,
+            "tasks": {"ner": {"train": ["cardioccc/train"], "dev": ["cardioccc/train"], "sample": sample}},
+        }
+    }
+    with pytest.raises(AliaClinValueError, match=r"\[E130\].*sample"):
+        config_from_dict(cfg)
+
+
+def test_task_sample_is_read() -> None:
+    cfg = {"training": {"max_steps": 1, "tasks": {"phi": {"train": ["a"], "dev": ["b"], "sample": 0.25}}}}
+    assert config_from_dict(cfg).tasks[0].sample == 0.25
+
+
 def test_task_needs_dev_or_holdout() -> None:
     cfg = {"training": {"max_steps": 1, "tasks": {"ner": {"train": ["cardioccc/train"]}}}}
     with pytest.raises(AliaClinValueError, match=r"needs dev"):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -217,6 +219,26 @@ def test_time_budget_stops_and_keeps_best(tmp_path: Path) -> None:
     metrics = train(_config(corpora, max_steps=0, max_epochs=50, max_minutes=0.02), out)
     assert metrics["stopped_reason"] == "max_minutes"
     assert (out / "config.cfg").is_file() and metrics["best"]["mean_f1"] >= 0
+
+
+def test_task_sample_takes_a_share_of_its_batches_each_epoch(tmp_path: Path) -> None:
+    """``sample`` 0.5 on the PHI task: an epoch takes half of its batches (rounded up), all of
+    the other task's; the share is recorded with the task in the metrics."""
+    corpora = make_corpus_tree(tmp_path / "corpora")
+    cfg = _config(corpora, max_steps=0, max_epochs=1, eval_every_steps=0, batch_size=2)
+    cfg.tasks = [replace(t, sample=0.5) if t.name == "phi" else t for t in cfg.tasks]
+    metrics = train(cfg.validate(), tmp_path / "m")
+    start = json.loads((tmp_path / "m.train.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    segs = start["segments"]
+    expected = math.ceil(math.ceil(segs["phi"] / 2) / 2) + math.ceil(segs["ner"] / 2)
+    assert segs["phi"] > 2 and metrics["stopped_reason"] == "max_epochs"
+    assert start["steps_per_epoch"] == metrics["steps"] == expected
+    assert metrics["config"]["tasks"]["phi"]["sample"] == 0.5
+    assert metrics["config"]["tasks"]["ner"]["sample"] == 1.0
+    for bad in (0.0, 1.5):
+        cfg.tasks = [replace(t, sample=bad) for t in cfg.tasks]
+        with pytest.raises(AliaClinValueError, match="sample must be in"):
+            cfg.validate()
 
 
 def test_training_is_seeded(tmp_path: Path) -> None:
