@@ -595,10 +595,9 @@ def train(
         segs = make_segments(encoder, td.train, content)
         tasks[tc.name] = _TaskState(tc.name, tc.component, tc.weight, head, segs, td.dev)
     rng = random.Random(cfg.seed)
+    # a task with sample < 1 takes that share of its batches each epoch (ceil: at least one)
     sample = {tc.name: tc.sample for tc in cfg.tasks}
-    n_batches = {
-        name: max(1, math.ceil(len(t.train) / cfg.batch_size * sample[name])) for name, t in tasks.items()
-    }
+    n_batches = {name: math.ceil(len(t.train) / cfg.batch_size * sample[name]) for name, t in tasks.items()}
     steps_per_epoch = sum(n_batches.values())
     planned = cfg.max_steps or (cfg.max_epochs * steps_per_epoch if cfg.max_epochs else 0)
     budget_s = cfg.max_minutes * 60.0
