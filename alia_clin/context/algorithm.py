@@ -6,10 +6,16 @@ entity of the same sentence when the entity lies in its scope:
 
 * ``forward`` triggers reach entities after them, ``backward`` ones entities before them,
   ``both`` either way;
-* the scope ends at a terminator ("pero", "aunque", ";", "con", an affirmative verb…) unless
-  only bridge words separate it from a forward trigger ("no *se* objetiva"), and at a trigger
-  of a competing category (uncertain and hypothetical scopes end at a negated, uncertain or
-  hypothetical trigger of another category; negated scopes do not);
+* the scope ends at a terminator ("pero", "aunque", "a pesar de", ";", "con", an affirmative
+  verb…) unless only bridge words separate it from a forward trigger ("no *se* objetiva"); a
+  forward scope also ends, with the same exception, at a forward terminator (a colon, or a
+  closing parenthesis when the trigger is inside the parentheses: "(sin oxígeno) crepitantes",
+  not "sospecha (RMN) de tumor"); a negation's forward scope ends at a conjunction ("y":
+  Spanish coordinates negated items with "ni", so "sin fiebre y buen estado general" affirms the
+  second) unless the list goes on to "ni"/"o" or the trigger states an outcome or takes
+  coordinated objects ("se suspende IECA y diurético", "se descarta TVP y quiste"); and the
+  scope ends at a trigger of a competing category (uncertain and hypothetical scopes end at a
+  negated, uncertain or hypothetical trigger of another category; negated scopes do not);
 * the scope spans at most ``max_scope`` units, a unit being a content word outside entities
   (the lexicon's ``light_words`` — articles, prepositions, auxiliaries — count for nothing), or a
   whole entity (so "no presenta fiebre, tos ni disnea" reaches every item of a list), and
@@ -33,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .lexicon import TERMINATE, TRIGGER, ContextLexicon, Match
+from .lexicon import TERMINATE, TRIGGER, ContextLexicon, Match, Rule
 from .sentences import Word
 
 #: Every assertion value ``span._.assertion`` can take.
@@ -47,6 +53,9 @@ COMPETING = frozenset({"negated", "uncertain", "hypothetical"})
 CUTTABLE = frozenset({"uncertain", "hypothetical"})
 #: Longest list item (content words) for a comma list to carry a forward scope on to "ni"/"o".
 MAX_LIST_ITEM = 3
+#: Closing brackets and their openers: a closing bracket that is a forward terminator ends the
+#: scope of a trigger inside the brackets, not one before an aside ("sospecha (RMN) de tumor").
+_OPENERS = {")": "(", "]": "["}
 
 
 def _is_unit(word: Word) -> bool:
@@ -72,11 +81,17 @@ def _distance(
 
 
 def _list_goes_on(
-    words: Sequence[Word], matches: Sequence[Match], barrier: int, sent_end: int, lexicon: ContextLexicon
+    words: Sequence[Word],
+    matches: Sequence[Match],
+    barrier: int,
+    sent_end: int,
+    lexicon: ContextLexicon,
+    barriers: frozenset[str] | None = None,
 ) -> bool:
     """Whether a list continuer ("ni", "o") follows ``barrier`` while the list goes on: short
     items (at most :data:`MAX_LIST_ITEM` content words) separated by barriers, no terminator."""
     stops = {m.start for m in matches if m.rule.kind == TERMINATE}
+    barriers = lexicon.forward_barriers if barriers is None else barriers
     item = 0
     for k in range(barrier + 1, sent_end):
         norm = words[k].norm
@@ -84,7 +99,7 @@ def _list_goes_on(
             return False
         if norm in lexicon.list_continuers:
             return True
-        if norm in lexicon.forward_barriers:
+        if norm in barriers:
             item = 0
             continue
         if _is_unit(words[k]) and norm not in lexicon.light_words:
@@ -92,6 +107,12 @@ def _list_goes_on(
             if item > MAX_LIST_ITEM:
                 return False
     return False
+
+
+def _ends_at_conjunction(rule: Rule) -> bool:
+    """Whether the lexicon's ``conjunctions`` ("y") end this trigger's forward scope: a negation
+    that is no outcome (``result``) and does not take coordinated objects (``coordinates``)."""
+    return rule.category == "negated" and not rule.result and not rule.coordinates
 
 
 def _blocked(
@@ -110,9 +131,24 @@ def _blocked(
     barriers = lexicon.backward_barriers
     if not forward and barriers and any(words[k].norm in barriers for k in range(lo, hi)):
         return True
-    if forward and lexicon.forward_barriers:
-        barrier = next((k for k in range(lo, hi) if words[k].norm in lexicon.forward_barriers), None)
-        if barrier is not None and not _list_goes_on(words, matches, barrier, sent_end, lexicon):
+    fbarriers = lexicon.forward_barriers
+    if forward and lexicon.conjunctions and _ends_at_conjunction(trigger.rule):
+        fbarriers = fbarriers | lexicon.conjunctions
+    if forward and fbarriers:
+        barrier = next((k for k in range(lo, hi) if words[k].norm in fbarriers), None)
+        if barrier is not None and not _list_goes_on(words, matches, barrier, sent_end, lexicon, fbarriers):
+            return True
+    if forward and lexicon.forward_terminators:
+        for k in range(lo, hi):
+            norm = words[k].norm
+            if norm not in lexicon.forward_terminators:
+                continue
+            if all(words[j].norm in bridge for j in range(trigger.end, k)):
+                continue
+            # a bracket closing an aside opened after the trigger does not end its scope
+            opener = _OPENERS.get(norm)
+            if opener and any(words[j].norm == opener for j in range(trigger.end, k)):
+                continue
             return True
     for m in matches:
         if m is trigger or m.start < lo or m.end > hi:

@@ -6,20 +6,31 @@ are not: matched and ignored), ``terminators`` (end a trigger's scope), ``bridge
 allowed between a forward trigger and a terminator that still does not cut the scope, e.g. the
 clitic in "no *se* objetiva") and an optional ``morphology`` block (Basque partitive). Phrases
 are matched on normalized tokens; a trigger entry is a phrase or an object ``{"phrase": ...,
-"max_scope": n, "result": true, "exact": true}`` (a tighter scope; a phrase stating the outcome
-of something that did happen — a negative test result, a withdrawn or stopped drug — which the
-``negative_results="present"`` setting ignores; match
-accents exactly, so hypothetical "si" is not affirmative "sí"). ``backward_barriers``
-are words that end a backward trigger's scope (default none; "," in every shipped lexicon, as
-a post-trigger modifies the phrase right before it). ``forward_barriers`` ("," in the shipped
+"max_scope": n, "result": true, "exact": true, "coordinates": true}`` (a tighter scope; a phrase
+stating the outcome of something that did happen — a negative test result, a withdrawn or
+stopped drug — which the ``negative_results="present"`` setting ignores; match accents exactly,
+so hypothetical "si" is not affirmative "sí"; a negation whose object may be a coordination,
+which ``conjunctions`` do not end: "se descarta TVP y quiste"). ``backward_barriers`` are words
+that end a backward trigger's scope (default none; "," in every shipped lexicon, as a
+post-trigger modifies the phrase right before it). ``forward_barriers`` ("," in the shipped
 lexicons) end a forward scope unless the list goes on to a ``list_continuers`` word ("ni", "o")
 before the clause ends: "no presenta fiebre, tos ni disnea" negates all three, "sin cicatrices,
-distendido" only the first. ``light_words`` (articles, prepositions, auxiliaries) do not count
-towards a scope's length. A word with one of the ``verb_suffixes`` (lowercase, accents kept:
-Spanish "-ó", "-aron", "-ieron" — preterites) is a terminator: a new finite verb starts a new
-clause ("sin incidencias y subió a planta"). Phrases are matched on normalized tokens
-(:func:`~alia_clin.context.sentences.normalize`); at every position the longest phrase wins,
-so "no se descarta" (uncertain) beats "no" (negated) and "sin embargo" (terminator) beats "sin".
+distendido" only the first. ``forward_terminators`` (")" and ":" in every shipped lexicon) end a
+forward scope only: a trigger inside a parenthesis does not reach past it ("(sin oxígeno)
+crepitantes"; a parenthesis opened after the trigger is an aside and does not cut) nor one
+before a label past its colon ("no edemas Neurológico: consciente"), while a backward trigger
+still reads through them ("VIH: negativo", "amiodarona (Trangorex) suspendida"); like
+terminators they do not cut when only bridge words separate them from the trigger ("no presenta:
+fiebre"). ``conjunctions`` ("y", "e" in Spanish) end the forward scope of a negation trigger
+that is neither a ``result`` nor marked ``coordinates``, as ``forward_barriers`` do (a list
+going on to "ni"/"o" carries it on): Spanish coordinates negated items with "ni", so "sin fiebre
+y buen estado general" affirms the second. ``light_words`` (articles, prepositions, auxiliaries)
+do not count towards a scope's length. A word with one of the ``verb_suffixes`` (lowercase,
+accents kept: Spanish "-ó", "-aron", "-ieron" — preterites) is a terminator: a new finite verb
+starts a new clause ("sin incidencias y subió a planta"). Phrases are matched on normalized
+tokens (:func:`~alia_clin.context.sentences.normalize`); at every position the longest phrase
+wins, so "no se descarta" (uncertain) beats "no" (negated) and "sin embargo" (terminator) beats
+"sin".
 """
 
 from __future__ import annotations
@@ -54,6 +65,8 @@ class Rule:
     result: bool = False
     #: Lowercased tokens with accents, when the phrase must match accents exactly ("si" ≠ "sí").
     exact: tuple[str, ...] | None = None
+    #: A negation taking coordinated objects ("se descarta X y Y"): ``conjunctions`` do not end it.
+    coordinates: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,8 @@ class ContextLexicon:
     backward_barriers: frozenset[str] = frozenset()
     forward_barriers: frozenset[str] = frozenset()
     list_continuers: frozenset[str] = frozenset()
+    forward_terminators: frozenset[str] = frozenset()
+    conjunctions: frozenset[str] = frozenset()
     light_words: frozenset[str] = frozenset()
     verb_suffixes: tuple[str, ...] = ()
     #: Normalized nouns naming a test or examination ("serología", "hemocultivo"): an entity
@@ -114,7 +129,11 @@ class ContextLexicon:
                     phrase_of.setdefault(toks, phrase)
                     if isinstance(entry, dict):
                         options.setdefault(toks, {}).update(
-                            {k: entry[k] for k in ("max_scope", "result", "exact") if k in entry}
+                            {
+                                k: entry[k]
+                                for k in ("max_scope", "result", "exact", "coordinates")
+                                if k in entry
+                            }
                         )
         for (toks, category), dirs in directions.items():
             direction = "both" if "both" in dirs or dirs == {"forward", "backward"} else next(iter(dirs))
@@ -131,6 +150,7 @@ class ContextLexicon:
                     int(scope) if scope is not None else None,
                     bool(opts.get("result", False)),
                     _exact_tokens(phrase_of[toks]) if opts.get("exact") else None,
+                    bool(opts.get("coordinates", False)),
                 )
         for phrase in data.get("pseudo", []):
             toks = phrase_tokens(phrase)
@@ -149,6 +169,8 @@ class ContextLexicon:
         barriers = frozenset(t for p in data.get("backward_barriers", []) for t in phrase_tokens(p))
         fbarriers = frozenset(t for p in data.get("forward_barriers", []) for t in phrase_tokens(p))
         continuers = frozenset(t for p in data.get("list_continuers", []) for t in phrase_tokens(p))
+        fterms = frozenset(t for p in data.get("forward_terminators", []) for t in phrase_tokens(p))
+        conjunctions = frozenset(t for p in data.get("conjunctions", []) for t in phrase_tokens(p))
         light = frozenset(t for p in data.get("light_words", []) for t in phrase_tokens(p))
         verbs = tuple(str(v).lower() for v in data.get("verb_suffixes", []))
         tests = frozenset(toks[0] for p in data.get("test_words", []) if len(toks := phrase_tokens(p)) == 1)
@@ -161,6 +183,8 @@ class ContextLexicon:
             barriers,
             fbarriers,
             continuers,
+            fterms,
+            conjunctions,
             light,
             verbs,
             tests,

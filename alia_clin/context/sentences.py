@@ -97,7 +97,9 @@ def split_sentences(text: str, words: list[Word]) -> list[tuple[int, int]]:
     """Sentence ranges ``[start, end)`` over ``words``.
 
     A sentence ends after ".", "?", "!" or "…" followed by whitespace (not after a known
-    abbreviation or a single letter followed by a lowercase word), and at every line break.
+    abbreviation or a single letter followed by a lowercase word), after a "." glued between a
+    word and a capitalised word ("fiebre.Tos"; not after an abbreviation or a single letter:
+    "E.Coli"), and at every line break.
     """
     sentences: list[tuple[int, int]] = []
     start = 0
@@ -113,6 +115,18 @@ def split_sentences(text: str, words: list[Word]) -> list[tuple[int, int]]:
             boundary = not abbrev or nxt.is_upper_start
             if abbrev and nxt.is_upper_start and prev in ABBREVIATIONS and prev in {"dr", "dra", "sr", "sra"}:
                 boundary = False
+        elif not boundary and w.norm == "." and not gap and k > 0:
+            # "fiebre.Tos": a full stop glued to a capitalised word after a word (not an
+            # abbreviation, a single letter or a number: "E.coli", "Dr.Pérez", "3.5")
+            prev = words[k - 1].norm
+            boundary = (
+                nxt.is_upper_start
+                and len(nxt.norm) > 1
+                and nxt.norm.isalpha()
+                and len(prev) > 1
+                and prev.isalpha()
+                and prev not in ABBREVIATIONS
+            )
         if boundary:
             sentences.append((start, k + 1))
             start = k + 1
