@@ -457,6 +457,13 @@ def models_retrain_head(
     min_score: Annotated[
         float | None, typer.Option(help="Set alia_ner's min_score in the new pipeline (default: keep).")
     ] = None,
+    decoding: Annotated[
+        str,
+        typer.Option(
+            help="How the head turns word probabilities into spans: greedy, or viterbi (the best "
+            "BIO-valid tag sequence; the shipped entity head)."
+        ),
+    ] = "greedy",
     cache: Annotated[Path | None, typer.Option(help="Cache folder for encoded states (.npz).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
@@ -474,8 +481,13 @@ def models_retrain_head(
 
     cfg = _guard(
         lambda: FrozenTaggerConfig(
-            epochs=epochs, rnn=rnn, mlp_hidden=mlp_hidden, seed=seed, layers=_layers(layers)
-        )
+            epochs=epochs,
+            rnn=rnn,
+            mlp_hidden=mlp_hidden,
+            seed=seed,
+            layers=_layers(layers),
+            decoding=decoding,
+        ).validate()
     )
     report = _guard(
         lambda: retrain_head(

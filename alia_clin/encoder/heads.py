@@ -15,9 +15,13 @@ the shipped e5-small encoder this cut fragmented and truncated entities (a head 
 frozen states, :mod:`alia_clin.training.frozen`). Without it the head is per word and notes
 can be stacked freely.
 
-A word's label is the argmax over ``P(O)`` and each label's combined probability
-(``P(B-X) + P(I-X)``); the span score is the mean of that combined probability over the
-span's words. With ``text`` given, spans never cross a line break.
+With ``decoding="greedy"`` (the default) a word's label is the argmax over ``P(O)`` and each
+label's combined probability (``P(B-X) + P(I-X)``). With ``decoding="viterbi"`` (BIO only) the
+tags are the most probable sequence that keeps the BIO grammar
+(:func:`~alia_clin.encoder.decoding.bio_viterbi`: no ``I-X`` after ``O`` or another label),
+which places span starts and ends better than per-word choices. Either way the span score is
+the mean of the label's combined probability over the span's words, and with ``text`` given,
+spans never cross a line break.
 
 Weights are saved as safetensors (float32 or float16) next to a JSON file with the label
 list and shape (:meth:`WordTagger.save` / :meth:`WordTagger.load`).
@@ -36,6 +40,7 @@ import torch
 from torch import nn
 
 from ..errors import AliaClinValueError, ErrorCode
+from .decoding import DECODINGS, bio_viterbi
 from .windows import EncodedNote, distinct_layers, select_layers
 
 logger = logging.getLogger("alia_clin")
@@ -69,7 +74,8 @@ class WordTagger(nn.Module):
     of a bidirectional GRU over the note's words (after the MLP); ``layers``: the encoder
     layers whose word vectors the head reads, concatenated (``(-1,)``: the last layer;
     ``hidden_size`` is then their total width), picked out of whatever layers the encoder
-    stage keeps (:func:`~alia_clin.encoder.windows.select_layers`).
+    stage keeps (:func:`~alia_clin.encoder.windows.select_layers`); ``decoding``: ``"greedy"``
+    or ``"viterbi"`` (BIO only), how :meth:`decode` turns word probabilities into spans.
     """
 
     def __init__(
@@ -82,8 +88,14 @@ class WordTagger(nn.Module):
         mlp_hidden: int = 0,
         rnn: int = 0,
         layers: Sequence[int] = (-1,),
+        decoding: str = "greedy",
     ) -> None:
         super().__init__()
+        if decoding not in DECODINGS or (decoding == "viterbi" and scheme != "BIO"):
+            raise AliaClinValueError(
+                ErrorCode.E107, value=decoding, field="decoding", choices="greedy, or viterbi with scheme BIO"
+            )
+        self.decoding = decoding
         if len(set(labels)) != len(labels) or "O" in labels:
             raise AliaClinValueError(
                 ErrorCode.E107, value="labels", field="labels", choices="unique labels other than 'O'"
@@ -214,10 +226,22 @@ class WordTagger(nn.Module):
             return []
         combine = self.get_buffer("_combine").cpu().numpy()
         mass = probs @ combine  # [n_words, 1 + n_labels]
-        choice = mass.argmax(axis=1)
         if self.scheme == "BIO":
             b_idx = [self.tags.index(f"B-{lab}") for lab in self.labels]
             i_idx = [self.tags.index(f"I-{lab}") for lab in self.labels]
+        if self.decoding == "viterbi":
+            breaks = None
+            if text is not None:
+                breaks = np.asarray(
+                    [w > 0 and "\n" in text[words[w - 1][1] : words[w][0]] for w in range(len(words))]
+                )
+            path = bio_viterbi(probs, b_idx, i_idx, breaks)
+            # label index + 1 per word (0: O), and whether the word's tag is B-
+            choice = combine[path].argmax(axis=1)
+            starts_here = np.isin(path, b_idx)
+        else:
+            choice = mass.argmax(axis=1)
+            starts_here = None
         spans: list[SpanPrediction] = []
         cur: list[Any] | None = None  # [start, end, label_index, score_sum, n_words]
         for w, (start, end) in enumerate(words):
@@ -228,7 +252,9 @@ class WordTagger(nn.Module):
                 continue
             lab = c - 1
             begins = cur is None or cur[2] != lab
-            if not begins and self.scheme == "BIO" and probs[w, b_idx[lab]] > probs[w, i_idx[lab]]:
+            if starts_here is not None:
+                begins = begins or bool(starts_here[w])
+            elif not begins and self.scheme == "BIO" and probs[w, b_idx[lab]] > probs[w, i_idx[lab]]:
                 begins = True
             if not begins and text is not None and cur is not None and "\n" in text[cur[1] : start]:
                 begins = True
@@ -295,6 +321,7 @@ class WordTagger(nn.Module):
             "mlp_hidden": self.mlp_hidden,
             "rnn": self.rnn_size,
             "layers": list(self.layers),
+            "decoding": self.decoding,
         }
 
     def save(self, path: str | Path, *, dtype: str = "float32") -> None:
@@ -318,6 +345,7 @@ class WordTagger(nn.Module):
             mlp_hidden=cfg.get("mlp_hidden", 0),
             rnn=cfg.get("rnn", 0),
             layers=cfg.get("layers", [-1]),
+            decoding=cfg.get("decoding", "greedy"),
         )
         if head.tags != cfg.get("tags", head.tags):
             raise AliaClinValueError(ErrorCode.E106, path=str(src), reason="tag list does not match labels")

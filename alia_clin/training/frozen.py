@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import srsly
 
+from ..encoder.decoding import DECODINGS
 from ..encoder.heads import IGNORE_INDEX, WordTagger
 from ..encoder.windows import EncodedNote, canonical_layers, n_hidden_layers
 from ..errors import AliaClinValueError, ErrorCode
@@ -74,6 +75,9 @@ class FrozenTaggerConfig:
     #: Encoder layers the head reads, concatenated (``(-1,)``: the last; the shipped entity
     #: head reads ``(-1, 8)``); the pipeline's ``alia_encoder`` is set to keep them.
     layers: tuple[int, ...] = (-1,)
+    #: How the head turns word probabilities into spans, also for its dev scores: ``"greedy"``
+    #: or ``"viterbi"`` (BIO only; :mod:`alia_clin.encoder.decoding`).
+    decoding: str = "greedy"
 
     def validate(self) -> FrozenTaggerConfig:
         """Raises ``E130`` naming the first bad value."""
@@ -82,6 +86,8 @@ class FrozenTaggerConfig:
             bad.append("patience/mlp_hidden/rnn/dropout")
         if self.scheme not in ("IO", "BIO"):
             bad.append("scheme")
+        if self.decoding not in DECODINGS or (self.decoding == "viterbi" and self.scheme != "BIO"):
+            bad.append("decoding")
         if not self.layers or len(set(self.layers)) != len(self.layers):
             bad.append("layers")
         if bad:
@@ -168,6 +174,7 @@ def train_frozen_tagger(
         mlp_hidden=cfg.mlp_hidden,
         rnn=cfg.rnn,
         layers=first.layers,
+        decoding=cfg.decoding,
     )
     for d in [*train, *dev]:
         d.targets = np.asarray(head.targets(d.encoded.words, d.example.spans), dtype=np.int64)

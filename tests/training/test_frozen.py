@@ -88,14 +88,20 @@ def test_deid_head_and_cli(trained: tuple[Path, Path], tmp_path: Path) -> None:
         app,
         [
             "models", "retrain-head", str(model), "--out", str(out), "--component", "alia_deid",
-            "--corpora", str(corpora), "--rnn", "4", "--mlp-hidden", "0", "--epochs", "1", "-q",
+            "--corpora", str(corpora), "--rnn", "4", "--mlp-hidden", "0", "--epochs", "1",
+            "--decoding", "viterbi", "-q",
         ],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["component"] == "alia_deid"
+    report = json.loads(res.stdout)
+    assert report["component"] == "alia_deid" and report["config"]["decoding"] == "viterbi"
     assert (out / head_metrics_file("alia_deid")).is_file()
     deid = spacy.load(out).get_pipe("alia_deid")
     assert deid.head.is_sequential  # type: ignore[attr-defined]
+    assert deid.head.decoding == "viterbi"  # type: ignore[attr-defined]
+    args = ["models", "retrain-head", str(model), "--out", str(tmp_path / "bad"), "--decoding", "beam", "-q"]
+    bad = CliRunner().invoke(app, args)
+    assert bad.exit_code == 2 and "E130" in bad.output and not (tmp_path / "bad").exists()
 
 
 def test_errors(trained: tuple[Path, Path], tmp_path: Path) -> None:
@@ -111,9 +117,10 @@ def test_errors(trained: tuple[Path, Path], tmp_path: Path) -> None:
         with pytest.raises(AliaClinValueError) as err:
             retrain_head(corpora=corpora, config=SMALL, **kwargs)  # type: ignore[arg-type]
         assert err.value.code == code, kwargs
-    with pytest.raises(AliaClinValueError) as err:
-        FrozenTaggerConfig(epochs=0).validate()
-    assert err.value.code == "E130"
+    for bad in (dict(epochs=0), dict(decoding="beam"), dict(scheme="IO", decoding="viterbi")):
+        with pytest.raises(AliaClinValueError) as err:
+            FrozenTaggerConfig(**bad).validate()  # type: ignore[arg-type]
+        assert err.value.code == "E130" and "bad" in str(err.value), bad
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
 
 
