@@ -47,6 +47,7 @@ from .base import ErrorHandlingPipe
 from .spans import exact_spans
 
 if TYPE_CHECKING:
+    from ..encoder.ensemble import TaggerEnsemble
     from ..encoder.heads import WordTagger
 
 DEFAULT_LANGUAGES = ("es", "ca", "eu", "gl")
@@ -81,7 +82,7 @@ class _RuleSource:
 class _HeadSource:
     """The model layer: PHI spans of a word-tagger head over the doc's shared encoder states."""
 
-    def __init__(self, head: WordTagger, reader: str, labels: Sequence[str] | None) -> None:
+    def __init__(self, head: WordTagger | TaggerEnsemble, reader: str, labels: Sequence[str] | None) -> None:
         self.head = head
         self.reader = reader
         self.labels = set(labels) if labels is not None else None
@@ -201,7 +202,7 @@ class DeidComponent(ErrorHandlingPipe):
         }
         self._rules: RuleEngine | None = None
         self._sources: dict[str, PhiSource] = {}
-        self._head: WordTagger | None = None
+        self._head: WordTagger | TaggerEnsemble | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -222,19 +223,20 @@ class DeidComponent(ErrorHandlingPipe):
         phi_head: str | None = None,
     ) -> None:
         """Load the rule recognizers for the configured languages, and the PHI head from
-        ``phi_head`` (a folder written by ``WordTagger.save``) when given."""
+        ``phi_head`` (a folder written by ``WordTagger.save`` or ``TaggerEnsemble.save``) when
+        given."""
         self._build_rules()
         if phi_head:
-            from ..encoder.heads import WordTagger
+            from ..encoder.ensemble import load_tagger
 
-            self.set_head(WordTagger.load(phi_head))
+            self.set_head(load_tagger(phi_head))
 
     @property
-    def head(self) -> WordTagger | None:
+    def head(self) -> WordTagger | TaggerEnsemble | None:
         """The PHI head of the model layer, or None (rules only)."""
         return self._head
 
-    def set_head(self, head: WordTagger | None) -> None:
+    def set_head(self, head: WordTagger | TaggerEnsemble | None) -> None:
         """Use ``head`` as the model layer (source ``"model"``); None removes it."""
         self._head = head
         if head is None:
@@ -329,9 +331,9 @@ class DeidComponent(ErrorHandlingPipe):
         self.spans_key = self.cfg["spans_key"]
         self._build_rules()
         if (Path(path) / HEAD_DIR).is_dir():
-            from ..encoder.heads import WordTagger
+            from ..encoder.ensemble import load_tagger
 
-            self.set_head(WordTagger.load(Path(path) / HEAD_DIR))
+            self.set_head(load_tagger(Path(path) / HEAD_DIR))
         else:
             self.set_head(None)
         return self

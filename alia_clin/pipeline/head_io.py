@@ -1,9 +1,10 @@
-"""Pack a :class:`~alia_clin.encoder.heads.WordTagger` head into bytes and back.
+"""Pack a head (a :class:`~alia_clin.encoder.heads.WordTagger` or a
+:class:`~alia_clin.encoder.ensemble.TaggerEnsemble`) into bytes and back.
 
 Used by the head-backed stages (``alia_ner``, the model layer of ``alia_deid``) for
-``to_bytes``/``from_bytes``: the files :meth:`WordTagger.save` writes (``head.json``,
-``head.safetensors``) are packed into a dict ``{file name: bytes}``. Reads and writes nothing
-on disk beyond a temporary folder.
+``to_bytes``/``from_bytes``: the files the head's ``save`` writes (``head.json``,
+``head.safetensors``; for an ensemble ``ensemble.json`` and ``member_<i>/…``) are packed into a
+dict ``{relative path: bytes}``. Reads and writes nothing on disk beyond a temporary folder.
 """
 
 from __future__ import annotations
@@ -15,26 +16,36 @@ from typing import TYPE_CHECKING
 from ..errors import AliaClinValueError, ErrorCode
 
 if TYPE_CHECKING:
+    from ..encoder.ensemble import TaggerEnsemble
     from ..encoder.heads import WordTagger
 
 _FILES = ("head.json", "head.safetensors")
+_ENSEMBLE = "ensemble.json"
 
 
-def head_to_files(head: WordTagger, *, dtype: str = "float32") -> dict[str, bytes]:
-    """The head's files as ``{name: content}``."""
+def head_to_files(head: WordTagger | TaggerEnsemble, *, dtype: str = "float32") -> dict[str, bytes]:
+    """The head's files as ``{relative path: content}``."""
     with tempfile.TemporaryDirectory() as tmp:
         head.save(tmp, dtype=dtype)
-        return {name: (Path(tmp) / name).read_bytes() for name in _FILES}
+        root = Path(tmp)
+        files = sorted(f for f in root.rglob("*") if f.is_file())
+        return {f.relative_to(root).as_posix(): f.read_bytes() for f in files}
 
 
-def head_from_files(files: dict[str, bytes]) -> WordTagger:
-    """Rebuild a head from :func:`head_to_files` output (``E106`` if a file is missing)."""
-    from ..encoder.heads import WordTagger
+def head_from_files(files: dict[str, bytes]) -> WordTagger | TaggerEnsemble:
+    """Rebuild a head from :func:`head_to_files` output (``E106`` if a file is missing or a
+    path leaves the head's folder)."""
+    from ..encoder.ensemble import load_tagger
 
-    missing = [n for n in _FILES if n not in files]
+    missing = [] if _ENSEMBLE in files else [n for n in _FILES if n not in files]
     if missing:
         raise AliaClinValueError(ErrorCode.E106, path="<bytes>", reason=f"missing {', '.join(missing)}")
     with tempfile.TemporaryDirectory() as tmp:
-        for name in _FILES:
-            (Path(tmp) / name).write_bytes(files[name])
-        return WordTagger.load(tmp)
+        root = Path(tmp).resolve()
+        for name, content in files.items():
+            dest = (root / name).resolve()
+            if root not in dest.parents:
+                raise AliaClinValueError(ErrorCode.E106, path="<bytes>", reason="a file path leaves the head")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(content)
+        return load_tagger(root)

@@ -8,10 +8,12 @@ offsets the head decided (tokens are the encoder's words, so they align; a bound
 token splits it rather than moving the offsets). Entities already in ``doc.ents`` are kept when
 ``overwrite_ents`` is false (new ones that overlap them are dropped).
 
-The head (:class:`~alia_clin.encoder.heads.WordTagger`, one tag per word) never comes through
-the factory: ``initialize(head=DIR)`` or ``set_head()`` provide it, and ``to_disk`` saves it in
-the component directory (``head/head.json`` + ``head/head.safetensors``), which ``from_disk``
-reads back. A pipe without a head raises ``E001``.
+The head (:class:`~alia_clin.encoder.heads.WordTagger`, one tag per word, or a
+:class:`~alia_clin.encoder.ensemble.TaggerEnsemble` of such heads, whose tag probabilities are
+averaged) never comes through the factory: ``initialize(head=DIR)`` or ``set_head()`` provide
+it, and ``to_disk`` saves it in the component directory (``head/head.json`` +
+``head/head.safetensors``; an ensemble: ``head/ensemble.json`` + ``head/member_<i>/``), which
+``from_disk`` reads back. A pipe without a head raises ``E001``.
 
 Entry point (pyproject ``[project.entry-points.spacy_factories]``):
 ``alia_ner = "alia_clin.pipeline.ner:make_ner"``.
@@ -37,6 +39,7 @@ from .head_io import head_from_files, head_to_files
 from .spans import exact_spans
 
 if TYPE_CHECKING:
+    from ..encoder.ensemble import TaggerEnsemble
     from ..encoder.heads import WordTagger
 
 logger = logging.getLogger("alia_clin")
@@ -71,7 +74,7 @@ class NerComponent(ErrorHandlingPipe):
             "overwrite_ents": bool(overwrite_ents),
             "save_dtype": save_dtype,
         }
-        self._head: WordTagger | None = None
+        self._head: WordTagger | TaggerEnsemble | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -80,7 +83,7 @@ class NerComponent(ErrorHandlingPipe):
         return self._head is not None
 
     @property
-    def head(self) -> WordTagger:
+    def head(self) -> WordTagger | TaggerEnsemble:
         """The entity head; raises ``E001`` before initialization."""
         if self._head is None:
             raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
@@ -93,7 +96,7 @@ class NerComponent(ErrorHandlingPipe):
             return tuple(self.cfg["labels"])
         return tuple(self._head.labels) if self._head is not None else DEFAULT_LABELS
 
-    def set_head(self, head: WordTagger) -> None:
+    def set_head(self, head: WordTagger | TaggerEnsemble) -> None:
         """Use this head (e.g. one just trained); it is put in eval mode."""
         head.eval()
         self._head = head
@@ -105,13 +108,14 @@ class NerComponent(ErrorHandlingPipe):
         nlp: Language | None = None,
         head: str | None = None,
     ) -> None:
-        """Load the head from ``head`` (a folder written by ``WordTagger.save``), set in
-        ``[initialize.components.<name>]``. Raises ``E108`` without one."""
+        """Load the head from ``head`` (a folder written by ``WordTagger.save`` or
+        ``TaggerEnsemble.save``), set in ``[initialize.components.<name>]``. Raises ``E108``
+        without one."""
         if not head:
             raise AliaClinValueError(ErrorCode.E108, name=self.name)
-        from ..encoder.heads import WordTagger
+        from ..encoder.ensemble import load_tagger
 
-        self.set_head(WordTagger.load(head))
+        self.set_head(load_tagger(head))
 
     # -- processing --------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
@@ -164,13 +168,13 @@ class NerComponent(ErrorHandlingPipe):
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> NerComponent:
         """Read ``cfg.json`` and the head from ``path`` (a pipe saved without head stays uninitialized)."""
-        from ..encoder.heads import WordTagger
+        from ..encoder.ensemble import load_tagger
 
         p = Path(path)
         if (p / CFG_FILE).is_file():
             self.cfg.update(srsly.read_json(p / CFG_FILE))
         if (p / HEAD_DIR).is_dir():
-            self.set_head(WordTagger.load(p / HEAD_DIR))
+            self.set_head(load_tagger(p / HEAD_DIR))
         else:
             logger.warning("Pipe '%s' was saved without a head; it stays uninitialized", self.name)
             self._head = None

@@ -180,3 +180,24 @@ def test_deid_rules_only_needs_no_encoder(tmp_path: Path) -> None:
     nlp.to_disk(tmp_path / "r")
     assert not (tmp_path / "r" / "alia_deid" / "phi_head").exists()
     assert spacy.load(tmp_path / "r").get_pipe("alia_deid").head is None  # type: ignore[attr-defined]
+
+
+def test_ner_with_an_ensemble_head_round_trips(tmp_path: Path) -> None:
+    """An ensemble head (mean of two heads) runs in the stage and survives to_disk/spacy.load
+    and to_bytes/from_bytes."""
+    from alia_clin.encoder.ensemble import TaggerEnsemble
+
+    nlp = _nlp("alia_ner")
+    ens = TaggerEnsemble([_random_head(NER_LABELS, seed=1), _random_head(NER_LABELS, seed=2)])
+    nlp.get_pipe("alia_ner").set_head(ens)  # type: ignore[attr-defined]
+    expected = _ents(nlp(TEXT))
+    encoded = get_encoded(nlp(TEXT), reader="test")
+    assert expected == [(s, e, lab) for s, e, lab, _ in ens.predict(encoded, text=TEXT)]
+    nlp.to_disk(tmp_path / "pipe")
+    assert (tmp_path / "pipe" / "alia_ner" / "head" / "ensemble.json").is_file()
+    loaded = spacy.load(tmp_path / "pipe")
+    assert isinstance(loaded.get_pipe("alia_ner").head, TaggerEnsemble)  # type: ignore[attr-defined]
+    assert _ents(loaded(TEXT)) == expected
+    other = _nlp("alia_ner")
+    other.get_pipe("alia_ner").from_bytes(nlp.get_pipe("alia_ner").to_bytes())  # type: ignore[attr-defined]
+    assert _ents(other(TEXT)) == expected
