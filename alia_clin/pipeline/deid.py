@@ -323,8 +323,9 @@ class DeidComponent(ErrorHandlingPipe):
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
         srsly.write_json(p / "cfg.json", self.cfg)
-        if self._head is not None:
-            self._head.save(p / HEAD_DIR)
+        from .head_io import write_head
+
+        write_head(self._head, p / HEAD_DIR)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> DeidComponent:
         self.cfg.update(srsly.read_json(Path(path) / "cfg.json"))

@@ -9,6 +9,7 @@ dict ``{relative path: bytes}``. Reads and writes nothing on disk beyond a tempo
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,15 @@ if TYPE_CHECKING:
 
 _FILES = ("head.json", "head.safetensors")
 _ENSEMBLE = "ensemble.json"
+
+
+def write_head(head: WordTagger | TaggerEnsemble | None, folder: Path, *, dtype: str = "float32") -> None:
+    """Replace ``folder`` with the head's files (remove it when ``head`` is None), so that no
+    file of an earlier head (a stale ``ensemble.json``, a removed head) is read back."""
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    if head is not None:
+        head.save(folder, dtype=dtype)
 
 
 def head_to_files(head: WordTagger | TaggerEnsemble, *, dtype: str = "float32") -> dict[str, bytes]:

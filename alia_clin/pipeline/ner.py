@@ -35,7 +35,7 @@ from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
 from .base import ErrorHandlingPipe
 from .encoder import get_encoded
-from .head_io import head_from_files, head_to_files
+from .head_io import head_from_files, head_to_files, write_head
 from .spans import exact_spans
 
 if TYPE_CHECKING:
@@ -159,12 +159,12 @@ class NerComponent(ErrorHandlingPipe):
         return get_ner_prf(examples)
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        """Write ``cfg.json`` and, with a head, ``head/`` into ``path``."""
+        """Write ``cfg.json`` and, with a head, ``head/`` into ``path`` (an earlier ``head/``
+        there is replaced, or removed when the pipe has no head)."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
         srsly.write_json(p / CFG_FILE, self.cfg)
-        if self._head is not None:
-            self._head.save(p / HEAD_DIR, dtype=self.cfg["save_dtype"])
+        write_head(self._head, p / HEAD_DIR, dtype=self.cfg["save_dtype"])
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> NerComponent:
         """Read ``cfg.json`` and the head from ``path`` (a pipe saved without head stays uninitialized)."""

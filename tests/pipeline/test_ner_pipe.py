@@ -201,3 +201,24 @@ def test_ner_with_an_ensemble_head_round_trips(tmp_path: Path) -> None:
     other = _nlp("alia_ner")
     other.get_pipe("alia_ner").from_bytes(nlp.get_pipe("alia_ner").to_bytes())  # type: ignore[attr-defined]
     assert _ents(other(TEXT)) == expected
+
+
+def test_saving_over_an_ensemble_leaves_no_stale_head(tmp_path: Path) -> None:
+    """to_disk into a folder that held an ensemble head: the single head replaces it, and a pipe
+    without a head leaves no head folder behind."""
+    from alia_clin.encoder.ensemble import TaggerEnsemble
+
+    nlp = _nlp("alia_ner")
+    pipe = nlp.get_pipe("alia_ner")
+    pipe.set_head(TaggerEnsemble([_random_head(NER_LABELS, 1), _random_head(NER_LABELS, 2)]))  # type: ignore[attr-defined]
+    pipe.to_disk(tmp_path / "ner")
+    single = _random_head(NER_LABELS, 3)
+    pipe.set_head(single)  # type: ignore[attr-defined]
+    pipe.to_disk(tmp_path / "ner")
+    assert not (tmp_path / "ner" / "head" / "ensemble.json").exists()
+    other = _nlp("alia_ner").get_pipe("alia_ner")
+    other.from_disk(tmp_path / "ner")
+    assert isinstance(other.head, WordTagger)  # type: ignore[attr-defined]
+    pipe._head = None  # type: ignore[attr-defined]
+    pipe.to_disk(tmp_path / "ner")
+    assert not (tmp_path / "ner" / "head").exists()
