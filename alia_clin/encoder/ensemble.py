@@ -78,8 +78,22 @@ class TaggerEnsemble:
     def predict_many(
         self, encoded: Sequence[EncodedNote], texts: Sequence[str] | None = None
     ) -> list[list[SpanPrediction]]:
-        """:meth:`predict` for each note."""
-        return [self.predict(e, text=texts[i] if texts else None) for i, e in enumerate(encoded)]
+        """:meth:`predict` for each note (each member predicts the notes batched:
+        :meth:`WordTagger.probabilities_many`)."""
+        if not encoded:
+            return []
+        first = self.members[0]
+        empty = np.zeros((0, first.hidden_size), np.float32)
+        inputs = [first.inputs(e) if e.n_words else empty for e in encoded]
+        per_member = [m.probabilities_many(inputs) for m in self.members]
+        return [
+            first.decode(
+                e.words, np.mean([p[i] for p in per_member], axis=0), text=texts[i] if texts else None
+            )
+            if e.n_words
+            else []
+            for i, e in enumerate(encoded)
+        ]
 
     def save(self, path: str | Path, *, dtype: str = "float32") -> None:
         """Write ``ensemble.json`` and one head folder per member into ``path``."""

@@ -41,7 +41,11 @@ def test_mean_of_members_decoded_like_the_first() -> None:
     np.testing.assert_allclose(ens.probabilities(note.states), mean, rtol=1e-6)
     assert ens.decoding == "viterbi" and ens.labels == LABELS and ens.layers == a.layers
     assert ens.predict(note, text=TEXT) == a.decode(WORDS, mean, text=TEXT)
-    assert ens.predict_many([note, _note(1)], [TEXT, TEXT])[0] == ens.predict(note, text=TEXT)
+    many = ens.predict_many([note, _note(1)], [TEXT, TEXT])
+    assert many[0] and many[1]
+    assert [s[:3] for s in many[0]] == [s[:3] for s in ens.predict(note, text=TEXT)]
+    assert [s[:3] for s in many[1]] == [s[:3] for s in ens.predict(_note(1), text=TEXT)]
+    assert ens.predict_many([]) == []
     assert ens.predict(EncodedNote(words=[], states=np.zeros((0, 8), np.float32))) == []
 
 

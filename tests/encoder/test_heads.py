@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from alia_clin.encoder.heads import IGNORE_INDEX, WordTagger, build_tags, tagger_loss
+from alia_clin.encoder.heads import IGNORE_INDEX, NOTE_BATCH, WordTagger, build_tags, tagger_loss
 from alia_clin.encoder.loading import load_encoder
 from alia_clin.encoder.windows import EncodedNote, WindowSettings, encode_notes, split_words, word_states
 from alia_clin.errors import AliaClinError
@@ -236,3 +236,27 @@ def test_gru_head_reads_each_note_as_one_sequence(tmp_path: Path) -> None:
     with pytest.raises(AliaClinError) as err:
         WordTagger(16, ["A"], rnn=-1)
     assert err.value.code == "E107"
+
+
+@pytest.mark.parametrize("rnn", [0, 6])
+def test_probabilities_many_batches_notes_like_one_at_a_time(rnn: int) -> None:
+    """Several notes (more than one padded batch, one empty) get the probabilities and spans
+    each gets alone."""
+    torch.manual_seed(5)
+    head = WordTagger(12, ["A", "B"], scheme="BIO", rnn=rnn, mlp_hidden=10, decoding="viterbi").eval()
+    with torch.no_grad():
+        head.classifier.weight.mul_(10.0)
+    rng = np.random.default_rng(7)
+    lengths = [int(n) for n in rng.integers(1, 30, size=NOTE_BATCH + 5)]
+    lengths[3] = 0
+    inputs = [rng.standard_normal((n, 12)).astype(np.float32) for n in lengths]
+    many = head.probabilities_many(inputs)
+    assert [len(p) for p in many] == lengths
+    for x, p in zip(inputs, many, strict=True):
+        if len(x):
+            np.testing.assert_allclose(p, head.probabilities(x), atol=1e-5)
+    notes = [EncodedNote([(i * 2, i * 2 + 1) for i in range(len(x))], x) for x in inputs]
+    spans = head.predict_many(notes)
+    assert [[s[:3] for s in ps] for ps in spans] == [[s[:3] for s in head.predict(n)] for n in notes]
+    assert any(spans) and spans[3] == []
+    assert head.probabilities_many([]) == []
