@@ -49,8 +49,10 @@ SCHEMES = ("IO", "BIO")
 IGNORE_INDEX = -100
 HEAD_WEIGHTS = "head.safetensors"
 HEAD_CONFIG = "head.json"
-#: Notes per padded batch when a GRU head predicts several notes (:meth:`WordTagger.probabilities_many`).
+#: Most notes, and most padded words, per batch when a GRU head predicts several notes
+#: (:meth:`WordTagger.probabilities_many`); a note longer than the word budget runs alone.
 NOTE_BATCH = 16
+NOTE_BATCH_WORDS = 32_768
 _FORMAT = 1
 
 #: A predicted or gold span: ``(start, end, label, score)`` with character offsets.
@@ -291,7 +293,8 @@ class WordTagger(nn.Module):
         """:meth:`probabilities` for several notes' input states (``[n_words, hidden]`` each).
 
         Without a GRU layer all words go through one forward. With one, notes of similar length
-        are batched (:data:`NOTE_BATCH` at a time, padded, the padding masked out of the GRU's
+        are batched (sorted by length; at most :data:`NOTE_BATCH` notes and
+        :data:`NOTE_BATCH_WORDS` padded words a batch; the padding masked out of the GRU's
         backward direction): far fewer sequential steps than one note at a time, and the same
         probabilities up to float rounding (≈ 1e-7).
         """
@@ -308,12 +311,18 @@ class WordTagger(nn.Module):
             return [probs[bounds[i] : bounds[i + 1]] for i in range(len(inputs))]
         out: list[np.ndarray] = [np.zeros((0, n_tags), np.float32)] * len(inputs)
         order = sorted((i for i, x in enumerate(inputs) if len(x)), key=lambda i: len(inputs[i]))
+        batches: list[list[int]] = []
+        for i in order:  # ascending lengths: the note being added is the batch's longest
+            last = batches[-1] if batches else []
+            if 0 < len(last) < NOTE_BATCH and (len(last) + 1) * len(inputs[i]) <= NOTE_BATCH_WORDS:
+                last.append(i)
+            else:
+                batches.append([i])
         was_training = self.training
         self.eval()
         try:
             param = next(self.parameters())
-            for b in range(0, len(order), NOTE_BATCH):
-                idx = order[b : b + NOTE_BATCH]
+            for idx in batches:
                 if len(idx) == 1:
                     out[idx[0]] = self.probabilities(inputs[idx[0]])
                     continue

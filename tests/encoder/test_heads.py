@@ -260,3 +260,27 @@ def test_probabilities_many_batches_notes_like_one_at_a_time(rnn: int) -> None:
     assert [[s[:3] for s in ps] for ps in spans] == [[s[:3] for s in head.predict(n)] for n in notes]
     assert any(spans) and spans[3] == []
     assert head.probabilities_many([]) == []
+
+
+def test_probabilities_many_keeps_batches_within_the_word_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long notes are not padded into one huge batch: the budget splits them, results unchanged."""
+    import alia_clin.encoder.heads as heads_module
+
+    torch.manual_seed(6)
+    head = WordTagger(8, ["A"], scheme="BIO", rnn=4).eval()
+    rng = np.random.default_rng(8)
+    inputs = [rng.standard_normal((n, 8)).astype(np.float32) for n in (40, 5, 39, 6, 41)]
+    widths: list[tuple[int, ...]] = []
+    real_forward = head.forward
+
+    def spy(states: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        widths.append(tuple(states.shape[:-1]))
+        return real_forward(states, mask)
+
+    monkeypatch.setattr(head, "forward", spy)
+    monkeypatch.setattr(heads_module, "NOTE_BATCH_WORDS", 80)
+    many = head.probabilities_many(inputs)
+    assert all(len(w) == 1 or w[0] * w[1] <= 80 for w in widths)
+    assert len(widths) > 1
+    for x, p in zip(inputs, many, strict=True):
+        np.testing.assert_allclose(p, head.probabilities(x), atol=1e-5)
