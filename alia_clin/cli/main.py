@@ -505,6 +505,30 @@ def models_retrain_head(
     typer.echo(json.dumps(report, indent=2))
 
 
+@models_app.command("ensemble-heads")
+def models_ensemble_heads(
+    trained: Annotated[Path, typer.Argument(help="Pipeline whose stage gets the ensemble head.")],
+    others: Annotated[
+        list[Path],
+        typer.Option("--with", help="Pipeline written by retrain-head from TRAINED (repeat the option)."),
+    ],
+    out: Annotated[Path, typer.Option(help="New pipeline folder (must not exist).")],
+    component: Annotated[str, typer.Option(help="Stage whose heads are joined: alia_ner or alia_deid.")] = (
+        "alia_ner"
+    ),
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
+) -> None:
+    """Join TRAINED's head and the heads of the --with pipelines (same encoder weights, e.g.
+    retrain-head runs with other seeds) into one ensemble head (mean tag probabilities) and
+    write the pipeline with it to OUT; each added head's training report is kept as
+    head_training_<component>_member_<i>.json. Nothing is trained or scored."""
+    _setup_logging(verbose)
+    from ..training.ensemble_heads import ensemble_heads
+
+    summary = _guard(lambda: ensemble_heads(trained, others, out, component=component))
+    typer.echo(json.dumps(summary, indent=2))
+
+
 @models_app.command("add-stages")
 def models_add_stages(
     trained: Annotated[Path, typer.Argument(help="Pipeline written by alia-clin train.")],

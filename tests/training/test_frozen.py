@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +129,6 @@ def test_errors(trained: tuple[Path, Path], tmp_path: Path) -> None:
 def test_head_on_two_layers_sets_the_encoder_to_keep_them(trained: tuple[Path, Path], tmp_path: Path) -> None:
     """``layers=(-1, 1)``: the new entity head reads the last layer and layer 1; the copied
     pipeline's encoder keeps both, and the PHI head (last layer) reads its own columns."""
-    from dataclasses import replace
-
     model, corpora = trained
     out = tmp_path / "two_layers"
     report = retrain_head(model, out, corpora, config=replace(SMALL, layers=(-1, 1)))
@@ -163,3 +163,53 @@ def test_head_on_two_layers_sets_the_encoder_to_keep_them(trained: tuple[Path, P
         retrain_head(model, tmp_path / "bad2", corpora, config=replace(SMALL, layers=(7,)))
     assert err.value.code == "E107"
     assert not (tmp_path / "bad").exists() and not (tmp_path / "bad2").exists()
+
+
+def test_ensemble_heads_joins_heads_trained_on_the_same_encoder(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    from alia_clin.encoder.ensemble import TaggerEnsemble
+    from alia_clin.training.ensemble_heads import ensemble_heads, member_report_file
+
+    model, corpora = trained
+    a, b = tmp_path / "a", tmp_path / "b"
+    retrain_head(model, a, corpora, config=SMALL, cache_dir=tmp_path / "cache")
+    retrain_head(model, b, corpora, config=replace(SMALL, seed=1), cache_dir=tmp_path / "cache")
+    res = CliRunner().invoke(
+        app, ["models", "ensemble-heads", str(a), "--with", str(b), "--out", str(tmp_path / "ab"), "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["members"] == 2
+    head = spacy.load(tmp_path / "ab").get_pipe("alia_ner").head  # type: ignore[attr-defined]
+    assert isinstance(head, TaggerEnsemble) and len(head.members) == 2
+    assert (tmp_path / "ab" / member_report_file("alia_ner", 1)).read_text() == (
+        b / head_metrics_file("alia_ner")
+    ).read_text()
+    # an ensemble grows: its members come first
+    summary = ensemble_heads(tmp_path / "ab", [a], tmp_path / "aba")
+    assert summary["members"] == 3 and summary["sources"] == [str(tmp_path / "ab")] * 2 + [str(a)]
+    # another encoder's head, a head of other layers, and the usual folder errors are refused
+    other = tmp_path / "other"
+    shutil.copytree(a, other)
+    weights = next((other / "alia_encoder" / "model").glob("*.safetensors"))
+    tensors = load_file(weights)
+    key = sorted(tensors)[-1]
+    tensors[key] = tensors[key] + 1
+    save_file(tensors, weights)
+    wide = tmp_path / "wide"
+    retrain_head(model, wide, corpora, config=replace(SMALL, layers=(-1, 1)), cache_dir=tmp_path / "cache")
+    cases = [
+        ([other], tmp_path / "x1", "alia_ner", "E130"),
+        ([wide], tmp_path / "x2", "alia_ner", "E106"),
+        ([], tmp_path / "x3", "alia_ner", "E130"),
+        ([tmp_path / "missing"], tmp_path / "x4", "alia_ner", "E010"),
+        ([b], tmp_path / "ab", "alia_ner", "E137"),
+        ([b], tmp_path / "x5", "alia_terms", "E130"),
+    ]
+    for others, out, component, code in cases:
+        with pytest.raises(AliaClinValueError) as err:
+            ensemble_heads(a, others, out, component=component)
+        assert err.value.code == code, (others, out)
+    assert not any((tmp_path / f"x{i}").exists() for i in range(1, 6))
