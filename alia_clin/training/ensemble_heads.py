@@ -75,7 +75,8 @@ def ensemble_heads(
                 ErrorCode.E130, path=str(d), reason="its encoder weights differ from the first pipeline's"
             )
     members = _members(model_dir, component)
-    sources = [str(model_dir)] * len(members)
+    n_own = len(members)
+    sources = [str(model_dir)] * n_own
     added = [(d, _members(d, component)) for d in other_dirs]
     for d, heads in added:
         members.extend(heads)
@@ -90,7 +91,7 @@ def ensemble_heads(
         head_dir = target / component / _head_dir(component)
         shutil.rmtree(head_dir)
         ensemble.save(head_dir)
-        index = len(members) - sum(len(heads) for _, heads in added)
+        index = n_own
         for d, heads in added:
             report = d / head_metrics_file(component)
             if len(heads) == 1 and report.is_file():  # an ensemble's report covers no single member
