@@ -19,6 +19,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..entities import NESTED_KEY
 from ..io.brat import read_ann
 from ..io.folders import NoteRecord
 from ..io.language import resolve_language
@@ -59,7 +60,18 @@ def make_doc(nlp: Language, rec: NoteRecord, language: str, entities_from: Path 
 
         ann = read_ann(entities_from / f"{rec.id}.ann")
         items = [(e.start, e.end, e.label) for e in ann.entities if e.end <= len(rec.text)]
-        doc.ents = filter_spans(exact_spans(doc, items))
+        spans = exact_spans(doc, items)
+        doc.ents = filter_spans(spans)
+        # doc.ents cannot overlap: the other given entities go to the nested group, not lost
+        seen = {(e.start, e.end, e.label_) for e in doc.ents}
+        rest = []
+        for span in spans:
+            key = (span.start, span.end, span.label_)
+            if key not in seen:
+                seen.add(key)
+                rest.append(span)
+        if rest:
+            doc.spans[NESTED_KEY] = rest
     return doc
 
 

@@ -1,6 +1,6 @@
 """Build the FHIR Bundle of one processed Doc.
 
-Reads the Doc (text, ``doc.spans["phi"]``, ``doc.ents``, measurements, heart-failure risk,
+Reads the Doc (text, ``doc.spans["phi"]``, ``doc.ents``, nested entities, measurements, heart-failure risk,
 ``doc._.note_id``/``patient_id``/``language``/``note_date``); writes nothing to it. Returns a
 JSON-ready dict that validated with the fhir.resources models (unless the policy turns that
 off). The same Doc, arguments and policy always give the same bundle: ids are uuid5 over stable

@@ -1,10 +1,11 @@
 """Map the facts of one processed Doc onto FHIR resource dicts (R4 or R5 wire format).
 
-Reads ``doc.ents`` (labels, ``span.kb_id_``, ``span._.codings``, ``span._.assertion``),
-``doc._.measurements``, ``doc._.hf_risk``, ``doc._.hf_evidence`` and ``doc._.note_date``;
-writes nothing. Every extracted resource carries the ``derivation-reference`` extension
-(reference to the DocumentReference, ``offset``/``length`` in code points of its de-identified
-text) and the alia_clin assertion extension.
+Reads ``doc.ents`` and ``doc.spans["nested_entities"]`` (labels, ``span.kb_id_``,
+``span._.codings``, ``span._.assertion``), ``doc._.measurements``, ``doc._.hf_risk``,
+``doc._.hf_evidence`` and ``doc._.note_date``; writes nothing. Every extracted resource carries
+the ``derivation-reference`` extension (reference to the DocumentReference,
+``offset``/``length`` in code points of its de-identified text) and the alia_clin assertion
+extension.
 
 Mapping decisions (DESIGN.md, FHIR mapping table):
 
@@ -52,6 +53,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
+from ..entities import entity_spans
 from .ids import (
     ASSERTION_EXTENSION,
     CONDITION_CLINICAL,
@@ -297,9 +299,9 @@ def procedure(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) 
 
 
 def entity_resources(ctx: Context, doc: Doc) -> list[Built]:
-    """One resource per mappable entity of ``doc.ents`` (see the module table)."""
+    """One resource per mappable entity of ``doc.ents`` and the nested group (see the module table)."""
     out: list[Built] = []
-    for ent in doc.ents:
+    for ent in entity_spans(doc):
         label = ent.label_.upper()
         if label not in CONDITION_LABELS | SYMPTOM_LABELS | DRUG_LABELS | PROCEDURE_LABELS:
             continue

@@ -1,11 +1,12 @@
 """The entity table: one row per PHI span or clinical entity of a processed Doc.
 
-Reads ``doc.spans["phi"]``, ``doc.ents`` (``kb_id_``, ``span._.codings``, ``span._.assertion``)
-and ``doc._.note_id``; writes nothing to the Doc. Columns (fixed, in this order): ``note_id``,
-``kind`` (``phi`` | ``entity``), ``label``, ``start``, ``end`` (character offsets into the
-note), ``text`` (only where the PHI policy allows, else empty), ``assertion``, ``code``
-(``system:code`` of the main coding) and ``codings`` (every coding as ``system|code``, ``;``
-joined). The same rows feed the batch entity table (CSV/Parquet) and the Spark adapter.
+Reads ``doc.spans["phi"]``, ``doc.ents`` and ``doc.spans["nested_entities"]`` (``kb_id_``,
+``span._.codings``, ``span._.assertion``) and ``doc._.note_id``; writes nothing to the Doc.
+Columns (fixed, in this order): ``note_id``, ``kind`` (``phi`` | ``entity``), ``label``,
+``start``, ``end`` (character offsets into the note), ``text`` (only where the PHI policy
+allows, else empty), ``assertion``, ``code`` (``system:code`` of the main coding) and
+``codings`` (every coding as ``system|code``, ``;`` joined). The same rows feed the batch entity
+table (CSV/Parquet) and the Spark adapter.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
+from ..entities import entity_spans
 from ..errors import AliaClinValueError, ErrorCode
 from .writers import phi_spans
 
@@ -65,7 +67,7 @@ def entity_rows(doc: Doc, *, text_policy: str = "none") -> list[dict[str, Any]]:
                 "codings": "",
             }
         )
-    for ent in doc.ents:
+    for ent in entity_spans(doc):
         rows.append(
             {
                 "note_id": note_id,

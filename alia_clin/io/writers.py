@@ -1,6 +1,7 @@
 """Turn processed Docs into output records: BRAT ``.ann`` content, JSON records, de-identified text.
 
-Reads ``doc.spans["phi"]`` (PHI), ``doc.ents`` (clinical entities) and, when present,
+Reads ``doc.spans["phi"]`` (PHI), ``doc.ents`` and ``doc.spans["nested_entities"]`` (clinical
+entities, :func:`alia_clin.entities.entity_spans`) and, when present,
 ``span._.assertion`` and ``doc.cats``; writes nothing to the Doc.
 """
 
@@ -11,6 +12,7 @@ from typing import Any
 from spacy.tokens import Doc, Span
 
 from ..deid.document import deidentify_doc
+from ..entities import entity_spans
 from .brat import format_ann
 
 PHI_KEY = "phi"
@@ -40,7 +42,7 @@ def doc_to_brat(doc: Doc) -> str:
     """BRAT content: PHI ``T`` lines, then entity ``T`` lines, then assertion ``A`` lines."""
     items: list[tuple[int, int, str]] = [(s.start_char, s.end_char, s.label_) for s in phi_spans(doc)]
     attributes: list[tuple[int, str]] = []
-    for ent in doc.ents:
+    for ent in entity_spans(doc):
         items.append((ent.start_char, ent.end_char, ent.label_))
         name = ASSERTION_ATTRIBUTES.get(_assertion(ent) or "")
         if name:
@@ -64,7 +66,7 @@ def doc_to_record(doc: Doc, *, include_text: bool = False) -> dict[str, Any]:
             item["text"] = span.text
         phi.append(item)
     ents = []
-    for ent in doc.ents:
+    for ent in entity_spans(doc):
         e: dict[str, Any] = {"start": ent.start_char, "end": ent.end_char, "label": ent.label_}
         if ent.kb_id_:
             e["code"] = ent.kb_id_

@@ -1,12 +1,13 @@
 """``alia_codes``: terminology codes for clinical entities.
 
-Reads ``doc.ents`` (labels ENFERMEDAD, SINTOMA, PROCEDIMIENTO, FARMACO; other labels are left
-uncoded); writes ``span.kb_id_`` (``"<system>:<code>"`` of the best concept's first coding:
-SNOMED CT for disorders, findings and procedures, ATC for drugs) and ``span._.codings`` (every
-coding of that concept as ``{"system", "code", "display"}`` dicts, plus ``concept_id`` and the
-match score). The table is :mod:`alia_clin.clinical.terminology`'s curated, versioned
-``concepts.tsv``; ``to_disk`` copies it into the component folder so a saved pipeline keeps the
-table it was built with.
+Reads ``doc.ents`` and the nested entities of ``doc.spans["nested_entities"]`` (labels
+ENFERMEDAD, SINTOMA, PROCEDIMIENTO, FARMACO; other labels are left uncoded); writes
+``span.kb_id_`` (``"<system>:<code>"`` of the best concept's first coding: SNOMED CT for
+disorders, findings and procedures, ATC for drugs) and ``span._.codings`` (every coding of that
+concept as ``{"system", "code", "display"}`` dicts, plus ``concept_id`` and the match score).
+The table is :mod:`alia_clin.clinical.terminology`'s curated, versioned ``concepts.tsv``;
+``to_disk`` copies it into the component folder so a saved pipeline keeps the table it was
+built with.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..clinical.terminology import LABEL_TO_CATEGORY, Terminology
+from ..entities import NESTED_KEY
 from ..errors import AliaClinRuntimeError, ErrorCode
 from .table import TABLE_FILE, TerminologyTablePipe
 
@@ -51,30 +53,41 @@ class CodesComponent(TerminologyTablePipe):
     def __call__(self, doc: Doc) -> Doc:
         if self._terminology is None:
             raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
-        ents = []
+        ents, changed = self._code(doc, list(doc.ents))
+        if changed:
+            doc.ents = ents
+        group = doc.spans.get(NESTED_KEY)
+        if group is not None and len(group):
+            nested, changed = self._code(doc, list(group))
+            if changed:
+                doc.spans[NESTED_KEY] = nested
+        return doc
+
+    def _code(self, doc: Doc, spans: list[Span]) -> tuple[list[Span], bool]:
+        """``spans`` with ``kb_id`` and ``_.codings`` set where a concept matches; whether any did."""
+        assert self._terminology is not None
+        out: list[Span] = []
         changed = False
-        for ent in doc.ents:
+        for ent in spans:
             match = None
             if ent.label_.upper() in LABEL_TO_CATEGORY:
                 match = self._terminology.code_span(
                     ent.text, ent.label_, fuzzy=self.cfg["fuzzy"], threshold=self.cfg["threshold"]
                 )
             if match is None or not match.codings:
-                ents.append(ent)
+                out.append(ent)
                 continue
             first = match.codings[0]
             kb_id = f"{SYSTEM_PREFIX.get(first.system, first.system)}:{first.code}"
             new = Span(doc, ent.start, ent.end, label=ent.label, kb_id=kb_id)
-            ents.append(new)
+            out.append(new)
             changed = True
             new._.codings = {
                 "concept_id": match.concept_id,
                 "score": match.score,
                 "codings": [c.to_dict() for c in match.codings],
             }
-        if changed:
-            doc.ents = ents
-        return doc
+        return out, changed
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         """Code every doc of the stream."""
@@ -84,7 +97,7 @@ class CodesComponent(TerminologyTablePipe):
 
 @Language.factory(
     "alia_codes",
-    assigns=["doc.ents"],
+    assigns=["doc.ents", "doc.spans"],
     requires=["doc.ents"],
     default_config={"threshold": 0.88, "fuzzy": True},
 )

@@ -1,12 +1,14 @@
 """``alia_context``: ConText-style assertion of every clinical entity.
 
-Reads ``doc.ents``, tokens, ``doc._.language`` (es / ca / eu / gl; the ``default_language``
-when unset or not loaded, unless ``language`` forces one) and, when ``alia_sections`` ran
-before it, ``doc.spans[sections_key]``. Writes ``span._.assertion`` on every entity: one of
-``present``, ``negated``, ``uncertain``, ``historical``, ``hypothetical``, ``family``.
-Getters ``span._.is_negated``, ``is_uncertain``, ``is_historical``, ``is_hypothetical``,
-``is_family`` read it (medspaCy names). The value is a plain string (msgpack-serializable) and
-is stored in ``Doc.user_data``, so ``Doc.to_bytes`` keeps it.
+Reads ``doc.ents`` and ``doc.spans["nested_entities"]``, tokens, ``doc._.language`` (es / ca /
+eu / gl; the ``default_language`` when unset or not loaded, unless ``language`` forces one) and,
+when ``alia_sections`` ran before it, ``doc.spans[sections_key]``. Writes ``span._.assertion``
+on every entity: one of ``present``, ``negated``, ``uncertain``, ``historical``,
+``hypothetical``, ``family``. A nested entity takes the assertion of the entity it lies in ("no
+se inicia perfusión de dobutamina": both negated); one without a container in ``doc.ents`` is
+asserted on its own. Getters ``span._.is_negated``, ``is_uncertain``, ``is_historical``,
+``is_hypothetical``, ``is_family`` read it (medspaCy names). The value is a plain string
+(msgpack-serializable) and is stored in ``Doc.user_data``, so ``Doc.to_bytes`` keeps it.
 
 The algorithm is :mod:`alia_clin.context.algorithm` (pre/post/bidirectional triggers,
 pseudo-triggers, terminators, sentence limits from a rule-based splitter, a ``max_scope``
@@ -54,6 +56,7 @@ from ..context.algorithm import ASSERTIONS, entity_category_sets, resolve
 from ..context.combine import check_policy, combine
 from ..context.lexicon import ContextLexicon, load_lexicon_data
 from ..context.sentences import doc_words, split_sentences
+from ..entities import container_of, nested_entities
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode, WarningCode, warn
 from ..extensions import install_extensions
 from .base import ErrorHandlingPipe
@@ -251,8 +254,22 @@ class ContextComponent(ErrorHandlingPipe):
 
     def _annotate(self, doc: Doc) -> None:
         ents = list(doc.ents)
-        if not ents:
-            return
+        if ents:
+            for ent, value in zip(ents, self._assertions(doc, ents), strict=True):
+                ent._.assertion = value
+        orphans: list[Span] = []
+        for span in nested_entities(doc):
+            outer = container_of(span, ents)
+            if outer is None:
+                orphans.append(span)
+            else:
+                span._.assertion = outer._.assertion
+        if orphans:
+            for span, value in zip(orphans, self._assertions(doc, orphans), strict=True):
+                span._.assertion = value
+
+    def _assertions(self, doc: Doc, ents: list[Span]) -> list[str]:
+        """One assertion per span of ``ents`` (non-overlapping, in order)."""
         lexicon = self.lexicon_for(doc)
         words = doc_words(doc)
         word_of_token: dict[int, int] = {w.i: k for k, w in enumerate(words)}
@@ -272,8 +289,7 @@ class ContextComponent(ErrorHandlingPipe):
         policy = self.policy_for(self._language(doc))
         if policy != "rules":
             sets = self._combine_with_head(doc, ents, sets, policy)
-        for ent, cats in zip(ents, sets, strict=True):
-            ent._.assertion = resolve(cats)
+        return [resolve(cats) for cats in sets]
 
     def _negative_results(
         self, ents: list[Span], ranges: list[tuple[int, int]], words: list[Any], lexicon: ContextLexicon
@@ -379,7 +395,6 @@ class ContextComponent(ErrorHandlingPipe):
         else:
             self.set_scope_head(None)
         return self
-
 
 
 @Language.factory(

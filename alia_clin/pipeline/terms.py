@@ -7,6 +7,13 @@ Writes ``doc.ents``: every longest, non-overlapping occurrence of a term of the 
 short abbreviations) that does not overlap an existing entity, labelled ENFERMEDAD (disorders),
 SINTOMA (findings), PROCEDIMIENTO or FARMACO. ``alia_codes`` then codes them.
 
+With ``nested`` (default on) it also writes ``doc.spans["nested_entities"]``
+(:data:`alia_clin.entities.NESTED_KEY`): every drug *substance* of the table (a concept with a
+7-character ATC code, so not a drug class such as "diuréticos") that lies inside a PROCEDIMIENTO
+entity ("perfusión de dobutamina", "tratamiento con IECA" is left out: IECA is a class, "doble
+antiagregación con AAS y clopidogrel" gives AAS and clopidogrel), labelled FARMACO. Spans already
+in that group are kept. ``doc.ents`` cannot overlap, so without this the drug would be lost.
+
 This is the rules-only fallback of ``alia_ner``: precise on the terms it knows, blind to the
 rest (see the model card for its measured recall). ``initialize()`` loads the packaged table;
 ``to_disk`` stores the table so a saved pipeline keeps the one it was built with.
@@ -21,43 +28,80 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from ..clinical.dictionary import MentionDictionary
-from ..clinical.terminology import Terminology
+from ..clinical.dictionary import DictMatch, MentionDictionary
+from ..clinical.terminology import Concept, Terminology
+from ..entities import NESTED_KEY
 from ..errors import AliaClinRuntimeError, ErrorCode
 from .table import TABLE_FILE, TerminologyTablePipe
 
 PHI_KEY = "phi"
+#: Labels of the entities a nested drug may lie in, and the label the drug gets.
+NESTED_CONTAINERS = frozenset({"PROCEDIMIENTO"})
+NESTED_LABEL = "FARMACO"
+
+
+def is_substance(concept: Concept) -> bool:
+    """Whether a concept is one drug substance (ATC level 5, e.g. ``C01CA07``), not a class."""
+    return len(concept.codes.get("atc", "")) == 7
 
 
 class TermsComponent(TerminologyTablePipe):
     """The ``alia_terms`` pipe. See the module docstring for what it reads and writes."""
 
-    def __init__(self, nlp: Language, name: str, *, phi_key: str) -> None:
+    def __init__(self, nlp: Language, name: str, *, phi_key: str, nested: bool = True) -> None:
         self.name = name
         self.nlp = nlp
-        self.cfg: dict[str, Any] = {"phi_key": phi_key}
+        self.cfg: dict[str, Any] = {"phi_key": phi_key, "nested": bool(nested)}
         self._dictionary: MentionDictionary | None = None
+        self._substances: frozenset[str] = frozenset()
 
     def _index(self, text: str) -> None:
         terminology = Terminology._read(text, TABLE_FILE)
         tokenizer = self.nlp.tokenizer
         self._dictionary = MentionDictionary(terminology, lambda term: [t.text for t in tokenizer(term)])
+        self._substances = frozenset(cid for cid, c in terminology.concepts.items() if is_substance(c))
 
     def __call__(self, doc: Doc) -> Doc:
         if self._dictionary is None:
             raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
-        blocked: set[int] = set()
-        for ent in doc.ents:
-            blocked.update(range(ent.start, ent.end))
+        phi: set[int] = set()
         group = doc.spans.get(self.cfg["phi_key"])
         if group is not None:
             for span in group:
-                blocked.update(range(span.start, span.end))
-        found = self._dictionary.find([t.text for t in doc], blocked)
+                phi.update(range(span.start, span.end))
+        blocked = phi.union(*(range(e.start, e.end) for e in doc.ents))
+        texts = [t.text for t in doc]
+        found = self._dictionary.find(texts, blocked)
         if found:
             new = [Span(doc, m.start, m.end, label=m.label) for m in found]
             doc.ents = filter_spans([*doc.ents, *new])
+        if self.cfg["nested"]:
+            self._add_nested(doc, texts, phi)
         return doc
+
+    def _add_nested(self, doc: Doc, texts: list[str], phi: set[int]) -> None:
+        """Drug substances inside PROCEDIMIENTO entities → ``doc.spans[NESTED_KEY]``."""
+        assert self._dictionary is not None
+        flat = {(e.start, e.end, e.label_) for e in doc.ents}
+        group = doc.spans.get(NESTED_KEY)
+        kept = list(group) if group is not None else []
+        seen = {(s.start, s.end, s.label_) for s in kept}
+        added: list[Span] = []
+        for ent in doc.ents:
+            if ent.label_ not in NESTED_CONTAINERS:
+                continue
+            inside = [i - ent.start for i in phi if ent.start <= i < ent.end]
+            for m in self._dictionary.find(texts[ent.start : ent.end], inside):
+                key = (ent.start + m.start, ent.start + m.end, NESTED_LABEL)
+                if not self._nestable(m) or key in flat or key in seen or m.end - m.start == len(ent):
+                    continue
+                seen.add(key)
+                added.append(Span(doc, key[0], key[1], label=NESTED_LABEL))
+        if added:
+            doc.spans[NESTED_KEY] = sorted([*kept, *added], key=lambda s: (s.start, s.end))
+
+    def _nestable(self, match: DictMatch) -> bool:
+        return match.label == NESTED_LABEL and match.concept_id in self._substances
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         """Annotate every doc of the stream."""
@@ -67,10 +111,10 @@ class TermsComponent(TerminologyTablePipe):
 
 @Language.factory(
     "alia_terms",
-    assigns=["doc.ents"],
+    assigns=["doc.ents", "doc.spans"],
     requires=["token.text"],
-    default_config={"phi_key": PHI_KEY},
+    default_config={"phi_key": PHI_KEY, "nested": True},
 )
-def make_terms(nlp: Language, name: str, phi_key: str) -> TermsComponent:
+def make_terms(nlp: Language, name: str, phi_key: str, nested: bool) -> TermsComponent:
     """Create the ``alia_terms`` pipe (the table loads in ``initialize``/``from_disk``)."""
-    return TermsComponent(nlp, name, phi_key=phi_key)
+    return TermsComponent(nlp, name, phi_key=phi_key, nested=nested)

@@ -1,0 +1,38 @@
+"""Clinical entities of a Doc: ``doc.ents`` plus the nested ones that ``doc.ents`` cannot hold.
+
+spaCy's ``doc.ents`` cannot overlap, but clinical mentions do: a drug given as part of a
+procedure ("perfusión de dobutamina": PROCEDIMIENTO, and inside it "dobutamina": FARMACO).
+alia_clin keeps the outer mention in ``doc.ents`` and the inner one in the span group
+``doc.spans[NESTED_KEY]`` (also where ``alia-clin process --entities-from`` puts given entities
+that overlap another one, so none is lost); every writer (BRAT, JSONL, entity table, FHIR) reads both through
+:func:`entity_spans`. Reads only; writes nothing.
+"""
+
+from __future__ import annotations
+
+from spacy.tokens import Doc, Span
+
+#: Span group of entities that overlap (mostly: lie inside) an entity of ``doc.ents``.
+NESTED_KEY = "nested_entities"
+
+
+def nested_entities(doc: Doc) -> list[Span]:
+    """The entities of ``doc.spans[NESTED_KEY]`` (empty when the group is absent)."""
+    group = doc.spans.get(NESTED_KEY)
+    return list(group) if group is not None else []
+
+
+def entity_spans(doc: Doc) -> list[Span]:
+    """Every clinical entity: ``doc.ents`` and the nested group, ordered by start, longest first."""
+    spans = [*doc.ents, *nested_entities(doc)]
+    return sorted(spans, key=lambda s: (s.start_char, -s.end_char, s.label_))
+
+
+def container_of(span: Span, ents: list[Span]) -> Span | None:
+    """The shortest span of ``ents`` that contains ``span`` and is not ``span`` itself."""
+    best: Span | None = None
+    for ent in ents:
+        inside = ent.start <= span.start and span.end <= ent.end and len(ent) > len(span)
+        if inside and (best is None or len(ent) < len(best)):
+            best = ent
+    return best
