@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import alia_clin
     from alia_clin.deid.rules import PhiMatch, RuleEngine
+    from alia_clin.entities import entity_spans
     from alia_clin.evaluation.deid import evaluate
     from alia_clin.pipeline.deid import MODEL_SOURCE, merge_candidates
     from alia_clin.training.corpora import TaskSources, build_training_data
@@ -146,14 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     rules = alia_clin.build_rules_pipeline()
     with rules.select_pipes(enable=["alia_terms"]):
         terms_only = [
-            [(e.start_char, e.end_char, e.label_) for e in d.ents]
+            [(e.start_char, e.end_char, e.label_) for e in entity_spans(d)]
             for d in rules.pipe(ex.text for ex in ner_dev)
         ]
 
     def pipeline_ents(pipes: list[str]) -> list[list[tuple[int, int, str]]]:
         with nlp.select_pipes(enable=pipes):
             docs = nlp.pipe(ex.text for ex in ner_dev)
-            return [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs]
+            return [[(e.start_char, e.end_char, e.label_) for e in entity_spans(d)] for d in docs]
 
     min_score = round(float(ner_pipe.cfg["min_score"]), 3)  # type: ignore[attr-defined]
     entities = {

@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import alia_clin
+    from alia_clin.entities import entity_spans
     from alia_clin.training.corpora import TaskSources, build_training_data
 
     data = build_training_data(
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         docs = list(nlp.pipe(ex.text for ex in dev))
     elapsed = time.perf_counter() - start
     gold = [[(s[0], s[1], s[2]) for s in ex.spans] for ex in dev]
-    pred = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
+    pred = [[(e.start_char, e.end_char, e.label_) for e in entity_spans(doc)] for doc in docs]
     result = {
         "benchmark": "alia_terms dictionary NER",
         "dev": {"source": "cardioccc/train holdout 0.2 (hashed groups)", "documents": len(dev)},

@@ -118,6 +118,13 @@ def test_code_validators() -> None:
         ("ETT", "TTE"),
         ("DAI", "ICD_IMPLANT"),
         ("AAS", "ASPIRIN"),
+        # table 0.2.0: drugs of CardioCCC train, with brand names and spelling variants
+        ("Nolotil", "METAMIZOLE"),
+        ("isoproterenol", "ISOPRENALINE"),
+        ("Hidroferol", "CALCIFEDIOL"),
+        ("trimetoprim/sulfametoxazol", "COTRIMOXAZOLE"),
+        ("rtPA", "ALTEPLASE"),
+        ("hierro carboximaltosa", "FERRIC_CARBOXYMALTOSE"),
     ],
 )
 def test_synonyms_and_abbreviations(term: Terminology, text: str, cid: str) -> None:
@@ -166,6 +173,11 @@ def test_fuzzy_typos(term: Terminology, text: str, cid: str) -> None:
 )
 def test_no_false_hits_for_short_or_common_words(term: Terminology, text: str) -> None:
     assert term.lookup(text) == []
+
+
+def test_oxygen_is_not_a_drug_term(term: Terminology) -> None:
+    # "oxígeno" would turn every "saturación de oxígeno" into a FARMACO entity
+    assert all(term.concepts[m.concept_id].category != "drug" for m in term.lookup("oxígeno", fuzzy=False))
 
 
 @pytest.mark.parametrize(
