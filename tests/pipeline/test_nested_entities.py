@@ -151,3 +151,10 @@ def test_entities_from_keeps_overlapping_given_entities(tmp_path: Path) -> None:
     doc = make_doc(nlp, NoteRecord(id="n1", text=TEXT), "es", tmp_path)
     assert [(e.start_char, e.end_char) for e in doc.ents] == [outer, other]
     assert [(s.start_char, s.end_char, s.label_) for s in nested_entities(doc)] == [(*inner, "FARMACO")]
+
+
+def test_doc_bytes_round_trip_keeps_nested_codes_and_assertions(doc: Doc) -> None:
+    clone = Doc(doc.vocab).from_bytes(doc.to_bytes())
+    got = [(s.start_char, s.kb_id_, s._.assertion, s._.codings["concept_id"]) for s in nested_entities(clone)]
+    want = [(s.start_char, s.kb_id_, s._.assertion, s._.codings["concept_id"]) for s in nested_entities(doc)]
+    assert got == want and len(got) == 3
