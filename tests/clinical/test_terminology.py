@@ -125,6 +125,10 @@ def test_code_validators() -> None:
         ("trimetoprim/sulfametoxazol", "COTRIMOXAZOLE"),
         ("rtPA", "ALTEPLASE"),
         ("hierro carboximaltosa", "FERRIC_CARBOXYMALTOSE"),
+        ("Novorapid", "INSULIN_ASPART"),
+        ("Lyrica", "PREGABALIN"),
+        ("piperacilina/tazobactam", "PIPERACILLIN_TAZOBACTAM"),
+        ("levotiroxina sódica", "LEVOTHYROXINE"),
     ],
 )
 def test_synonyms_and_abbreviations(term: Terminology, text: str, cid: str) -> None:
