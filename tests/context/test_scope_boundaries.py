@@ -135,3 +135,22 @@ def test_lexicon_compiles_boundary_options() -> None:
     assert not next(r for r in lex.rules["sin"] if r.tokens == ("sin",)).coordinates
     for lang in ("ca", "gl", "eu"):
         assert {")", ":"} <= ContextLexicon.from_data(load_lexicon_data(lang)).forward_terminators
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "con" ends a scope ("sin fiebre, con disnea") but not inside "tratamiento con"
+        ("Sin tratamiento con furosemida.", {"furosemida": "negated"}),
+        ("No se inicia tratamiento con bisoprolol.", {"bisoprolol": "negated"}),
+        ("Se decide no iniciar terapia con dapagliflozina.", {"dapagliflozina": "negated"}),
+        ("No precisa anticoagulación con acenocumarol.", {"acenocumarol": "negated"}),
+        # the terminator still works elsewhere, and a treatment stated without a trigger is present
+        ("Sin fiebre con disnea.", {"fiebre": "negated", "disnea": "present"}),
+        ("HTA en tratamiento con enalapril.", {"HTA": "present", "enalapril": "present"}),
+    ],
+)
+def test_treatment_with_does_not_end_a_negation(
+    annotate: Annotate, text: str, expected: dict[str, str]
+) -> None:
+    assert annotate(text, list(expected)) == expected
