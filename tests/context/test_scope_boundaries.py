@@ -148,9 +148,17 @@ def test_lexicon_compiles_boundary_options() -> None:
         # the terminator still works elsewhere, and a treatment stated without a trigger is present
         ("Sin fiebre con disnea.", {"fiebre": "negated", "disnea": "present"}),
         ("HTA en tratamiento con enalapril.", {"HTA": "present", "enalapril": "present"}),
+        # discontinued or resolved (NUBes reads these as negated; result triggers)
+        ("Suspenderá el acenocumarol hasta la consulta.", {"acenocumarol": "negated"}),
+        ("Al retirarle la sonda vesical orina sin problemas.", {"sonda vesical": "negated"}),
+        ("Ha dejado de tomar furosemida.", {"furosemida": "negated"}),
+        ("Se anula la intervención quirúrgica.", {"intervención quirúrgica": "negated"}),
+        # "falta de" negates what follows, but not inside the symptom "falta de aire"
+        ("Falta de respuesta al tratamiento diurético.", {"respuesta": "negated"}),
+        ("Refiere falta de aire.", {"falta de aire": "present"}),
     ],
 )
-def test_treatment_with_does_not_end_a_negation(
+def test_treatment_discontinuation_and_lack_triggers(
     annotate: Annotate, text: str, expected: dict[str, str]
 ) -> None:
     assert annotate(text, list(expected)) == expected
