@@ -156,6 +156,10 @@ def test_lexicon_compiles_boundary_options() -> None:
         # "falta de" negates what follows, but not inside the symptom "falta de aire"
         ("Falta de respuesta al tratamiento diurético.", {"respuesta": "negated"}),
         ("Refiere falta de aire.", {"falta de aire": "present"}),
+        # uncertain
+        ("Se plantea el diagnóstico de miocarditis.", {"miocarditis": "uncertain"}),
+        ("Lesiones que parecen metástasis hepáticas.", {"metástasis hepáticas": "uncertain"}),
+        ("Anemia que justificaría la astenia.", {"Anemia": "uncertain"}),
     ],
 )
 def test_treatment_discontinuation_and_lack_triggers(
