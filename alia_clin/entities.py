@@ -4,8 +4,8 @@ spaCy's ``doc.ents`` cannot overlap, but clinical mentions do: a drug given as p
 procedure ("perfusión de dobutamina": PROCEDIMIENTO, and inside it "dobutamina": FARMACO).
 alia_clin keeps the outer mention in ``doc.ents`` and the inner one in the span group
 ``doc.spans[NESTED_KEY]`` (also where ``alia-clin process --entities-from`` puts given entities
-that overlap another one, so none is lost); every writer (BRAT, JSONL, entity table, FHIR) reads both through
-:func:`entity_spans`. Reads only; writes nothing.
+that overlap another one, so none is lost); every writer (BRAT, JSONL, entity table, FHIR)
+reads both through :func:`entity_spans`. Only :func:`add_nested` writes (the nested group).
 """
 
 from __future__ import annotations
@@ -26,6 +26,21 @@ def entity_spans(doc: Doc) -> list[Span]:
     """Every clinical entity: ``doc.ents`` and the nested group, ordered by start, longest first."""
     spans = [*doc.ents, *nested_entities(doc)]
     return sorted(spans, key=lambda s: (s.start_char, -s.end_char, s.label_))
+
+
+def add_nested(doc: Doc, spans: list[Span]) -> None:
+    """Add ``spans`` to ``doc.spans[NESTED_KEY]`` (kept ordered by start, then end), leaving out
+    any already in the group or in ``doc.ents`` (same tokens and label)."""
+    kept = nested_entities(doc)
+    seen = {(s.start, s.end, s.label_) for s in [*doc.ents, *kept]}
+    new: list[Span] = []
+    for span in spans:
+        key = (span.start, span.end, span.label_)
+        if key not in seen:
+            seen.add(key)
+            new.append(span)
+    if new:
+        doc.spans[NESTED_KEY] = sorted([*kept, *new], key=lambda s: (s.start, s.end))
 
 
 def container_of(span: Span, ents: list[Span]) -> Span | None:

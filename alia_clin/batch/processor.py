@@ -19,7 +19,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ..entities import NESTED_KEY
+from ..entities import add_nested
 from ..io.brat import read_ann
 from ..io.folders import NoteRecord
 from ..io.language import resolve_language
@@ -62,16 +62,7 @@ def make_doc(nlp: Language, rec: NoteRecord, language: str, entities_from: Path 
         items = [(e.start, e.end, e.label) for e in ann.entities if e.end <= len(rec.text)]
         spans = exact_spans(doc, items)
         doc.ents = filter_spans(spans)
-        # doc.ents cannot overlap: the other given entities go to the nested group, not lost
-        seen = {(e.start, e.end, e.label_) for e in doc.ents}
-        rest = []
-        for span in spans:
-            key = (span.start, span.end, span.label_)
-            if key not in seen:
-                seen.add(key)
-                rest.append(span)
-        if rest:
-            doc.spans[NESTED_KEY] = rest
+        add_nested(doc, spans)  # doc.ents cannot overlap: the other given entities are kept there
     return doc
 
 

@@ -1,10 +1,10 @@
 """Build the FHIR Bundle of one processed Doc.
 
-Reads the Doc (text, ``doc.spans["phi"]``, ``doc.ents``, nested entities, measurements, heart-failure risk,
-``doc._.note_id``/``patient_id``/``language``/``note_date``); writes nothing to it. Returns a
-JSON-ready dict that validated with the fhir.resources models (unless the policy turns that
-off). The same Doc, arguments and policy always give the same bundle: ids are uuid5 over stable
-keys, nothing depends on the clock.
+Reads the Doc (text, ``doc.spans["phi"]``, ``doc.ents``, nested entities, measurements,
+heart-failure risk, ``doc._.note_id``/``patient_id``/``language``/``note_date``); writes nothing
+to it. Returns a JSON-ready dict that validated with the fhir.resources models (unless the
+policy turns that off). The same Doc, arguments and policy always give the same bundle: ids are
+uuid5 over stable keys, nothing depends on the clock.
 
 Entry order: Patient, Device, DocumentReference, extracted resources (entities and
 measurements by offset), RiskAssessment (with any evidence Observations), Provenance.

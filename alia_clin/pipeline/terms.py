@@ -30,7 +30,7 @@ from spacy.util import filter_spans
 
 from ..clinical.dictionary import DictMatch, MentionDictionary
 from ..clinical.terminology import Concept, Terminology
-from ..entities import NESTED_KEY
+from ..entities import add_nested
 from ..errors import AliaClinRuntimeError, ErrorCode
 from .table import TABLE_FILE, TerminologyTablePipe
 
@@ -82,23 +82,15 @@ class TermsComponent(TerminologyTablePipe):
     def _add_nested(self, doc: Doc, texts: list[str], phi: set[int]) -> None:
         """Drug substances inside PROCEDIMIENTO entities → ``doc.spans[NESTED_KEY]``."""
         assert self._dictionary is not None
-        flat = {(e.start, e.end, e.label_) for e in doc.ents}
-        group = doc.spans.get(NESTED_KEY)
-        kept = list(group) if group is not None else []
-        seen = {(s.start, s.end, s.label_) for s in kept}
         added: list[Span] = []
         for ent in doc.ents:
             if ent.label_ not in NESTED_CONTAINERS:
                 continue
             inside = [i - ent.start for i in phi if ent.start <= i < ent.end]
             for m in self._dictionary.find(texts[ent.start : ent.end], inside):
-                key = (ent.start + m.start, ent.start + m.end, NESTED_LABEL)
-                if not self._nestable(m) or key in flat or key in seen or m.end - m.start == len(ent):
-                    continue
-                seen.add(key)
-                added.append(Span(doc, key[0], key[1], label=NESTED_LABEL))
-        if added:
-            doc.spans[NESTED_KEY] = sorted([*kept, *added], key=lambda s: (s.start, s.end))
+                if self._nestable(m) and m.end - m.start < len(ent):
+                    added.append(Span(doc, ent.start + m.start, ent.start + m.end, label=NESTED_LABEL))
+        add_nested(doc, added)
 
     def _nestable(self, match: DictMatch) -> bool:
         return match.label == NESTED_LABEL and match.concept_id in self._substances
