@@ -158,3 +158,35 @@ def test_doc_bytes_round_trip_keeps_nested_codes_and_assertions(doc: Doc) -> Non
     got = [(s.start_char, s.kb_id_, s._.assertion, s._.codings["concept_id"]) for s in nested_entities(clone)]
     want = [(s.start_char, s.kb_id_, s._.assertion, s._.codings["concept_id"]) for s in nested_entities(doc)]
     assert got == want and len(got) == 3
+
+
+TESTS_TEXT = (
+    "Hemocultivos negativos. Fibrilación auricular (FA) paroxística. Resonancia magnética (RM) "
+    "cardiaca. FA paroxística. Palpitaciones por fibrilación auricular (FA)."
+)
+TESTS_GIVEN = [
+    ("Hemocultivos negativos", "SINTOMA"),
+    ("Fibrilación auricular (FA) paroxística", "ENFERMEDAD"),
+    ("Resonancia magnética (RM) cardiaca", "PROCEDIMIENTO"),
+    ("FA paroxística", "ENFERMEDAD"),
+    ("Palpitaciones por fibrilación auricular (FA)", "SINTOMA"),
+]
+
+
+def test_procedures_in_findings_and_parenthesized_abbreviations_are_nested() -> None:
+    nlp = _nlp()
+    doc = nlp.make_doc(TESTS_TEXT)
+    doc._.language = "es"
+    spans = []
+    for text, label in TESTS_GIVEN:
+        start = TESTS_TEXT.index(text)
+        spans.append((start, start + len(text), label))
+    doc.ents = exact_spans(doc, spans)
+    doc = nlp(doc)
+    nested = [(s.text, s.label_) for s in nested_entities(doc)]
+    # the test inside a finding; each abbreviation in parentheses, with its container's label.
+    # Not nested: an abbreviation outside parentheses ("FA paroxística"), a disorder inside a
+    # finding, and (by the table) nothing inside a finding but procedures.
+    assert nested == [("Hemocultivos", "PROCEDIMIENTO"), ("FA", "ENFERMEDAD"), ("RM", "PROCEDIMIENTO")]
+    assert [(e.text, e.label_) for e in doc.ents] == TESTS_GIVEN
+    assert {s.text: s.kb_id_ for s in nested_entities(doc)}["Hemocultivos"] == "snomed:30088009"
