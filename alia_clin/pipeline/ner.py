@@ -6,7 +6,10 @@ Reads the word states the ``alia_encoder`` stage left for the doc (``doc._.alia_
 ``FARMACO`` (and ``MORFOLOGIA_NEOPLASIA`` when the head knows it), with exactly the character
 offsets the head decided (tokens are the encoder's words, so they align; a boundary inside a
 token splits it rather than moving the offsets). Entities already in ``doc.ents`` are kept when
-``overwrite_ents`` is false (new ones that overlap them are dropped).
+``overwrite_ents`` is false (new ones that overlap them are dropped). With ``merge_test_results``
+(default on) a test and its result tagged as two entities ("hemocultivos" PROCEDIMIENTO +
+"negativos" SINTOMA) become one SINTOMA with the test in ``doc.spans["nested_entities"]``
+(:mod:`alia_clin.clinical.results`).
 
 The head (:class:`~alia_clin.encoder.heads.WordTagger`, one tag per word, or a
 :class:`~alia_clin.encoder.ensemble.TaggerEnsemble` of such heads, whose tag probabilities are
@@ -31,6 +34,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 
+from ..clinical.results import merge_test_results
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
 from .base import ErrorHandlingPipe
@@ -61,6 +65,7 @@ class NerComponent(ErrorHandlingPipe):
         min_score: float,
         overwrite_ents: bool,
         save_dtype: str,
+        merge_test_results: bool = True,
     ) -> None:
         install_extensions()
         if save_dtype not in ("float32", "float16"):
@@ -73,6 +78,7 @@ class NerComponent(ErrorHandlingPipe):
             "min_score": float(min_score),
             "overwrite_ents": bool(overwrite_ents),
             "save_dtype": save_dtype,
+            "merge_test_results": bool(merge_test_results),
         }
         self._head: WordTagger | TaggerEnsemble | None = None
 
@@ -150,6 +156,8 @@ class NerComponent(ErrorHandlingPipe):
             if all(sp.end <= a or b <= sp.start for a, b in taken):
                 ents.append(sp)
         doc.ents = sorted(ents, key=lambda sp: sp.start)
+        if self.cfg.get("merge_test_results", True):
+            merge_test_results(doc)
 
     # -- spaCy plumbing ----------------------------------------------------------------------
     def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
@@ -196,9 +204,15 @@ class NerComponent(ErrorHandlingPipe):
 
 @Language.factory(
     "alia_ner",
-    assigns=["doc.ents"],
+    assigns=["doc.ents", "doc.spans"],
     requires=["doc._.alia_states"],
-    default_config={"labels": None, "min_score": 0.0, "overwrite_ents": True, "save_dtype": "float32"},
+    default_config={
+        "labels": None,
+        "min_score": 0.0,
+        "overwrite_ents": True,
+        "save_dtype": "float32",
+        "merge_test_results": True,
+    },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_ner(
@@ -208,14 +222,22 @@ def make_ner(
     min_score: float,
     overwrite_ents: bool,
     save_dtype: str,
+    merge_test_results: bool,
 ) -> NerComponent:
     """Create the ``alia_ner`` pipe (no I/O: the head loads in ``initialize``/``from_disk``).
 
     ``labels``: labels to write (None: all the head knows); ``min_score``: drop spans whose mean
     word probability is lower; ``overwrite_ents``: replace existing ``doc.ents`` (else keep
     them and add non-overlapping ones); ``save_dtype``: head weights on disk (``float32`` or
-    ``float16``).
+    ``float16``); ``merge_test_results``: rewrite a test + result pair as one finding with the
+    test nested (see the module docstring).
     """
     return NerComponent(
-        nlp, name, labels=labels, min_score=min_score, overwrite_ents=overwrite_ents, save_dtype=save_dtype
+        nlp,
+        name,
+        labels=labels,
+        min_score=min_score,
+        overwrite_ents=overwrite_ents,
+        save_dtype=save_dtype,
+        merge_test_results=merge_test_results,
     )

@@ -222,3 +222,21 @@ def test_saving_over_an_ensemble_leaves_no_stale_head(tmp_path: Path) -> None:
     pipe._head = None  # type: ignore[attr-defined]
     pipe.to_disk(tmp_path / "ner")
     assert not (tmp_path / "ner" / "head").exists()
+
+
+@pytest.mark.parametrize("merge", [True, False])
+def test_ner_merges_a_test_and_its_result_when_configured(merge: bool) -> None:
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    ner = nlp.add_pipe("alia_ner", config={"merge_test_results": merge, "min_score": 0.5})
+    text = "Hemocultivos negativos. Fiebre."
+    doc = nlp.make_doc(text)
+    spans = [(0, 12, "PROCEDIMIENTO", 0.9), (13, 22, "SINTOMA", 0.8), (24, 30, "SINTOMA", 0.9)]
+    ner._set_annotations(doc, spans)  # type: ignore[attr-defined]
+    nested = [(s.text, s.label_) for s in doc.spans.get("nested_entities", [])]
+    if merge:
+        ents = [(e.text, e.label_) for e in doc.ents]
+        assert ents == [("Hemocultivos negativos", "SINTOMA"), ("Fiebre", "SINTOMA")]
+        assert nested == [("Hemocultivos", "PROCEDIMIENTO")]
+    else:
+        assert [e.label_ for e in doc.ents] == ["PROCEDIMIENTO", "SINTOMA", "SINTOMA"]
+        assert nested == []

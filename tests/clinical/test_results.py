@@ -1,0 +1,111 @@
+"""Test-and-result findings (:mod:`alia_clin.clinical.results`): a PROCEDIMIENTO directly followed
+by a result SINTOMA becomes one SINTOMA with the test nested; anything else is left alone."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+from alia_clin import TOKENIZER
+from alia_clin.clinical.results import merge_test_results
+from alia_clin.entities import nested_entities
+from alia_clin.pipeline.spans import exact_spans
+
+
+@pytest.fixture(scope="module")
+def nlp() -> spacy.language.Language:
+    return spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+
+
+def _doc(nlp: spacy.language.Language, text: str, ents: list[tuple[str, str]]) -> Doc:
+    doc = nlp.make_doc(text)
+    spans, pos = [], 0
+    for part, label in ents:
+        start = text.index(part, pos)
+        pos = start + len(part)
+        spans.append((start, pos, label))
+    doc.ents = exact_spans(doc, spans)
+    return doc
+
+
+def _ents(doc: Doc) -> list[tuple[str, str]]:
+    return [(e.text, e.label_) for e in doc.ents]
+
+
+@pytest.mark.parametrize(
+    ("text", "ents", "finding"),
+    [
+        (
+            "Hemocultivos negativos.",
+            [("Hemocultivos", "PROCEDIMIENTO"), ("negativos", "SINTOMA")],
+            "Hemocultivos negativos",
+        ),
+        (
+            "Auscultación cardiaca: rítmica, sin soplos.",
+            [("Auscultación cardiaca", "PROCEDIMIENTO"), (": rítmica", "SINTOMA")],
+            "Auscultación cardiaca: rítmica",
+        ),
+        (
+            "Serología de Chagas : Negativa.",
+            [("Serología de Chagas", "PROCEDIMIENTO"), ("Negativa", "SINTOMA")],
+            "Serología de Chagas : Negativa",
+        ),
+    ],
+)
+def test_test_and_result_become_one_finding_with_the_test_nested(
+    nlp: spacy.language.Language, text: str, ents: list[tuple[str, str]], finding: str
+) -> None:
+    doc = _doc(nlp, text, ents)
+    assert merge_test_results(doc) == 1
+    assert _ents(doc) == [(finding, "SINTOMA")]
+    assert [(s.text, s.label_) for s in nested_entities(doc)] == [ents[0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "ents"),
+    [
+        # a finding of its own, not a result word
+        ("ECG: ritmo sinusal.", [("ECG", "PROCEDIMIENTO"), ("ritmo sinusal", "SINTOMA")]),
+        # something other than spaces or colons in between
+        ("Hemocultivos, negativos.", [("Hemocultivos", "PROCEDIMIENTO"), ("negativos", "SINTOMA")]),
+        # other labels
+        ("Fiebre negativa.", [("Fiebre", "SINTOMA"), ("negativa", "SINTOMA")]),
+        ("Hemocultivos normal.", [("Hemocultivos", "PROCEDIMIENTO"), ("normal", "ENFERMEDAD")]),
+        # a result word with no entity after the test
+        ("Coagulación normal.", [("Coagulación", "PROCEDIMIENTO")]),
+    ],
+)
+def test_other_pairs_are_left_alone(
+    nlp: spacy.language.Language, text: str, ents: list[tuple[str, str]]
+) -> None:
+    doc = _doc(nlp, text, ents)
+    assert merge_test_results(doc) == 0
+    assert _ents(doc) == ents
+    assert nested_entities(doc) == []
+
+
+def test_several_pairs_in_one_note_and_a_second_pass_changes_nothing(nlp: spacy.language.Language) -> None:
+    text = "Coagulación normal. ECG: ritmo sinusal. Urocultivo: negativo. Dolor torácico."
+    ents = [
+        ("Coagulación", "PROCEDIMIENTO"),
+        ("normal", "SINTOMA"),
+        ("ECG", "PROCEDIMIENTO"),
+        ("ritmo sinusal", "SINTOMA"),
+        ("Urocultivo", "PROCEDIMIENTO"),
+        ("negativo", "SINTOMA"),
+        ("Dolor torácico", "SINTOMA"),
+    ]
+    doc = _doc(nlp, text, ents)
+    assert merge_test_results(doc) == 2
+    expected = [
+        ("Coagulación normal", "SINTOMA"),
+        ("ECG", "PROCEDIMIENTO"),
+        ("ritmo sinusal", "SINTOMA"),
+        ("Urocultivo: negativo", "SINTOMA"),
+        ("Dolor torácico", "SINTOMA"),
+    ]
+    assert _ents(doc) == expected
+    assert [s.text for s in nested_entities(doc)] == ["Coagulación", "Urocultivo"]
+    assert merge_test_results(doc) == 0
+    assert _ents(doc) == expected
