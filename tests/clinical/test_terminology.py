@@ -129,6 +129,13 @@ def test_code_validators() -> None:
         ("Lyrica", "PREGABALIN"),
         ("piperacilina/tazobactam", "PIPERACILLIN_TAZOBACTAM"),
         ("levotiroxina sódica", "LEVOTHYROXINE"),
+        # table 0.3.0: tests annotated inside the finding that states their result
+        ("Iones", "SERUM_ELECTROLYTES"),
+        ("ionograma", "SERUM_ELECTROLYTES"),
+        ("estudio de coagulación", "COAGULATION_STUDY"),
+        ("perfil hepático", "LIVER_FUNCTION_TESTS"),
+        ("auscultación cardiorrespiratoria", "CARDIOPULMONARY_AUSCULTATION"),
+        ("urocultivos", "URINE_CULTURE"),
     ],
 )
 def test_synonyms_and_abbreviations(term: Terminology, text: str, cid: str) -> None:
