@@ -1,7 +1,8 @@
 """``alia_terms``: dictionary entity recognition from the terminology table.
 
-Reads tokens, ``doc.ents`` (kept as they are: a model's or given entities win) and
-``doc.spans["phi"]`` when de-identification ran (PHI tokens are never part of an entity).
+Reads tokens, ``doc.ents`` (kept as they are: a model's or given entities win, but see
+``relabel_substances``) and ``doc.spans["phi"]`` when de-identification ran (PHI tokens are never
+part of an entity).
 Writes ``doc.ents``: every longest, non-overlapping occurrence of a term of the curated table
 (:mod:`alia_clin.clinical.terminology`: preferred terms, es/ca/eu/gl synonyms, case-sensitive
 short abbreviations) that does not overlap an existing entity, labelled ENFERMEDAD (disorders),
@@ -11,9 +12,10 @@ With ``nested`` (default on) it also writes ``doc.spans["nested_entities"]``
 (:data:`alia_clin.entities.NESTED_KEY`) following :data:`NESTED_RULES`:
 
 - every drug *substance* of the table (a concept with a 7-character ATC code, so not a drug
-  class such as "diuréticos") that lies inside a PROCEDIMIENTO entity ("perfusión de
-  dobutamina"; "tratamiento con IECA" is left out: IECA is a class; "doble antiagregación con AAS
-  y clopidogrel" gives AAS and clopidogrel), labelled FARMACO;
+  class such as "diuréticos") that lies inside a PROCEDIMIENTO or ENFERMEDAD entity ("perfusión
+  de dobutamina"; "tratamiento con IECA" is left out: IECA is a class; "doble antiagregación con
+  AAS y clopidogrel" gives AAS and clopidogrel; "alergia a ibuprofeno" gives ibuprofeno),
+  labelled FARMACO;
 - every procedure term of the table that lies inside a SINTOMA entity, labelled PROCEDIMIENTO:
   a test and its result are one finding ("hemocultivos negativos", "auscultación cardiaca
   rítmica"), and the test is also a procedure that was done;
@@ -23,6 +25,12 @@ With ``nested`` (default on) it also writes ``doc.spans["nested_entities"]``
 
 Spans already in that group are kept. ``doc.ents`` cannot overlap, so without this the inner
 mention would be lost.
+
+With ``relabel_substances`` (default on) an ENFERMEDAD,
+SINTOMA or PROCEDIMIENTO entity whose whole text is one drug substance of the table becomes
+FARMACO first: on CardioCCC train gold 1,701 of the 1,702 entities that are exactly a table
+substance are FARMACO. Off, ``doc.ents`` labels are never changed (entities given through
+``alia-clin process --entities-from`` never are: this pipe is off then).
 
 This is the rules-only fallback of ``alia_ner``: precise on the terms it knows, blind to the
 rest (see the model card for its measured recall). ``initialize()`` loads the packaged table;
@@ -46,14 +54,24 @@ from .table import TABLE_FILE, TerminologyTablePipe
 
 PHI_KEY = "phi"
 #: Label of a containing entity → label of the table terms written as nested entities inside it
-#: (FARMACO: drug substances only). Measured on CardioCCC train gold: 57 % of the table's
-#: substances inside a gold PROCEDIMIENTO and 84 % of its procedures inside a gold SINTOMA are
-#: gold nested entities of that label; other pairs are at or below 50 % and are left out.
-NESTED_RULES: dict[str, str] = {"PROCEDIMIENTO": "FARMACO", "SINTOMA": "PROCEDIMIENTO"}
+#: (FARMACO: drug substances only). Measured on CardioCCC train gold (table 0.2.0): of the table's
+#: substances inside a gold PROCEDIMIENTO 97 % (145 of 150) and inside a gold ENFERMEDAD 85 % (22
+#: of 26), and of its procedures inside a gold SINTOMA 84 % (178 of 213), are gold nested
+#: entities of that label; substances inside a SINTOMA (2 of 5), drug classes inside a
+#: PROCEDIMIENTO (3 of 108) and other pairs are at or below 50 % and are left out.
+NESTED_RULES: dict[str, str] = {
+    "PROCEDIMIENTO": "FARMACO",
+    "ENFERMEDAD": "FARMACO",
+    "SINTOMA": "PROCEDIMIENTO",
+}
 #: Labels whose entities get their parenthesized table abbreviations of the same label as nested
 #: entities. On CardioCCC train gold 85 % (ENFERMEDAD, 76 of 89) and 77 % (PROCEDIMIENTO, 30 of 39)
 #: of these are gold nested entities; SINTOMA (0 of 1) is left out.
 NESTED_ABBREVIATIONS = frozenset({"ENFERMEDAD", "PROCEDIMIENTO"})
+#: The drug label: only drug substances of the table are written with it (nested or relabelled).
+NESTED_DRUG = "FARMACO"
+#: Entity labels that ``relabel_substances`` may turn into FARMACO.
+RELABEL_FROM = frozenset({"ENFERMEDAD", "SINTOMA", "PROCEDIMIENTO"})
 
 
 def is_substance(concept: Concept) -> bool:
@@ -64,10 +82,16 @@ def is_substance(concept: Concept) -> bool:
 class TermsComponent(TerminologyTablePipe):
     """The ``alia_terms`` pipe. See the module docstring for what it reads and writes."""
 
-    def __init__(self, nlp: Language, name: str, *, phi_key: str, nested: bool = True) -> None:
+    def __init__(
+        self, nlp: Language, name: str, *, phi_key: str, nested: bool = True, relabel_substances: bool = True
+    ) -> None:
         self.name = name
         self.nlp = nlp
-        self.cfg: dict[str, Any] = {"phi_key": phi_key, "nested": bool(nested)}
+        self.cfg: dict[str, Any] = {
+            "phi_key": phi_key,
+            "nested": bool(nested),
+            "relabel_substances": bool(relabel_substances),
+        }
         self._dictionary: MentionDictionary | None = None
         self._substances: frozenset[str] = frozenset()
 
@@ -85,8 +109,10 @@ class TermsComponent(TerminologyTablePipe):
         if group is not None:
             for span in group:
                 phi.update(range(span.start, span.end))
-        blocked = phi.union(*(range(e.start, e.end) for e in doc.ents))
         texts = [t.text for t in doc]
+        if self.cfg.get("relabel_substances", True):
+            self._relabel_substances(doc, texts)
+        blocked = phi.union(*(range(e.start, e.end) for e in doc.ents))
         found = self._dictionary.find(texts, blocked)
         if found:
             new = [Span(doc, m.start, m.end, label=m.label) for m in found]
@@ -94,6 +120,22 @@ class TermsComponent(TerminologyTablePipe):
         if self.cfg["nested"]:
             self._add_nested(doc, texts, phi)
         return doc
+
+    def _relabel_substances(self, doc: Doc, texts: list[str]) -> None:
+        """Entities (labels in :data:`RELABEL_FROM`) that are exactly one table substance → FARMACO."""
+        assert self._dictionary is not None
+        ents = list(doc.ents)
+        changed = False
+        for i, ent in enumerate(ents):
+            if ent.label_ not in RELABEL_FROM:
+                continue
+            found = self._dictionary.find(texts[ent.start : ent.end], set())
+            whole = len(found) == 1 and found[0].start == 0 and found[0].end == len(ent)
+            if whole and self._nestable(found[0], NESTED_DRUG):
+                ents[i] = Span(doc, ent.start, ent.end, label=NESTED_DRUG)
+                changed = True
+        if changed:
+            doc.ents = ents
 
     def _add_nested(self, doc: Doc, texts: list[str], phi: set[int]) -> None:
         """Table terms inside entities, per :data:`NESTED_RULES` → ``doc.spans[NESTED_KEY]``."""
@@ -121,7 +163,7 @@ class TermsComponent(TerminologyTablePipe):
     def _nestable(self, match: DictMatch, label: str) -> bool:
         if match.label != label:
             return False
-        return label != "FARMACO" or match.concept_id in self._substances
+        return label != NESTED_DRUG or match.concept_id in self._substances
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         """Annotate every doc of the stream."""
@@ -144,8 +186,10 @@ def _in_parentheses(words: list[str], match: DictMatch) -> bool:
     "alia_terms",
     assigns=["doc.ents", "doc.spans"],
     requires=["token.text"],
-    default_config={"phi_key": PHI_KEY, "nested": True},
+    default_config={"phi_key": PHI_KEY, "nested": True, "relabel_substances": True},
 )
-def make_terms(nlp: Language, name: str, phi_key: str, nested: bool) -> TermsComponent:
+def make_terms(
+    nlp: Language, name: str, phi_key: str, nested: bool, relabel_substances: bool
+) -> TermsComponent:
     """Create the ``alia_terms`` pipe (the table loads in ``initialize``/``from_disk``)."""
-    return TermsComponent(nlp, name, phi_key=phi_key, nested=nested)
+    return TermsComponent(nlp, name, phi_key=phi_key, nested=nested, relabel_substances=relabel_substances)

@@ -162,7 +162,8 @@ def test_doc_bytes_round_trip_keeps_nested_codes_and_assertions(doc: Doc) -> Non
 
 TESTS_TEXT = (
     "Hemocultivos negativos. Fibrilación auricular (FA) paroxística. Resonancia magnética (RM) "
-    "cardiaca. FA paroxística. Palpitaciones por fibrilación auricular (FA)."
+    "cardiaca. FA paroxística. Palpitaciones por fibrilación auricular (FA). Alergia a ibuprofeno. "
+    "Se pauta furosemida y diuréticos."
 )
 TESTS_GIVEN = [
     ("Hemocultivos negativos", "SINTOMA"),
@@ -170,11 +171,13 @@ TESTS_GIVEN = [
     ("Resonancia magnética (RM) cardiaca", "PROCEDIMIENTO"),
     ("FA paroxística", "ENFERMEDAD"),
     ("Palpitaciones por fibrilación auricular (FA)", "SINTOMA"),
+    ("Alergia a ibuprofeno", "ENFERMEDAD"),
+    ("furosemida", "PROCEDIMIENTO"),
+    ("diuréticos", "PROCEDIMIENTO"),
 ]
 
 
-def test_procedures_in_findings_and_parenthesized_abbreviations_are_nested() -> None:
-    nlp = _nlp()
+def _tests_doc(nlp: spacy.language.Language) -> Doc:
     doc = nlp.make_doc(TESTS_TEXT)
     doc._.language = "es"
     spans = []
@@ -182,11 +185,34 @@ def test_procedures_in_findings_and_parenthesized_abbreviations_are_nested() -> 
         start = TESTS_TEXT.index(text)
         spans.append((start, start + len(text), label))
     doc.ents = exact_spans(doc, spans)
-    doc = nlp(doc)
+    return nlp(doc)
+
+
+def test_procedures_in_findings_and_parenthesized_abbreviations_are_nested() -> None:
+    doc = _tests_doc(_nlp())
     nested = [(s.text, s.label_) for s in nested_entities(doc)]
-    # the test inside a finding; each abbreviation in parentheses, with its container's label.
-    # Not nested: an abbreviation outside parentheses ("FA paroxística"), a disorder inside a
-    # finding, and (by the table) nothing inside a finding but procedures.
-    assert nested == [("Hemocultivos", "PROCEDIMIENTO"), ("FA", "ENFERMEDAD"), ("RM", "PROCEDIMIENTO")]
-    assert [(e.text, e.label_) for e in doc.ents] == TESTS_GIVEN
+    # the test inside a finding; each abbreviation in parentheses, with its container's label; a
+    # drug substance inside a disorder. Not nested: an abbreviation outside parentheses ("FA
+    # paroxística"), a disorder inside a finding (only procedures are).
+    assert nested == [
+        ("Hemocultivos", "PROCEDIMIENTO"),
+        ("FA", "ENFERMEDAD"),
+        ("RM", "PROCEDIMIENTO"),
+        ("ibuprofeno", "FARMACO"),
+    ]
     assert {s.text: s.kb_id_ for s in nested_entities(doc)}["Hemocultivos"] == "snomed:30088009"
+
+
+@pytest.mark.parametrize("relabel", [True, False])
+def test_an_entity_that_is_exactly_a_drug_substance_becomes_farmaco(relabel: bool) -> None:
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    nlp.add_pipe("alia_terms", config={"relabel_substances": relabel})
+    nlp.initialize()
+    doc = _tests_doc(nlp)
+    labels = {e.text: e.label_ for e in doc.ents}
+    # a drug class ("diuréticos") and every other entity keep their label
+    assert labels["diuréticos"] == "PROCEDIMIENTO"
+    assert labels["furosemida"] == ("FARMACO" if relabel else "PROCEDIMIENTO")
+    assert [(e.text, e.label_) for e in doc.ents if e.text != "furosemida"] == [
+        g for g in TESTS_GIVEN if g[0] != "furosemida"
+    ]
