@@ -529,6 +529,31 @@ def models_ensemble_heads(
     typer.echo(json.dumps(summary, indent=2))
 
 
+@models_app.command("label-memory")
+def models_label_memory(
+    trained: Annotated[Path, typer.Argument(help="Pipeline written by alia-clin train (or add-stages).")],
+    corpora: Annotated[
+        Path | None, typer.Option(help="Corpora root (default: $ALIA_CLIN_CORPORA or ../shared/corpora).")
+    ] = None,
+    min_count: Annotated[int, typer.Option(help="Least number of gold mentions of a wording.")] = 5,
+    min_share: Annotated[float, typer.Option(help="Least share of those with its top label.")] = 0.9,
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
+) -> None:
+    """Build alia_ner's label memory from the training split's gold (dev stays unseen) and write
+    it into TRAINED/alia_ner/label_memory.json: an entity whose exact wording has one label in at
+    least MIN_SHARE of its MIN_COUNT or more training mentions gets that label. Prints counts."""
+    _setup_logging(verbose)
+    from ..training.corpora import default_corpora_root
+    from ..training.label_memory import write_label_memory
+
+    summary = _guard(
+        lambda: write_label_memory(
+            trained, corpora or default_corpora_root(), min_count=min_count, min_share=min_share
+        )
+    )
+    typer.echo(json.dumps(summary, indent=2))
+
+
 @models_app.command("add-stages")
 def models_add_stages(
     trained: Annotated[Path, typer.Argument(help="Pipeline written by alia-clin train.")],

@@ -9,7 +9,10 @@ token splits it rather than moving the offsets). Entities already in ``doc.ents`
 ``overwrite_ents`` is false (new ones that overlap them are dropped). With ``merge_test_results``
 (default on) a test and its result tagged as two entities ("hemocultivos" PROCEDIMIENTO +
 "negativos" SINTOMA) become one SINTOMA with the test in ``doc.spans["nested_entities"]``
-(:mod:`alia_clin.clinical.results`).
+(:mod:`alia_clin.clinical.results`). Before that, with ``label_memory`` (default on) and a
+label memory in the component folder (``label_memory.json``, written by ``alia-clin models
+label-memory``), an entity whose exact wording nearly always has another label in the training
+gold gets that label (:mod:`alia_clin.clinical.label_memory`).
 
 The head (:class:`~alia_clin.encoder.heads.WordTagger`, one tag per word, or a
 :class:`~alia_clin.encoder.ensemble.TaggerEnsemble` of such heads, whose tag probabilities are
@@ -34,6 +37,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 
+from ..clinical.label_memory import MEMORY_FILE, LabelMemory
 from ..clinical.results import merge_test_results
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
@@ -66,6 +70,7 @@ class NerComponent(ErrorHandlingPipe):
         overwrite_ents: bool,
         save_dtype: str,
         merge_test_results: bool = True,
+        label_memory: bool = True,
     ) -> None:
         install_extensions()
         if save_dtype not in ("float32", "float16"):
@@ -79,8 +84,10 @@ class NerComponent(ErrorHandlingPipe):
             "overwrite_ents": bool(overwrite_ents),
             "save_dtype": save_dtype,
             "merge_test_results": bool(merge_test_results),
+            "label_memory": bool(label_memory),
         }
         self._head: WordTagger | TaggerEnsemble | None = None
+        self._memory: LabelMemory | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -106,6 +113,15 @@ class NerComponent(ErrorHandlingPipe):
         """Use this head (e.g. one just trained); it is put in eval mode."""
         head.eval()
         self._head = head
+
+    @property
+    def label_memory(self) -> LabelMemory | None:
+        """The label memory applied after decoding (None: none)."""
+        return self._memory
+
+    def set_label_memory(self, memory: LabelMemory | None) -> None:
+        """Use this label memory (None: none); ``to_disk`` saves it with the head."""
+        self._memory = memory
 
     def initialize(
         self,
@@ -156,6 +172,8 @@ class NerComponent(ErrorHandlingPipe):
             if all(sp.end <= a or b <= sp.start for a, b in taken):
                 ents.append(sp)
         doc.ents = sorted(ents, key=lambda sp: sp.start)
+        if self._memory is not None and self.cfg.get("label_memory", True):
+            self._memory.relabel(doc)
         if self.cfg.get("merge_test_results", True):
             merge_test_results(doc)
 
@@ -173,6 +191,10 @@ class NerComponent(ErrorHandlingPipe):
         p.mkdir(parents=True, exist_ok=True)
         srsly.write_json(p / CFG_FILE, self.cfg)
         write_head(self._head, p / HEAD_DIR, dtype=self.cfg["save_dtype"])
+        if self._memory is not None:
+            srsly.write_json(p / MEMORY_FILE, self._memory.to_dict())
+        elif (p / MEMORY_FILE).exists():
+            (p / MEMORY_FILE).unlink()
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> NerComponent:
         """Read ``cfg.json`` and the head from ``path`` (a pipe saved without head stays uninitialized)."""
@@ -181,6 +203,10 @@ class NerComponent(ErrorHandlingPipe):
         p = Path(path)
         if (p / CFG_FILE).is_file():
             self.cfg.update(srsly.read_json(p / CFG_FILE))
+        memory = p / MEMORY_FILE
+        self._memory = None
+        if memory.is_file():
+            self._memory = LabelMemory.from_dict(srsly.read_json(memory), path=str(memory))
         if (p / HEAD_DIR).is_dir():
             self.set_head(load_tagger(p / HEAD_DIR))
         else:
@@ -191,13 +217,15 @@ class NerComponent(ErrorHandlingPipe):
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
         """``cfg`` and the head's files, packed with msgpack."""
         files = head_to_files(self._head, dtype=self.cfg["save_dtype"]) if self._head is not None else None
-        return srsly.msgpack_dumps({"cfg": self.cfg, "head": files})
+        memory = self._memory.to_dict() if self._memory is not None else None
+        return srsly.msgpack_dumps({"cfg": self.cfg, "head": files, "memory": memory})
 
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> NerComponent:
         """Inverse of :meth:`to_bytes`."""
         msg = srsly.msgpack_loads(data)
         self.cfg.update(msg["cfg"])
         self._head = head_from_files(msg["head"]) if msg.get("head") else None
+        self._memory = LabelMemory.from_dict(msg["memory"]) if msg.get("memory") else None
         return self
 
 
@@ -212,6 +240,7 @@ class NerComponent(ErrorHandlingPipe):
         "overwrite_ents": True,
         "save_dtype": "float32",
         "merge_test_results": True,
+        "label_memory": True,
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
@@ -223,6 +252,7 @@ def make_ner(
     overwrite_ents: bool,
     save_dtype: str,
     merge_test_results: bool,
+    label_memory: bool,
 ) -> NerComponent:
     """Create the ``alia_ner`` pipe (no I/O: the head loads in ``initialize``/``from_disk``).
 
@@ -230,7 +260,8 @@ def make_ner(
     word probability is lower; ``overwrite_ents``: replace existing ``doc.ents`` (else keep
     them and add non-overlapping ones); ``save_dtype``: head weights on disk (``float32`` or
     ``float16``); ``merge_test_results``: rewrite a test + result pair as one finding with the
-    test nested (see the module docstring).
+    test nested; ``label_memory``: apply the folder's label memory, if any (see the module
+    docstring).
     """
     return NerComponent(
         nlp,
@@ -240,4 +271,5 @@ def make_ner(
         overwrite_ents=overwrite_ents,
         save_dtype=save_dtype,
         merge_test_results=merge_test_results,
+        label_memory=label_memory,
     )

@@ -213,3 +213,37 @@ def test_ensemble_heads_joins_heads_trained_on_the_same_encoder(
             ensemble_heads(a, others, out, component=component)
         assert err.value.code == code, (others, out)
     assert not any((tmp_path / f"x{i}").exists() for i in range(1, 6))
+
+
+def test_label_memory_cli_writes_the_training_split_memory(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from alia_clin.clinical.label_memory import MEMORY_FILE, memory_key
+    from alia_clin.training.corpora import TaskSources, build_training_data
+
+    model, corpora = trained
+    copy = tmp_path / "tiny"
+    shutil.copytree(model, copy)
+    res = CliRunner().invoke(
+        app, ["models", "label-memory", str(copy), "--corpora", str(corpora), "--min-count", "1", "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output[res.output.index("{") :])
+    saved = json.loads((copy / "alia_ner" / MEMORY_FILE).read_text(encoding="utf-8"))
+    assert summary["wordings"] == len(saved["labels"]) > 0
+    # every wording comes from the ner task's training documents, none only from its dev split
+    metrics = json.loads((copy / "training_metrics.json").read_text(encoding="utf-8"))
+    tasks = metrics["config"]["tasks"]
+    data = build_training_data(corpora, {n: TaskSources.from_config(t) for n, t in tasks.items()})
+    td = data.tasks["ner"]
+    train_words = {memory_key(ex.text[s:e]) for ex in td.train for s, e, _ in ex.spans}
+    assert set(saved["labels"]) <= train_words
+    nlp = spacy.load(copy)
+    assert nlp.get_pipe("alia_ner").label_memory.labels == saved["labels"]  # type: ignore[attr-defined]
+    # errors: not a trained pipeline, bad share
+    bad = CliRunner().invoke(app, ["models", "label-memory", str(tmp_path / "nope"), "-q"])
+    assert bad.exit_code == 2
+    bad = CliRunner().invoke(
+        app, ["models", "label-memory", str(copy), "--corpora", str(corpora), "--min-share", "0.4"]
+    )
+    assert bad.exit_code == 2

@@ -1,0 +1,104 @@
+"""Label memory (:mod:`alia_clin.clinical.label_memory`): built from training gold, applied by
+``alia_ner`` after decoding, saved with the component."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+import alia_clin.pipeline.ner  # noqa: F401  (registers the factory)
+from alia_clin import TOKENIZER
+from alia_clin.clinical.label_memory import LabelMemory, build_label_memory, memory_key
+from alia_clin.errors import AliaClinValueError
+
+TRAIN = [
+    ("Cardiomegalia. Disnea.", [(0, 13, "ENFERMEDAD"), (15, 21, "SINTOMA")]),
+    ("cardiomegalia  leve", [(0, 13, "ENFERMEDAD"), (0, 19, "SINTOMA")]),
+    ("CARDIOMEGALIA", [(0, 13, "ENFERMEDAD")]),
+    ("Disnea", [(0, 6, "ENFERMEDAD")]),
+    ("Disnea", [(0, 6, "SINTOMA")]),
+    ("ECG", [(0, 3, "MEDIDA")]),
+]
+
+
+def test_build_keeps_frequent_unambiguous_wordings_only() -> None:
+    memory = build_label_memory(TRAIN, labels=["ENFERMEDAD", "SINTOMA"], min_count=3, min_share=0.9)
+    # cardiomegalia: 3 of 3 ENFERMEDAD; disnea: 2 of 3 SINTOMA (< 0.9); leve: once; ECG: other label
+    assert memory.labels == {"cardiomegalia": "ENFERMEDAD"}
+    looser = build_label_memory(TRAIN, labels=["ENFERMEDAD", "SINTOMA"], min_count=1, min_share=0.6)
+    assert looser.labels == {
+        "cardiomegalia": "ENFERMEDAD",
+        "disnea": "SINTOMA",
+        "cardiomegalia leve": "SINTOMA",
+    }
+    assert memory_key(" Cardiomegalia\n leve ") == "cardiomegalia leve"
+
+
+@pytest.mark.parametrize(("count", "share"), [(0, 0.9), (5, 0.5), (5, 1.1)])
+def test_bad_settings_are_refused(count: int, share: float) -> None:
+    with pytest.raises(AliaClinValueError) as err:
+        build_label_memory(TRAIN, labels=["SINTOMA"], min_count=count, min_share=share)
+    assert err.value.code == "E107"
+
+
+def test_round_trip_and_a_file_of_another_kind_is_refused() -> None:
+    memory = build_label_memory(
+        TRAIN, labels=["ENFERMEDAD", "SINTOMA"], min_count=1, min_share=0.6, sources=["x"]
+    )
+    assert LabelMemory.from_dict(memory.to_dict()) == memory
+    with pytest.raises(AliaClinValueError) as err:
+        LabelMemory.from_dict({"labels": {}})
+    assert err.value.code == "E106"
+
+
+def _nlp(memory: LabelMemory | None, use: bool = True) -> spacy.language.Language:
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    ner = nlp.add_pipe("alia_ner", config={"label_memory": use})
+    ner.set_label_memory(memory)  # type: ignore[attr-defined]
+    return nlp
+
+
+def _annotate(nlp: spacy.language.Language) -> Doc:
+    text = "Cardiomegalia y disnea. ECG."
+    doc = nlp.make_doc(text)
+    spans = [(0, 13, "SINTOMA", 0.9), (16, 22, "SINTOMA", 0.9), (24, 27, "PROCEDIMIENTO", 0.9)]
+    nlp.get_pipe("alia_ner")._set_annotations(doc, spans)  # type: ignore[attr-defined]
+    return doc
+
+
+MEMORY = LabelMemory({"cardiomegalia": "ENFERMEDAD", "ecg": "SINTOMA"}, 1, 0.9)
+
+
+def test_ner_applies_the_memory_to_entities_of_its_labels() -> None:
+    doc = _annotate(_nlp(MEMORY))
+    # ECG keeps its label: PROCEDIMIENTO is not a label of this memory
+    assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == [
+        (0, 13, "ENFERMEDAD"),
+        (16, 22, "SINTOMA"),
+        (24, 27, "PROCEDIMIENTO"),
+    ]
+    assert [e.label_ for e in _annotate(_nlp(MEMORY, use=False)).ents] == [
+        "SINTOMA",
+        "SINTOMA",
+        "PROCEDIMIENTO",
+    ]
+    assert [e.label_ for e in _annotate(_nlp(None)).ents] == ["SINTOMA", "SINTOMA", "PROCEDIMIENTO"]
+
+
+def test_memory_is_saved_with_the_component(tmp_path: Path) -> None:
+    nlp = _nlp(MEMORY)
+    ner = nlp.get_pipe("alia_ner")
+    ner.to_disk(tmp_path / "ner")  # type: ignore[attr-defined]
+    other = _nlp(None).get_pipe("alia_ner")
+    other.from_disk(tmp_path / "ner")  # type: ignore[attr-defined]
+    assert other.label_memory == MEMORY  # type: ignore[attr-defined]
+    again = _nlp(None).get_pipe("alia_ner")
+    again.from_bytes(ner.to_bytes())  # type: ignore[attr-defined]
+    assert again.label_memory == MEMORY  # type: ignore[attr-defined]
+    # saving without a memory removes the earlier file
+    other.set_label_memory(None)  # type: ignore[attr-defined]
+    other.to_disk(tmp_path / "ner")  # type: ignore[attr-defined]
+    assert not (tmp_path / "ner" / "label_memory.json").exists()
