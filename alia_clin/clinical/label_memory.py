@@ -6,7 +6,10 @@ counts, over the gold spans of the *training* split only, the labels of each wor
 (:func:`memory_key`: lower case, whitespace collapsed) and keeps the wordings seen at least
 ``min_count`` times with one label in at least ``min_share`` of them. :meth:`LabelMemory.relabel`
 gives an entity of ``doc.ents`` whose whole wording is kept that label (only entities whose
-label is one of the memory's labels; offsets never change).
+label is one of the memory's labels; offsets never change). For each kept wording the memory
+also stores its *precision* in the training texts: the share of its occurrences there (any case,
+at word boundaries) that are gold mentions with that label; :class:`MemoryFinder` adds the
+occurrences of the wordings whose precision reaches a threshold where no entity is yet.
 
 ``alia_ner`` stores one in its folder (:data:`MEMORY_FILE`) and applies it after decoding;
 ``alia-clin models label-memory`` builds it from a trained pipeline's training split. The
@@ -16,12 +19,16 @@ wordings are clinical terms from annotated corpora (the shipped one: CardioCCC t
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
 from ..errors import AliaClinValueError, ErrorCode
 
@@ -36,12 +43,14 @@ def memory_key(text: str) -> str:
 
 @dataclass(frozen=True)
 class LabelMemory:
-    """Wording → label, with how it was built (``min_count``, ``min_share``, ``sources``)."""
+    """Wording → label, wording → precision in the training texts, and how it was built
+    (``min_count``, ``min_share``, ``sources``)."""
 
     labels: dict[str, str]
     min_count: int
     min_share: float
     sources: list[str] = field(default_factory=list)
+    precision: dict[str, float] = field(default_factory=dict)
 
     def relabel(self, doc: Doc) -> int:
         """Give every entity of ``doc.ents`` whose wording is kept the kept label; returns the
@@ -68,6 +77,7 @@ class LabelMemory:
             "min_share": self.min_share,
             "sources": list(self.sources),
             "labels": dict(sorted(self.labels.items())),
+            "precision": dict(sorted(self.precision.items())),
         }
 
     @classmethod
@@ -80,6 +90,7 @@ class LabelMemory:
             min_count=int(data["min_count"]),
             min_share=float(data["min_share"]),
             sources=[str(s) for s in data.get("sources", [])],
+            precision={str(k): float(v) for k, v in data.get("precision", {}).items()},
         )
 
 
@@ -99,6 +110,7 @@ def build_label_memory(
     if not 0.5 < min_share <= 1.0:
         raise AliaClinValueError(ErrorCode.E107, value=str(min_share), field="min_share", choices="(0.5, 1]")
     wanted = set(labels)
+    examples = list(examples)
     counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for text, spans in examples:
         for start, end, label in spans:
@@ -110,4 +122,49 @@ def build_label_memory(
         label, n = by_label.most_common(1)[0]
         if key and total >= min_count and n / total >= min_share:
             kept[key] = label
-    return LabelMemory(kept, min_count, min_share, list(sources))
+    return LabelMemory(kept, min_count, min_share, list(sources), _precision(kept, examples))
+
+
+def _precision(
+    kept: dict[str, str], examples: Sequence[tuple[str, Sequence[tuple[int, int, str]]]]
+) -> dict[str, float]:
+    """Per kept wording: gold mentions with its label / occurrences in the texts."""
+    gold = [{(s, e, lab) for s, e, lab in spans} for _, spans in examples]
+    out: dict[str, float] = {}
+    for key, label in kept.items():
+        pattern = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, key.split())) + r"(?!\w)", re.IGNORECASE)
+        seen = hits = 0
+        for (text, _), spans in zip(examples, gold, strict=True):
+            for m in pattern.finditer(text):
+                seen += 1
+                hits += (m.start(), m.end(), label) in spans
+        out[key] = round(hits / seen, 4) if seen else 0.0
+    return out
+
+
+class MemoryFinder:
+    """Finds, in a doc, the memory's wordings whose training-text precision is at least
+    ``min_precision`` (token sequences compared in lower case), labelled as the memory says."""
+
+    def __init__(self, memory: LabelMemory, nlp: Language, min_precision: float) -> None:
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._labels: dict[int, str] = {}
+        for key, label in memory.labels.items():
+            if memory.precision.get(key, 0.0) >= min_precision:
+                match_id = nlp.vocab.strings.add(key)
+                self._labels[match_id] = label
+                self.matcher.add(key, [nlp.make_doc(key)])
+
+    def add_mentions(self, doc: Doc, blocked: set[int]) -> int:
+        """Add to ``doc.ents`` every longest found mention that overlaps no entity and no token of
+        ``blocked``; returns how many were added."""
+        taken = set(blocked).union(*(range(e.start, e.end) for e in doc.ents))
+        found = [
+            Span(doc, start, end, label=self._labels[match_id])
+            for match_id, start, end in self.matcher(doc)
+            if not taken.intersection(range(start, end))
+        ]
+        new = filter_spans(found)
+        if new:
+            doc.ents = sorted([*doc.ents, *new], key=lambda sp: sp.start)
+        return len(new)

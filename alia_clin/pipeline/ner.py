@@ -12,7 +12,9 @@ token splits it rather than moving the offsets). Entities already in ``doc.ents`
 (:mod:`alia_clin.clinical.results`). Before that, with ``label_memory`` (default on) and a
 label memory in the component folder (``label_memory.json``, written by ``alia-clin models
 label-memory``), an entity whose exact wording nearly always has another label in the training
-gold gets that label (:mod:`alia_clin.clinical.label_memory`).
+gold gets that label (:mod:`alia_clin.clinical.label_memory`), and the memory's wordings whose
+precision in the training texts is at least ``memory_min_precision`` are added as entities
+where no entity is yet (never on a token of ``doc.spans["phi"]``).
 
 The head (:class:`~alia_clin.encoder.heads.WordTagger`, one tag per word, or a
 :class:`~alia_clin.encoder.ensemble.TaggerEnsemble` of such heads, whose tag probabilities are
@@ -37,7 +39,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 
-from ..clinical.label_memory import MEMORY_FILE, LabelMemory
+from ..clinical.label_memory import MEMORY_FILE, LabelMemory, MemoryFinder
 from ..clinical.results import merge_test_results
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
@@ -54,6 +56,7 @@ logger = logging.getLogger("alia_clin")
 
 HEAD_DIR = "head"
 CFG_FILE = "cfg.json"
+PHI_KEY = "phi"
 DEFAULT_LABELS = ("ENFERMEDAD", "SINTOMA", "PROCEDIMIENTO", "FARMACO")
 
 
@@ -71,6 +74,7 @@ class NerComponent(ErrorHandlingPipe):
         save_dtype: str,
         merge_test_results: bool = True,
         label_memory: bool = True,
+        memory_min_precision: float = 0.75,
     ) -> None:
         install_extensions()
         if save_dtype not in ("float32", "float16"):
@@ -78,6 +82,7 @@ class NerComponent(ErrorHandlingPipe):
                 ErrorCode.E107, value=save_dtype, field="save_dtype", choices="float32, float16"
             )
         self.name = name
+        self.nlp = nlp
         self.cfg: dict[str, Any] = {
             "labels": list(labels) if labels is not None else None,
             "min_score": float(min_score),
@@ -85,9 +90,11 @@ class NerComponent(ErrorHandlingPipe):
             "save_dtype": save_dtype,
             "merge_test_results": bool(merge_test_results),
             "label_memory": bool(label_memory),
+            "memory_min_precision": float(memory_min_precision),
         }
         self._head: WordTagger | TaggerEnsemble | None = None
         self._memory: LabelMemory | None = None
+        self._finder: MemoryFinder | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -122,6 +129,14 @@ class NerComponent(ErrorHandlingPipe):
     def set_label_memory(self, memory: LabelMemory | None) -> None:
         """Use this label memory (None: none); ``to_disk`` saves it with the head."""
         self._memory = memory
+        self._finder = None
+
+    def _memory_finder(self) -> MemoryFinder | None:
+        if self._memory is None:
+            return None
+        if self._finder is None:
+            self._finder = MemoryFinder(self._memory, self.nlp, self.cfg.get("memory_min_precision", 0.75))
+        return self._finder
 
     def initialize(
         self,
@@ -172,8 +187,11 @@ class NerComponent(ErrorHandlingPipe):
             if all(sp.end <= a or b <= sp.start for a, b in taken):
                 ents.append(sp)
         doc.ents = sorted(ents, key=lambda sp: sp.start)
-        if self._memory is not None and self.cfg.get("label_memory", True):
+        finder = self._memory_finder() if self.cfg.get("label_memory", True) else None
+        if finder is not None and self._memory is not None:
             self._memory.relabel(doc)
+            phi = doc.spans.get(PHI_KEY)
+            finder.add_mentions(doc, {i for span in phi or [] for i in range(span.start, span.end)})
         if self.cfg.get("merge_test_results", True):
             merge_test_results(doc)
 
@@ -204,9 +222,9 @@ class NerComponent(ErrorHandlingPipe):
         if (p / CFG_FILE).is_file():
             self.cfg.update(srsly.read_json(p / CFG_FILE))
         memory = p / MEMORY_FILE
-        self._memory = None
-        if memory.is_file():
-            self._memory = LabelMemory.from_dict(srsly.read_json(memory), path=str(memory))
+        self.set_label_memory(
+            LabelMemory.from_dict(srsly.read_json(memory), path=str(memory)) if memory.is_file() else None
+        )
         if (p / HEAD_DIR).is_dir():
             self.set_head(load_tagger(p / HEAD_DIR))
         else:
@@ -225,7 +243,7 @@ class NerComponent(ErrorHandlingPipe):
         msg = srsly.msgpack_loads(data)
         self.cfg.update(msg["cfg"])
         self._head = head_from_files(msg["head"]) if msg.get("head") else None
-        self._memory = LabelMemory.from_dict(msg["memory"]) if msg.get("memory") else None
+        self.set_label_memory(LabelMemory.from_dict(msg["memory"]) if msg.get("memory") else None)
         return self
 
 
@@ -241,6 +259,7 @@ class NerComponent(ErrorHandlingPipe):
         "save_dtype": "float32",
         "merge_test_results": True,
         "label_memory": True,
+        "memory_min_precision": 0.75,
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
@@ -253,6 +272,7 @@ def make_ner(
     save_dtype: str,
     merge_test_results: bool,
     label_memory: bool,
+    memory_min_precision: float,
 ) -> NerComponent:
     """Create the ``alia_ner`` pipe (no I/O: the head loads in ``initialize``/``from_disk``).
 
@@ -260,8 +280,9 @@ def make_ner(
     word probability is lower; ``overwrite_ents``: replace existing ``doc.ents`` (else keep
     them and add non-overlapping ones); ``save_dtype``: head weights on disk (``float32`` or
     ``float16``); ``merge_test_results``: rewrite a test + result pair as one finding with the
-    test nested; ``label_memory``: apply the folder's label memory, if any (see the module
-    docstring).
+    test nested; ``label_memory``: apply the folder's label memory, if any;
+    ``memory_min_precision``: least training-text precision of a memory wording added where
+    nothing was found (above 1: none is added). See the module docstring.
     """
     return NerComponent(
         nlp,
@@ -272,4 +293,5 @@ def make_ner(
         save_dtype=save_dtype,
         merge_test_results=merge_test_results,
         label_memory=label_memory,
+        memory_min_precision=memory_min_precision,
     )

@@ -102,3 +102,45 @@ def test_memory_is_saved_with_the_component(tmp_path: Path) -> None:
     other.set_label_memory(None)  # type: ignore[attr-defined]
     other.to_disk(tmp_path / "ner")  # type: ignore[attr-defined]
     assert not (tmp_path / "ner" / "label_memory.json").exists()
+
+
+def test_precision_is_the_share_of_training_occurrences_that_are_gold() -> None:
+    train = [
+        ("Cardiomegalia. Sin cardiomegalia previa.", [(0, 13, "ENFERMEDAD"), (19, 32, "ENFERMEDAD")]),
+        ("cardiomegalia", [(0, 13, "ENFERMEDAD")]),
+        ("Cardiomegalia y CARDIOMEGALIA", [(0, 13, "ENFERMEDAD")]),  # second occurrence not annotated
+    ]
+    memory = build_label_memory(train, labels=["ENFERMEDAD"], min_count=3, min_share=0.9)
+    assert memory.labels == {"cardiomegalia": "ENFERMEDAD"}
+    assert memory.precision == {"cardiomegalia": 0.8}
+
+
+def test_finder_adds_precise_wordings_where_nothing_was_found() -> None:
+    memory = LabelMemory(
+        {"disnea de esfuerzo": "SINTOMA", "disnea": "SINTOMA", "ecg": "PROCEDIMIENTO"},
+        5,
+        0.9,
+        precision={"disnea de esfuerzo": 0.9, "disnea": 0.8, "ecg": 0.5},
+    )
+    nlp = _nlp(memory)
+    text = "Disnea de esfuerzo y disnea. ECG normal. Dolor y disnea."
+    doc = nlp.make_doc(text)
+    pain = text.index("Dolor y disnea")
+    ner = nlp.get_pipe("alia_ner")
+    ner._set_annotations(doc, [(pain, pain + 14, "SINTOMA", 0.9)])  # type: ignore[attr-defined]
+    # the longest wording wins; ECG is below the precision threshold; inside an entity: nothing
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("Disnea de esfuerzo", "SINTOMA"),
+        ("disnea", "SINTOMA"),
+        ("Dolor y disnea", "SINTOMA"),
+    ]
+    # PHI tokens are never an entity; a threshold above 1 adds nothing
+    doc = nlp.make_doc(text)
+    doc.spans["phi"] = [doc[4:5]]
+    ner._set_annotations(doc, [])  # type: ignore[attr-defined]
+    assert [e.text for e in doc.ents] == ["Disnea de esfuerzo", "disnea"]
+    strict = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    strict.add_pipe("alia_ner", config={"memory_min_precision": 1.01}).set_label_memory(memory)  # type: ignore[attr-defined]
+    doc = strict.make_doc(text)
+    strict.get_pipe("alia_ner")._set_annotations(doc, [])  # type: ignore[attr-defined]
+    assert list(doc.ents) == []
