@@ -30,7 +30,10 @@ measurement                      Observation: LOINC code, UCUM ``valueQuantity``
 FARMACO / MEDICATION             MedicationStatement: ATC. R4 status active / not-taken
                                  (negated) / unknown (uncertain, hypothetical) / completed
                                  (historical); R5 status recorded + adherence
-                                 taking / not-taking / unknown / stopped.
+                                 taking / not-taking / unknown / stopped. A nested drug
+                                 whose container is a condition or a finding ("alergia a
+                                 ibuprofeno") names a substance, not a medication taken:
+                                 no resource.
 PROCEDIMIENTO / PROCEDURE        Procedure: SNOMED CT; status completed / not-done (negated) /
                                  preparation (hypothetical) / unknown (uncertain);
                                  ``report`` → the DocumentReference.
@@ -53,7 +56,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
-from ..entities import entity_spans
+from ..entities import container_of, entity_spans, nested_entities
 from .ids import (
     ASSERTION_EXTENSION,
     CONDITION_CLINICAL,
@@ -301,10 +304,15 @@ def procedure(ctx: Context, ent: Span, assertion: str, concept: dict[str, Any]) 
 def entity_resources(ctx: Context, doc: Doc) -> list[Built]:
     """One resource per mappable entity of ``doc.ents`` and the nested group (see the module table)."""
     out: list[Built] = []
+    nested = {(s.start, s.end, s.label_) for s in nested_entities(doc)}
     for ent in entity_spans(doc):
         label = ent.label_.upper()
         if label not in CONDITION_LABELS | SYMPTOM_LABELS | DRUG_LABELS | PROCEDURE_LABELS:
             continue
+        if label in DRUG_LABELS and (ent.start, ent.end, ent.label_) in nested:
+            container = container_of(ent, list(doc.ents))
+            if container is not None and container.label_.upper() in CONDITION_LABELS | SYMPTOM_LABELS:
+                continue
         assertion = _assertion(ent)
         concept = _concept(ctx, _codings(ent), ent.start_char, ent.end_char, ent.text)
         if concept is None:

@@ -216,3 +216,18 @@ def test_an_entity_that_is_exactly_a_drug_substance_becomes_farmaco(relabel: boo
     assert [(e.text, e.label_) for e in doc.ents if e.text != "furosemida"] == [
         g for g in TESTS_GIVEN if g[0] != "furosemida"
     ]
+
+
+def test_fhir_has_no_medication_statement_for_a_drug_named_in_a_disorder() -> None:
+    doc = _tests_doc(_nlp())
+    assert ("ibuprofeno", "FARMACO") in [(s.text, s.label_) for s in nested_entities(doc)]
+    doc._.patient_id = "p-1"
+    doc._.note_id = "nested-2"
+    bundle = doc_to_bundle(doc, policy=FhirPolicy(secret="test-secret"))
+    by_type = resources_by_type(bundle)
+    meds = by_type.get("MedicationStatement", [])
+    codes_ = sorted(
+        c["code"] for m in meds for c in m["medicationCodeableConcept"]["coding"] if "atc" in c["system"]
+    )
+    assert codes_ == ["C03CA01"]  # furosemida (relabelled), not the ibuprofeno of "Alergia a ibuprofeno"
+    assert len(by_type["Procedure"]) >= 2  # the nested hemocultivos and RM are procedures
