@@ -5,7 +5,8 @@ Reads a :class:`~alia_clin.training.config.TrainConfig`, the BRAT corpora it nam
 
 * a spaCy pipeline directory ``out_dir`` (tokenizer ``alia_clin.WordPunctTokenizer.v1`` +
   ``alia_encoder`` with the fine-tuned weights in ``save_dtype`` + ``alia_deid`` (rules + the
-  ``phi`` head) + ``alia_ner`` (the ``ner`` head)) that ``spacy.load`` reads without
+  ``phi`` head) + ``alia_ner`` (the ``ner`` head and its label memory, built from the ``ner``
+  task's training documents: :mod:`alia_clin.clinical.label_memory`) that ``spacy.load`` reads without
   ``import alia_clin``, with ``training_metrics.json`` (config, data counts, best dev scores per
   task and label) and ``training_log.jsonl`` inside;
 * a live JSONL metrics log (default ``<out_dir>.train.jsonl`` beside it): ``start``, ``step``
@@ -54,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import TOKENIZER, __version__
+from ..clinical.label_memory import LabelMemory, build_label_memory
 from ..errors import AliaClinValueError, ErrorCode
 from ..text import split_words
 from .config import TrainConfig
@@ -273,9 +275,14 @@ def phi_with_rules(
 
 
 def build_pipeline(
-    cfg: TrainConfig, encoder: LoadedEncoder, heads: dict[str, WordTagger], task_component: dict[str, str]
+    cfg: TrainConfig,
+    encoder: LoadedEncoder,
+    heads: dict[str, WordTagger],
+    task_component: dict[str, str],
+    memory: LabelMemory | None = None,
 ) -> Language:
-    """Assemble the output pipeline around the (fine-tuned) encoder and the task heads."""
+    """Assemble the output pipeline around the (fine-tuned) encoder and the task heads
+    (``memory``: ``alia_ner``'s label memory, see :func:`ner_label_memory`)."""
     import spacy
 
     from ..pipeline import deid as _deid  # noqa: F401  (registers the factories)
@@ -304,7 +311,22 @@ def build_pipeline(
     if "alia_ner" in by_component:
         ner = nlp.add_pipe("alia_ner", config=cfg.components.get("alia_ner", {}))
         ner.set_head(by_component["alia_ner"])  # type: ignore[attr-defined]
+        ner.set_label_memory(memory)  # type: ignore[attr-defined]
     return nlp
+
+
+def ner_label_memory(cfg: TrainConfig, data: TrainingData) -> LabelMemory | None:
+    """The label memory of the ``alia_ner`` task, from its training documents only (None: no such
+    task, or ``label_memory = false`` in the component's config)."""
+    task = next((t for t in cfg.tasks if t.component == "alia_ner"), None)
+    if task is None or not cfg.components.get("alia_ner", {}).get("label_memory", True):
+        return None
+    td = data.tasks[task.name]
+    memory = build_label_memory(
+        ((ex.text, ex.spans) for ex in td.train), labels=td.labels, sources=task.sources.train
+    )
+    logger.info("label memory of '%s': %d wordings", task.name, len(memory.labels))
+    return memory
 
 
 def _meta(cfg: TrainConfig, data: TrainingData, scores: dict[str, Any], base: str) -> dict[str, Any]:
@@ -628,6 +650,7 @@ def train(
     )
 
     task_component = {n: t.component for n, t in tasks.items()}
+    memory = ner_label_memory(cfg, data)
     phi_task = next((n for n, t in tasks.items() if t.component == "alia_deid"), None)
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"mean_f1": -1.0}
@@ -681,7 +704,7 @@ def train(
             best_preds = preds_now
             bad_evals = 0
             t1 = time.monotonic()
-            nlp = build_pipeline(cfg, encoder, {n: t.head for n, t in tasks.items()}, task_component)
+            nlp = build_pipeline(cfg, encoder, {n: t.head for n, t in tasks.items()}, task_component, memory)
             nlp.meta.update(_meta(cfg, data, scores, summary_cfg["base_model"]))
             save_pipeline(nlp, out, _metrics("running"), log.path)
             save_s = time.monotonic() - t1

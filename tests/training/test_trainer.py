@@ -188,6 +188,10 @@ def test_training_writes_a_pipeline_that_reloads_identically(tmp_path: Path) -> 
     assert nlp.pipe_names == ["alia_encoder", "alia_deid", "alia_ner"]
     assert (out / "alia_deid" / "phi_head" / "head.safetensors").is_file()
     assert (out / "alia_ner" / "head" / "head.safetensors").is_file()
+    # alia_ner's label memory, from the ner task's training sources
+    memory = nlp.get_pipe("alia_ner").label_memory  # type: ignore[attr-defined]
+    assert memory is not None and (out / "alia_ner" / "label_memory.json").is_file()
+    assert memory.sources == on_disk["config"]["tasks"]["ner"]["train"]
     assert (out / "alia_encoder" / "model" / "model.safetensors").stat().st_mode & 0o044 == 0o044
     from safetensors import safe_open
 
