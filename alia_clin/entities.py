@@ -5,10 +5,13 @@ procedure ("perfusión de dobutamina": PROCEDIMIENTO, and inside it "dobutamina"
 alia_clin keeps the outer mention in ``doc.ents`` and the inner one in the span group
 ``doc.spans[NESTED_KEY]`` (also where ``alia-clin process --entities-from`` puts given entities
 that overlap another one, so none is lost); every writer (BRAT, JSONL, entity table, FHIR)
-reads both through :func:`entity_spans`. Only :func:`add_nested` writes (the nested group).
+reads both through :func:`entity_spans`. Only :func:`add_nested` (the nested group) and
+:func:`relabel_entities` (labels of ``doc.ents``) write.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
 
 from spacy.tokens import Doc, Span
 
@@ -41,6 +44,27 @@ def add_nested(doc: Doc, spans: list[Span]) -> None:
             new.append(span)
     if new:
         doc.spans[NESTED_KEY] = sorted([*kept, *new], key=lambda s: (s.start, s.end))
+
+
+def relabel_entities(doc: Doc, label_for: Callable[[Span], str | None]) -> int:
+    """Give each entity of ``doc.ents`` the label ``label_for`` returns for it (None: keep its
+    label); offsets never change. Returns the number of entities whose label changed."""
+    ents = list(doc.ents)
+    changed = 0
+    for i, ent in enumerate(ents):
+        label = label_for(ent)
+        if label is not None and label != ent.label_:
+            ents[i] = Span(doc, ent.start, ent.end, label=label)
+            changed += 1
+    if changed:
+        doc.ents = ents
+    return changed
+
+
+def token_indices(spans: Iterable[Span] | None) -> set[int]:
+    """The indices of every token covered by ``spans`` (None: none), e.g. the PHI tokens of
+    ``doc.spans.get("phi")``."""
+    return {i for span in spans or [] for i in range(span.start, span.end)}
 
 
 def container_of(span: Span, ents: list[Span]) -> Span | None:

@@ -30,6 +30,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from ..entities import relabel_entities
 from ..errors import AliaClinValueError, ErrorCode
 
 MEMORY_FILE = "label_memory.json"
@@ -56,18 +57,9 @@ class LabelMemory:
         """Give every entity of ``doc.ents`` whose wording is kept the kept label; returns the
         number of entities changed."""
         known = set(self.labels.values())
-        ents = list(doc.ents)
-        changed = 0
-        for i, ent in enumerate(ents):
-            if ent.label_ not in known:
-                continue
-            label = self.labels.get(memory_key(ent.text))
-            if label is not None and label != ent.label_:
-                ents[i] = Span(doc, ent.start, ent.end, label=label)
-                changed += 1
-        if changed:
-            doc.ents = ents
-        return changed
+        return relabel_entities(
+            doc, lambda ent: self.labels.get(memory_key(ent.text)) if ent.label_ in known else None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (wordings sorted)."""

@@ -41,6 +41,7 @@ from spacy.util import filter_spans, minibatch
 
 from ..clinical.label_memory import MEMORY_FILE, LabelMemory, MemoryFinder
 from ..clinical.results import merge_test_results
+from ..entities import token_indices
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
 from .base import ErrorHandlingPipe
@@ -131,11 +132,11 @@ class NerComponent(ErrorHandlingPipe):
         self._memory = memory
         self._finder = None
 
-    def _memory_finder(self) -> MemoryFinder | None:
-        if self._memory is None:
-            return None
+    def _memory_finder(self, memory: LabelMemory) -> MemoryFinder:
+        """The finder of ``memory``'s precise wordings (built on first use, reset by
+        :meth:`set_label_memory`)."""
         if self._finder is None:
-            self._finder = MemoryFinder(self._memory, self.nlp, self.cfg.get("memory_min_precision", 0.75))
+            self._finder = MemoryFinder(memory, self.nlp, self.cfg.get("memory_min_precision", 0.75))
         return self._finder
 
     def initialize(
@@ -187,11 +188,9 @@ class NerComponent(ErrorHandlingPipe):
             if all(sp.end <= a or b <= sp.start for a, b in taken):
                 ents.append(sp)
         doc.ents = sorted(ents, key=lambda sp: sp.start)
-        finder = self._memory_finder() if self.cfg.get("label_memory", True) else None
-        if finder is not None and self._memory is not None:
+        if self._memory is not None and self.cfg.get("label_memory", True):
             self._memory.relabel(doc)
-            phi = doc.spans.get(PHI_KEY)
-            finder.add_mentions(doc, {i for span in phi or [] for i in range(span.start, span.end)})
+            self._memory_finder(self._memory).add_mentions(doc, token_indices(doc.spans.get(PHI_KEY)))
         if self.cfg.get("merge_test_results", True):
             merge_test_results(doc)
 

@@ -48,7 +48,7 @@ from spacy.util import filter_spans
 
 from ..clinical.dictionary import DictMatch, MentionDictionary
 from ..clinical.terminology import Concept, Terminology
-from ..entities import add_nested
+from ..entities import add_nested, relabel_entities, token_indices
 from ..errors import AliaClinRuntimeError, ErrorCode
 from .table import TABLE_FILE, TerminologyTablePipe
 
@@ -104,11 +104,7 @@ class TermsComponent(TerminologyTablePipe):
     def __call__(self, doc: Doc) -> Doc:
         if self._dictionary is None:
             raise AliaClinRuntimeError(ErrorCode.E001, name=self.name)
-        phi: set[int] = set()
-        group = doc.spans.get(self.cfg["phi_key"])
-        if group is not None:
-            for span in group:
-                phi.update(range(span.start, span.end))
+        phi = token_indices(doc.spans.get(self.cfg["phi_key"]))
         texts = [t.text for t in doc]
         if self.cfg.get("relabel_substances", True):
             self._relabel_substances(doc, texts)
@@ -123,19 +119,17 @@ class TermsComponent(TerminologyTablePipe):
 
     def _relabel_substances(self, doc: Doc, texts: list[str]) -> None:
         """Entities (labels in :data:`RELABEL_FROM`) that are exactly one table substance → FARMACO."""
-        assert self._dictionary is not None
-        ents = list(doc.ents)
-        changed = False
-        for i, ent in enumerate(ents):
+        dictionary = self._dictionary
+        assert dictionary is not None
+
+        def label_for(ent: Span) -> str | None:
             if ent.label_ not in RELABEL_FROM:
-                continue
-            found = self._dictionary.find(texts[ent.start : ent.end], set())
+                return None
+            found = dictionary.find(texts[ent.start : ent.end], set())
             whole = len(found) == 1 and found[0].start == 0 and found[0].end == len(ent)
-            if whole and self._nestable(found[0], NESTED_DRUG):
-                ents[i] = Span(doc, ent.start, ent.end, label=NESTED_DRUG)
-                changed = True
-        if changed:
-            doc.ents = ents
+            return NESTED_DRUG if whole and self._fits(found[0], NESTED_DRUG) else None
+
+        relabel_entities(doc, label_for)
 
     def _add_nested(self, doc: Doc, texts: list[str], phi: set[int]) -> None:
         """Table terms inside entities, per :data:`NESTED_RULES` → ``doc.spans[NESTED_KEY]``."""
@@ -151,7 +145,7 @@ class TermsComponent(TerminologyTablePipe):
             for m in self._dictionary.find(words, inside):
                 if m.end - m.start >= len(ent):
                     continue
-                if inner is not None and self._nestable(m, inner):
+                if inner is not None and self._fits(m, inner):
                     label = inner
                 elif abbreviations and m.label == ent.label_ and _in_parentheses(words, m):
                     label = ent.label_
@@ -160,7 +154,8 @@ class TermsComponent(TerminologyTablePipe):
                 added.append(Span(doc, ent.start + m.start, ent.start + m.end, label=label))
         add_nested(doc, added)
 
-    def _nestable(self, match: DictMatch, label: str) -> bool:
+    def _fits(self, match: DictMatch, label: str) -> bool:
+        """Whether a table match may be written with ``label`` (FARMACO: drug substances only)."""
         if match.label != label:
             return False
         return label != NESTED_DRUG or match.concept_id in self._substances

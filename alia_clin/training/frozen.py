@@ -39,7 +39,7 @@ from ..encoder.decoding import DECODINGS
 from ..encoder.heads import IGNORE_INDEX, WordTagger
 from ..encoder.windows import EncodedNote, canonical_layers, n_hidden_layers
 from ..errors import AliaClinValueError, ErrorCode
-from .corpora import Example, TaskSources, build_training_data
+from .corpora import Example, TaskSources, TrainingData, build_training_data
 from .states import encode_cached
 
 logger = logging.getLogger("alia_clin")
@@ -241,6 +241,28 @@ def train_frozen_tagger(
     return head, report
 
 
+def read_training_metrics(model_dir: Path) -> dict[str, Any]:
+    """``model_dir/training_metrics.json``; ``E010`` (no such folder), ``E130`` (not a pipeline
+    written by ``alia-clin train``)."""
+    if not model_dir.is_dir():
+        raise AliaClinValueError(ErrorCode.E010, path=str(model_dir))
+    if not (model_dir / METRICS_FILE).is_file():
+        raise AliaClinValueError(
+            ErrorCode.E130,
+            path=str(model_dir / METRICS_FILE),
+            reason="not a pipeline written by 'alia-clin train'",
+        )
+    return dict(json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8")))
+
+
+def training_data_as_trained(metrics: dict[str, Any], corpora: str | Path) -> TrainingData:
+    """Every task of the pipeline's training config, read as the encoder's training read them:
+    the same dev split and the same train documents removed for being linked to another task's
+    dev documents."""
+    all_tasks = metrics["config"]["tasks"]
+    return build_training_data(corpora, {name: TaskSources.from_config(t) for name, t in all_tasks.items()})
+
+
 def _task_of(metrics: dict[str, Any], component: str) -> tuple[str, dict[str, Any]]:
     for name, task in metrics.get("config", {}).get("tasks", {}).items():
         if task.get("component") == component:
@@ -279,21 +301,13 @@ def retrain_head(
         raise AliaClinValueError(
             ErrorCode.E130, path=str(model_dir), reason=f"component must be one of {', '.join(COMPONENTS)}"
         )
-    if not model_dir.is_dir():
-        raise AliaClinValueError(ErrorCode.E010, path=str(model_dir))
-    if not (model_dir / METRICS_FILE).is_file():
-        raise AliaClinValueError(
-            ErrorCode.E130,
-            path=str(model_dir / METRICS_FILE),
-            reason="not a pipeline written by 'alia-clin train'",
-        )
+    metrics = read_training_metrics(model_dir)
     if out_dir.exists():
         raise AliaClinValueError(ErrorCode.E137, path=str(out_dir))
     if min_score is not None and (component != "alia_ner" or not 0.0 <= min_score <= 1.0):
         raise AliaClinValueError(
             ErrorCode.E130, path=str(model_dir), reason="min_score is an alia_ner setting in [0, 1]"
         )
-    metrics = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
     task_name, task = _task_of(metrics, component)
     train_sources = list(task["train"])
     chosen = list(sources) if sources else train_sources
@@ -304,11 +318,7 @@ def retrain_head(
             path=str(model_dir),
             reason=f"sources {', '.join(unknown)} are not train sources of task '{task_name}'",
         )
-    # every task, as the encoder's training read them: the same dev split and the same train
-    # documents removed for being linked to another task's dev documents
-    all_tasks = metrics["config"]["tasks"]
-    data = build_training_data(corpora, {name: TaskSources.from_config(t) for name, t in all_tasks.items()})
-    td = data.tasks[task_name]
+    td = training_data_as_trained(metrics, corpora).tasks[task_name]
     train_ex = [ex for ex in td.train if set(ex.sources) & set(chosen)]
     cfg = (config or FrozenTaggerConfig()).validate()
     nlp = alia_clin.load(model_dir)

@@ -55,7 +55,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import TOKENIZER, __version__
-from ..clinical.label_memory import LabelMemory, build_label_memory
 from ..errors import AliaClinValueError, ErrorCode
 from ..text import split_words
 from .config import TrainConfig
@@ -72,6 +71,7 @@ if TYPE_CHECKING:
     import torch
     from spacy.language import Language
 
+    from ..clinical.label_memory import LabelMemory
     from ..encoder.heads import WordTagger
     from ..encoder.loading import LoadedEncoder
     from ..encoder.windows import WindowSettings
@@ -321,12 +321,9 @@ def ner_label_memory(cfg: TrainConfig, data: TrainingData) -> LabelMemory | None
     task = next((t for t in cfg.tasks if t.component == "alia_ner"), None)
     if task is None or not cfg.components.get("alia_ner", {}).get("label_memory", True):
         return None
-    td = data.tasks[task.name]
-    memory = build_label_memory(
-        ((ex.text, ex.spans) for ex in td.train), labels=td.labels, sources=task.sources.train
-    )
-    logger.info("label memory of '%s': %d wordings", task.name, len(memory.labels))
-    return memory
+    from .label_memory import task_label_memory
+
+    return task_label_memory(data.tasks[task.name], task.sources.train)
 
 
 def _meta(cfg: TrainConfig, data: TrainingData, scores: dict[str, Any], base: str) -> dict[str, Any]:
