@@ -263,7 +263,8 @@ def training_data_as_trained(metrics: dict[str, Any], corpora: str | Path) -> Tr
     return build_training_data(corpora, {name: TaskSources.from_config(t) for name, t in all_tasks.items()})
 
 
-def _task_of(metrics: dict[str, Any], component: str) -> tuple[str, dict[str, Any]]:
+def task_of(metrics: dict[str, Any], component: str) -> tuple[str, dict[str, Any]]:
+    """The name and config section of the training task that writes ``component`` (``E130``: none)."""
     for name, task in metrics.get("config", {}).get("tasks", {}).items():
         if task.get("component") == component:
             return name, task
@@ -308,7 +309,7 @@ def retrain_head(
         raise AliaClinValueError(
             ErrorCode.E130, path=str(model_dir), reason="min_score is an alia_ner setting in [0, 1]"
         )
-    task_name, task = _task_of(metrics, component)
+    task_name, task = task_of(metrics, component)
     train_sources = list(task["train"])
     chosen = list(sources) if sources else train_sources
     unknown = sorted(set(chosen) - set(train_sources))

@@ -22,7 +22,7 @@ import srsly
 from ..clinical.label_memory import MEMORY_FILE, LabelMemory, build_label_memory
 from ..errors import AliaClinValueError, ErrorCode
 from .corpora import TaskData
-from .frozen import _task_of, read_training_metrics, training_data_as_trained
+from .frozen import read_training_metrics, task_of, training_data_as_trained
 
 logger = logging.getLogger("alia_clin")
 
@@ -54,7 +54,7 @@ def write_label_memory(
     metrics = read_training_metrics(model_dir)
     if not (model_dir / COMPONENT).is_dir():
         raise AliaClinValueError(ErrorCode.E130, path=str(model_dir), reason=f"no '{COMPONENT}' stage")
-    task_name, task = _task_of(metrics, COMPONENT)
+    task_name, task = task_of(metrics, COMPONENT)
     td = training_data_as_trained(metrics, corpora).tasks[task_name]
     memory = task_label_memory(td, task["train"], min_count=min_count, min_share=min_share)
     srsly.write_json(model_dir / COMPONENT / MEMORY_FILE, memory.to_dict())
