@@ -23,13 +23,13 @@ from ..encoder.ensemble import TaggerEnsemble, load_tagger
 from ..encoder.heads import WordTagger
 from ..encoder.loading import weights_sha256
 from ..errors import AliaClinValueError, ErrorCode
-from .frozen import COMPONENTS, _head_dir, head_metrics_file
+from .frozen import COMPONENTS, head_dir_name, head_metrics_file
 
 ENCODER_WEIGHTS_DIR = Path("alia_encoder") / "model"
 
 
 def _members(pipeline: Path, component: str) -> list[WordTagger]:
-    head_dir = pipeline / component / _head_dir(component)
+    head_dir = pipeline / component / head_dir_name(component)
     if not head_dir.is_dir():
         raise AliaClinValueError(ErrorCode.E130, path=str(pipeline), reason=f"'{component}' has no head")
     head = load_tagger(head_dir)
@@ -88,7 +88,7 @@ def ensemble_heads(
     try:
         target = tmp / "pipeline"
         shutil.copytree(model_dir, target)
-        head_dir = target / component / _head_dir(component)
+        head_dir = target / component / head_dir_name(component)
         shutil.rmtree(head_dir)
         ensemble.save(head_dir)
         index = n_own

@@ -383,7 +383,7 @@ def retrain_head(
     return report
 
 
-def _head_dir(component: str) -> str:
+def head_dir_name(component: str) -> str:
     """The folder a component keeps its head in (inside its own folder)."""
     from ..pipeline import deid, ner
 
@@ -410,7 +410,7 @@ def _write_pipeline(
         target = tmp / "pipeline"
         shutil.copytree(model_dir, target)
         comp_dir = target / component
-        head_dir = comp_dir / _head_dir(component)
+        head_dir = comp_dir / head_dir_name(component)
         shutil.rmtree(head_dir, ignore_errors=True)
         head.save(head_dir, dtype=str(pipe_cfg.get("save_dtype", "float32")))
         if min_score is not None:
