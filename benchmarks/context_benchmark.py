@@ -675,7 +675,9 @@ def main(argv: list[str] | None = None) -> int:
         "(an affirmative verb entity starts a new clause, outcome triggers do not reach the action they "
         "name, EVENT labels read as occurrences under 'auto', antibody/test words, 'impedir' triggers, "
         "'imposibilidad de descartar', 'no contraindica', 'de ningún tipo') came from an error analysis of "
-        "E3C es layer-1 half A (SHA-256 of the document id, even); half B was not looked at.",
+        "E3C es layer-1 half A (SHA-256 of the document id, even); half B was not looked at. "
+        "The 2026-12-06 triggers ('nula', 'rechaza', 'en ningún momento', '(no toma)', 'imposible', "
+        "'quitar' ...) came from NUBes SAMPLE-002..009 only.",
         "versions": versions(["alia-clin", "spacy"]),
         "machine": machine_info(),
     }

@@ -166,3 +166,32 @@ def test_treatment_discontinuation_and_lack_triggers(
     annotate: Annotate, text: str, expected: dict[str, str]
 ) -> None:
     assert annotate(text, list(expected)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "nula/nulo" before or after what it annuls
+        ("Paciente pléjico con nula actividad en el miembro superior.", {"actividad": "negated"}),
+        ("Afasia con repetición nula.", {"Afasia": "present", "repetición": "negated"}),
+        # refusal: the refused treatment did not happen, coordinated objects included
+        ("La familia rechaza la cirugía convencional.", {"cirugía convencional": "negated"}),
+        (
+            "Rechaza valoración y tratamiento oncológico.",
+            {"valoración": "negated", "tratamiento oncológico": "negated"},
+        ),
+        # "en ningún momento" reaches past the preterite that follows it
+        ("En ningún momento se apreció afectación bulbar.", {"afectación bulbar": "negated"}),
+        # the noun "ingreso" no longer ends a scope (the preterite "ingresó" still does)
+        ("No requirió ingreso en la unidad coronaria.", {"ingreso": "negated"}),
+        ("Sin fiebre e ingresó con disnea.", {"fiebre": "negated", "disnea": "present"}),
+        # drugs listed but not taken
+        ("Omeprazol (no toma), furosemida 40 mg.", {"Omeprazol": "negated", "furosemida": "present"}),
+        # impossibility and withdrawal (result triggers)
+        ("Marcha imposible por dolor inguinal.", {"Marcha": "negated"}),
+        ("Se recomienda quitar grapas en su centro de salud.", {"grapas": "negated"}),
+        ("Han desaparecido los signos de hemorragia subaracnoidea.", {"hemorragia subaracnoidea": "negated"}),
+    ],
+)
+def test_refusal_null_and_not_taken_triggers(annotate: Annotate, text: str, expected: dict[str, str]) -> None:
+    assert annotate(text, list(expected)) == expected
