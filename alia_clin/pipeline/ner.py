@@ -6,15 +6,18 @@ Reads the word states the ``alia_encoder`` stage left for the doc (``doc._.alia_
 ``FARMACO`` (and ``MORFOLOGIA_NEOPLASIA`` when the head knows it), with exactly the character
 offsets the head decided (tokens are the encoder's words, so they align; a boundary inside a
 token splits it rather than moving the offsets). Entities already in ``doc.ents`` are kept when
-``overwrite_ents`` is false (new ones that overlap them are dropped). With ``merge_test_results``
-(default on) a test and its result tagged as two entities ("hemocultivos" PROCEDIMIENTO +
-"negativos" SINTOMA) become one SINTOMA with the test in ``doc.spans["nested_entities"]``
-(:mod:`alia_clin.clinical.results`). Before that, with ``label_memory`` (default on) and a
-label memory in the component folder (``label_memory.json``, written by ``alia-clin models
-label-memory``), an entity whose exact wording nearly always has another label in the training
-gold gets that label (:mod:`alia_clin.clinical.label_memory`), and the memory's wordings whose
-precision in the training texts is at least ``memory_min_precision`` are added as entities
-where no entity is yet (never on a token of ``doc.spans["phi"]``).
+``overwrite_ents`` is false (new ones that overlap them are dropped). With
+``merge_test_results`` (default on) a test and its result tagged as two entities ("hemocultivos"
+PROCEDIMIENTO + "negativos" SINTOMA) become one SINTOMA with the test in
+``doc.spans["nested_entities"]`` (:mod:`alia_clin.clinical.results`). First, with
+``complete_affixes`` (default on), an entity whose boundary cuts a word at a hyphen takes the
+glued rest ("ARA-" → "ARA-II", "COVID" → "COVID-19", "fluorouracilo" → "5-fluorouracilo";
+:mod:`alia_clin.clinical.affixes`). Then, with ``label_memory`` (default on) and a label memory
+in the component folder (``label_memory.json``, written by ``alia-clin models label-memory``),
+an entity whose exact wording nearly always has another label in the training gold gets that
+label (:mod:`alia_clin.clinical.label_memory`), and the memory's wordings whose precision in the
+training texts is at least ``memory_min_precision`` are added as entities where no entity is yet
+(never on a token of ``doc.spans["phi"]``).
 
 The head (:class:`~alia_clin.encoder.heads.WordTagger`, one tag per word, or a
 :class:`~alia_clin.encoder.ensemble.TaggerEnsemble` of such heads, whose tag probabilities are
@@ -39,6 +42,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 
+from ..clinical.affixes import complete_glued_affixes
 from ..clinical.label_memory import MEMORY_FILE, LabelMemory, MemoryFinder
 from ..clinical.results import merge_test_results
 from ..entities import token_indices
@@ -76,6 +80,7 @@ class NerComponent(ErrorHandlingPipe):
         merge_test_results: bool = True,
         label_memory: bool = True,
         memory_min_precision: float = 0.75,
+        complete_affixes: bool = True,
     ) -> None:
         install_extensions()
         if save_dtype not in ("float32", "float16"):
@@ -92,6 +97,7 @@ class NerComponent(ErrorHandlingPipe):
             "merge_test_results": bool(merge_test_results),
             "label_memory": bool(label_memory),
             "memory_min_precision": float(memory_min_precision),
+            "complete_affixes": bool(complete_affixes),
         }
         self._head: WordTagger | TaggerEnsemble | None = None
         self._memory: LabelMemory | None = None
@@ -188,6 +194,8 @@ class NerComponent(ErrorHandlingPipe):
             if all(sp.end <= a or b <= sp.start for a, b in taken):
                 ents.append(sp)
         doc.ents = sorted(ents, key=lambda sp: sp.start)
+        if self.cfg.get("complete_affixes", True):
+            complete_glued_affixes(doc, token_indices(doc.spans.get(PHI_KEY)))
         if self._memory is not None and self.cfg.get("label_memory", True):
             self._memory.relabel(doc)
             self._memory_finder(self._memory).add_mentions(doc, token_indices(doc.spans.get(PHI_KEY)))
@@ -259,6 +267,7 @@ class NerComponent(ErrorHandlingPipe):
         "merge_test_results": True,
         "label_memory": True,
         "memory_min_precision": 0.75,
+        "complete_affixes": True,
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
@@ -272,6 +281,7 @@ def make_ner(
     merge_test_results: bool,
     label_memory: bool,
     memory_min_precision: float,
+    complete_affixes: bool,
 ) -> NerComponent:
     """Create the ``alia_ner`` pipe (no I/O: the head loads in ``initialize``/``from_disk``).
 
@@ -281,7 +291,8 @@ def make_ner(
     ``float16``); ``merge_test_results``: rewrite a test + result pair as one finding with the
     test nested; ``label_memory``: apply the folder's label memory, if any;
     ``memory_min_precision``: least training-text precision of a memory wording added where
-    nothing was found (above 1: none is added). See the module docstring.
+    nothing was found (above 1: none is added); ``complete_affixes``: extend an entity that cuts
+    a word at a hyphen over the glued rest. See the module docstring.
     """
     return NerComponent(
         nlp,
@@ -293,4 +304,5 @@ def make_ner(
         merge_test_results=merge_test_results,
         label_memory=label_memory,
         memory_min_precision=memory_min_precision,
+        complete_affixes=complete_affixes,
     )

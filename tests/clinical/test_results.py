@@ -7,26 +7,15 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 
-from alia_clin import TOKENIZER
 from alia_clin.clinical.results import merge_test_results
 from alia_clin.entities import nested_entities
-from alia_clin.pipeline.spans import exact_spans
+
+from .docs import blank_nlp, doc_with_ents
 
 
 @pytest.fixture(scope="module")
 def nlp() -> spacy.language.Language:
-    return spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
-
-
-def _doc(nlp: spacy.language.Language, text: str, ents: list[tuple[str, str]]) -> Doc:
-    doc = nlp.make_doc(text)
-    spans, pos = [], 0
-    for part, label in ents:
-        start = text.index(part, pos)
-        pos = start + len(part)
-        spans.append((start, pos, label))
-    doc.ents = exact_spans(doc, spans)
-    return doc
+    return blank_nlp()
 
 
 def _ents(doc: Doc) -> list[tuple[str, str]]:
@@ -56,7 +45,7 @@ def _ents(doc: Doc) -> list[tuple[str, str]]:
 def test_test_and_result_become_one_finding_with_the_test_nested(
     nlp: spacy.language.Language, text: str, ents: list[tuple[str, str]], finding: str
 ) -> None:
-    doc = _doc(nlp, text, ents)
+    doc = doc_with_ents(nlp, text, ents)
     assert merge_test_results(doc) == 1
     assert _ents(doc) == [(finding, "SINTOMA")]
     assert [(s.text, s.label_) for s in nested_entities(doc)] == [ents[0]]
@@ -79,7 +68,7 @@ def test_test_and_result_become_one_finding_with_the_test_nested(
 def test_other_pairs_are_left_alone(
     nlp: spacy.language.Language, text: str, ents: list[tuple[str, str]]
 ) -> None:
-    doc = _doc(nlp, text, ents)
+    doc = doc_with_ents(nlp, text, ents)
     assert merge_test_results(doc) == 0
     assert _ents(doc) == ents
     assert nested_entities(doc) == []
@@ -96,7 +85,7 @@ def test_several_pairs_in_one_note_and_a_second_pass_changes_nothing(nlp: spacy.
         ("negativo", "SINTOMA"),
         ("Dolor torácico", "SINTOMA"),
     ]
-    doc = _doc(nlp, text, ents)
+    doc = doc_with_ents(nlp, text, ents)
     assert merge_test_results(doc) == 2
     expected = [
         ("Coagulación normal", "SINTOMA"),
