@@ -33,8 +33,10 @@ from spacy.tokens import Doc
 _WORD_REST = re.compile(r"\w+")
 #: After an entity ending with a word character: a glued hyphen and a number ending the word.
 _NUMBER_SUFFIX = re.compile(r"-\d+(?![\w-])")
-#: Before an entity starting with a letter: a glued number or "anti" prefix and its hyphen.
-_PREFIX = re.compile(r"(?:\d+|anti)-\Z", re.IGNORECASE)
+#: Before an entity starting with a letter: a glued number or "anti" prefix and its hyphen, with
+#: no word character or hyphen before the prefix (searched with ``endpos`` = the entity's start;
+#: the look-behind still sees the text before ``pos``).
+_PREFIX = re.compile(r"(?<![\w-])(?:\d+|anti)-\Z", re.IGNORECASE)
 #: How far back a prefix may start (characters).
 _PREFIX_WINDOW = 12
 
@@ -77,11 +79,7 @@ def _glued_bounds(text: str, start: int, end: int) -> tuple[int, int]:
         if suffix is not None:
             end = suffix.end()
     if start > 0 and text[start].isalpha():
-        window = text[max(0, start - _PREFIX_WINDOW) : start]
-        prefix = _PREFIX.search(window)
+        prefix = _PREFIX.search(text, max(0, start - _PREFIX_WINDOW), start)
         if prefix is not None:
-            new_start = start - (len(window) - prefix.start())
-            before = text[new_start - 1] if new_start > 0 else " "
-            if not (before.isalnum() or before in "-_"):
-                start = new_start
+            start = prefix.start()
     return start, end

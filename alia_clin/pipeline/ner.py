@@ -194,11 +194,12 @@ class NerComponent(ErrorHandlingPipe):
             if all(sp.end <= a or b <= sp.start for a, b in taken):
                 ents.append(sp)
         doc.ents = sorted(ents, key=lambda sp: sp.start)
+        phi_tokens = token_indices(doc.spans.get(PHI_KEY))  # tokens are final from here on
         if self.cfg.get("complete_affixes", True):
-            complete_glued_affixes(doc, token_indices(doc.spans.get(PHI_KEY)))
+            complete_glued_affixes(doc, phi_tokens)
         if self._memory is not None and self.cfg.get("label_memory", True):
             self._memory.relabel(doc)
-            self._memory_finder(self._memory).add_mentions(doc, token_indices(doc.spans.get(PHI_KEY)))
+            self._memory_finder(self._memory).add_mentions(doc, phi_tokens)
         if self.cfg.get("merge_test_results", True):
             merge_test_results(doc)
 
