@@ -17,7 +17,10 @@ in the component folder (``label_memory.json``, written by ``alia-clin models la
 an entity whose exact wording nearly always has another label in the training gold gets that
 label (:mod:`alia_clin.clinical.label_memory`), and the memory's wordings whose precision in the
 training texts is at least ``memory_min_precision`` are added as entities where no entity is yet
-(never on a token of ``doc.spans["phi"]``).
+(never on a token of ``doc.spans["phi"]``). Last, with ``repair_edges`` (default on), an entity
+that starts on a continuation word (", levemente hipertrófico", ": positivos") is joined to the
+entity right before it, which is kept nested, and function words left at entity edges ("tratamiento
+con") are trimmed (:mod:`alia_clin.clinical.edges`).
 
 The head (:class:`~alia_clin.encoder.heads.WordTagger`, one tag per word, or a
 :class:`~alia_clin.encoder.ensemble.TaggerEnsemble` of such heads, whose tag probabilities are
@@ -43,6 +46,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 
 from ..clinical.affixes import complete_glued_affixes
+from ..clinical.edges import repair_entity_edges
 from ..clinical.label_memory import MEMORY_FILE, LabelMemory, MemoryFinder
 from ..clinical.results import merge_test_results
 from ..entities import token_indices
@@ -81,6 +85,7 @@ class NerComponent(ErrorHandlingPipe):
         label_memory: bool = True,
         memory_min_precision: float = 0.75,
         complete_affixes: bool = True,
+        repair_edges: bool = True,
     ) -> None:
         install_extensions()
         if save_dtype not in ("float32", "float16"):
@@ -98,6 +103,7 @@ class NerComponent(ErrorHandlingPipe):
             "label_memory": bool(label_memory),
             "memory_min_precision": float(memory_min_precision),
             "complete_affixes": bool(complete_affixes),
+            "repair_edges": bool(repair_edges),
         }
         self._head: WordTagger | TaggerEnsemble | None = None
         self._memory: LabelMemory | None = None
@@ -202,6 +208,8 @@ class NerComponent(ErrorHandlingPipe):
             self._memory_finder(self._memory).add_mentions(doc, phi_tokens)
         if self.cfg.get("merge_test_results", True):
             merge_test_results(doc)
+        if self.cfg.get("repair_edges", True):
+            repair_entity_edges(doc, keep)
 
     # -- spaCy plumbing ----------------------------------------------------------------------
     def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
@@ -269,6 +277,7 @@ class NerComponent(ErrorHandlingPipe):
         "label_memory": True,
         "memory_min_precision": 0.75,
         "complete_affixes": True,
+        "repair_edges": True,
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
@@ -283,6 +292,7 @@ def make_ner(
     label_memory: bool,
     memory_min_precision: float,
     complete_affixes: bool,
+    repair_edges: bool,
 ) -> NerComponent:
     """Create the ``alia_ner`` pipe (no I/O: the head loads in ``initialize``/``from_disk``).
 
@@ -293,7 +303,9 @@ def make_ner(
     test nested; ``label_memory``: apply the folder's label memory, if any;
     ``memory_min_precision``: least training-text precision of a memory wording added where
     nothing was found (above 1: none is added); ``complete_affixes``: extend an entity that cuts
-    a word at a hyphen over the glued rest. See the module docstring.
+    a word at a hyphen over the glued rest; ``repair_edges``: join an entity starting on a
+    continuation word to the entity before it and trim function words at entity edges. See the
+    module docstring.
     """
     return NerComponent(
         nlp,
@@ -306,4 +318,5 @@ def make_ner(
         label_memory=label_memory,
         memory_min_precision=memory_min_precision,
         complete_affixes=complete_affixes,
+        repair_edges=repair_edges,
     )

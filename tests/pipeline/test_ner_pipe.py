@@ -47,7 +47,8 @@ def _nlp(*pipes: str) -> Language:
     nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
     nlp.add_pipe("alia_encoder", config={"max_length": 48, "stride": 12})
     for pipe in pipes:
-        nlp.add_pipe(pipe)
+        # these tests compare doc.ents with the head's own spans: no edge repair of random spans
+        nlp.add_pipe(pipe, config={"repair_edges": False} if pipe == "alia_ner" else {})
     nlp.get_pipe("alia_encoder").initialize(model=str(tiny_model_dir("xlm-roberta")))  # type: ignore[attr-defined]
     return nlp
 
@@ -239,4 +240,26 @@ def test_ner_merges_a_test_and_its_result_when_configured(merge: bool) -> None:
         assert nested == [("Hemocultivos", "PROCEDIMIENTO")]
     else:
         assert [e.label_ for e in doc.ents] == ["PROCEDIMIENTO", "SINTOMA", "SINTOMA"]
+        assert nested == []
+
+
+@pytest.mark.parametrize("repair", [True, False])
+def test_ner_repairs_function_word_edges_when_configured(repair: bool) -> None:
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    ner = nlp.add_pipe("alia_ner", config={"repair_edges": repair, "min_score": 0.5})
+    text = "VI no dilatado, con hipertrofia. Tratamiento con"
+    doc = nlp.make_doc(text)
+    spans = [(0, 14, "SINTOMA", 0.9), (14, 31, "ENFERMEDAD", 0.8), (33, 48, "PROCEDIMIENTO", 0.9)]
+    ner._set_annotations(doc, spans)  # type: ignore[attr-defined]
+    ents = [(e.text, e.label_) for e in doc.ents]
+    nested = [(s.text, s.label_) for s in doc.spans.get("nested_entities", [])]
+    if repair:
+        assert ents == [("VI no dilatado, con hipertrofia", "ENFERMEDAD"), ("Tratamiento", "PROCEDIMIENTO")]
+        assert nested == [("VI no dilatado", "SINTOMA")]
+    else:
+        assert ents == [
+            ("VI no dilatado", "SINTOMA"),
+            (", con hipertrofia", "ENFERMEDAD"),
+            ("Tratamiento con", "PROCEDIMIENTO"),
+        ]
         assert nested == []
