@@ -40,6 +40,13 @@ def _ents(doc: Doc) -> list[tuple[str, str]]:
             [("Serología de Chagas", "PROCEDIMIENTO"), ("Negativa", "SINTOMA")],
             "Serología de Chagas : Negativa",
         ),
+        # spaces only, on one line: any first word of the result
+        ("Iones normales.", [("Iones", "PROCEDIMIENTO"), ("normales", "SINTOMA")], "Iones normales"),
+        (
+            "Enzimas hepáticas ligeramente elevadas.",
+            [("Enzimas hepáticas", "PROCEDIMIENTO"), ("ligeramente elevadas", "SINTOMA")],
+            "Enzimas hepáticas ligeramente elevadas",
+        ),
     ],
 )
 def test_test_and_result_become_one_finding_with_the_test_nested(
@@ -54,8 +61,9 @@ def test_test_and_result_become_one_finding_with_the_test_nested(
 @pytest.mark.parametrize(
     ("text", "ents"),
     [
-        # a finding of its own, not a result word
+        # a finding of its own, not a result word, after a colon or a line break
         ("ECG: ritmo sinusal.", [("ECG", "PROCEDIMIENTO"), ("ritmo sinusal", "SINTOMA")]),
+        ("ECG\nritmo sinusal.", [("ECG", "PROCEDIMIENTO"), ("ritmo sinusal", "SINTOMA")]),
         # something other than spaces or colons in between
         ("Hemocultivos, negativos.", [("Hemocultivos", "PROCEDIMIENTO"), ("negativos", "SINTOMA")]),
         # other labels
