@@ -195,3 +195,24 @@ def test_treatment_discontinuation_and_lack_triggers(
 )
 def test_refusal_null_and_not_taken_triggers(annotate: Annotate, text: str, expected: dict[str, str]) -> None:
     assert annotate(text, list(expected)) == expected
+
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "con" no longer cuts these negations
+        ("Fiebre no asociada con tos.", {"Fiebre": "present", "tos": "negated"}),
+        ("Dolor sin relación con el esfuerzo.", {"Dolor": "present", "esfuerzo": "negated"}),
+        ("Soplo sin relación con fiebre, con disnea.", {"fiebre": "negated", "disnea": "present"}),
+        # resolved: a result trigger right after the finding only
+        ("Derrame pericárdico resuelto.", {"Derrame pericárdico": "negated"}),
+        ("La neumonía se resolvió con antibiótico.", {"neumonía": "negated"}),
+        ("Se realiza drenaje y queda resuelto el derrame.", {"drenaje": "present"}),
+        # improbable: uncertain in both directions
+        ("Es improbable una endocarditis.", {"endocarditis": "uncertain"}),
+        ("Endocarditis muy improbable.", {"Endocarditis": "uncertain"}),
+    ],
+)
+def test_negex_mes_coverage_triggers(annotate: Annotate, text: str, expected: dict[str, str]) -> None:
+    assert annotate(text, list(expected)) == expected
