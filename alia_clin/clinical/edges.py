@@ -16,15 +16,21 @@ own predictions on those notes start 0 correct entities with these words out of 
    of a test, the hypertrophy of a ventricle); the previous entity is kept in
    ``doc.spans["nested_entities"]``, where the gold has it too;
 2. **trims**: any other entity loses the function words at its edges (:data:`LEAD_TRIMS`,
-   :data:`TRAIL_TRIMS`); an entity made only of them is removed.
+   :data:`TRAIL_TRIMS`); an entity made only of them is removed;
+3. **closes brackets**: an entity with more "(" than ")" takes the text up to the next ")" when
+   it is on the same line, at most :data:`BRACKET_REACH` characters on, and touches no other
+   entity and no PHI token ("stent a descendente anterior (DA" → "… (DA)").
 
 How it was chosen, on the *training* split only: the shipped pipeline's predictions on the 203
 CardioCCC training notes (strict F1 .8447) against their gold. Trimming alone gave .8475,
 joins on every word of :data:`JOIN_LEADS` with the previous entity kept nested .8559, each word
 helping on its own; joins at the *end* of an entity ("tratamiento con" + "CPAP") gained nothing
-and are not made. The words are Spanish (the shipped model's language). Only entities with one
-of the given labels are touched; no token is added to any entity, so no PHI token is reached.
-Reads and writes only offsets and labels.
+and are not made. Closing brackets then raised it to .8585 (of 66 entities extended, 32 became
+exact gold spans and 11 that were exact stopped being so; 41 of the 26,022 gold spans have
+unbalanced brackets). The words are Spanish (the shipped model's language). Only entities with
+one of the given labels are touched; joins and trims add no token to any entity, and a bracket
+is closed only over tokens outside every entity and PHI span. Reads and writes only offsets and
+labels.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ LEAD_TRIMS = frozenset(
     {"y", "e", "o", "u", "ni", "de", "del", "que", ":", "(", ")", ",", ";", ".", "-", "/"}
     | {"en", "con", "sin", "a", "al", "para", "por"}
 )
+#: How far (characters after the entity) the ")" closing an entity's open bracket may be.
+BRACKET_REACH = 20
 #: Tokens (lower case) removed from the end of an entity ("a" and ")" end real gold spans).
 TRAIL_TRIMS = frozenset(
     {"y", "e", "o", "u", "ni", "de", "del", "que", ":", "(", ",", ";", "-", "/"}
@@ -49,9 +57,10 @@ TRAIL_TRIMS = frozenset(
 )
 
 
-def repair_entity_edges(doc: Doc, labels: Set[str]) -> tuple[int, int]:
-    """Join continuations and trim function-word edges of the ``doc.ents`` entities whose label
-    is in ``labels`` (see the module docstring). Returns ``(joined, trimmed_or_removed)``."""
+def repair_entity_edges(doc: Doc, labels: Set[str], phi_tokens: Set[int] = frozenset()) -> tuple[int, int]:
+    """Join continuations, trim function-word edges and close open brackets of the ``doc.ents``
+    entities whose label is in ``labels`` (see the module docstring); ``phi_tokens``: indices of
+    tokens a bracket may not be closed over. Returns ``(joined, trimmed_removed_or_closed)``."""
     merged: list[Span] = []
     kept_inside: list[Span] = []
     for ent in doc.ents:
@@ -84,10 +93,34 @@ def repair_entity_edges(doc: Doc, labels: Set[str]) -> tuple[int, int]:
         trimmed += 1
         if start < end:
             out.append(Span(doc, start, end, label=ent.label_))
+    taken = {i for ent in out for i in range(ent.start, ent.end)} | set(phi_tokens)
+    for k, ent in enumerate(out):
+        closed = _closing_bracket_end(ent, taken) if ent.label_ in labels else None
+        if closed is not None:
+            out[k] = Span(doc, ent.start, closed, label=ent.label_)
+            trimmed += 1
     if kept_inside or trimmed:
         doc.ents = out
         add_nested(doc, [sp for sp in kept_inside if not _is_entity(sp, out)])
     return len(kept_inside), trimmed
+
+
+def _closing_bracket_end(ent: Span, taken: Set[int]) -> int | None:
+    """The token end that closes ``ent``'s open bracket, or None (see the module docstring)."""
+    text = ent.text
+    if text.count("(") <= text.count(")"):
+        return None
+    doc = ent.doc
+    for i in range(ent.end, len(doc)):
+        token = doc[i]
+        if i in taken or token.idx + len(token) - ent.end_char > BRACKET_REACH:
+            return None
+        gap = doc.text[doc[i - 1].idx + len(doc[i - 1]) : token.idx + len(token)]
+        if "\n" in gap or token.text == "(":
+            return None
+        if token.text == ")":
+            return i + 1
+    return None
 
 
 def _is_entity(span: Span, ents: list[Span]) -> bool:

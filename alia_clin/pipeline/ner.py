@@ -209,7 +209,7 @@ class NerComponent(ErrorHandlingPipe):
         if self.cfg.get("merge_test_results", True):
             merge_test_results(doc)
         if self.cfg.get("repair_edges", True):
-            repair_entity_edges(doc, keep)
+            repair_entity_edges(doc, keep, phi_tokens)
 
     # -- spaCy plumbing ----------------------------------------------------------------------
     def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:

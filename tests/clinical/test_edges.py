@@ -141,3 +141,60 @@ def test_other_labels_are_neither_joined_nor_trimmed(nlp: spacy.language.Languag
     )
     assert repair_entity_edges(doc, LABELS) == (0, 1)
     assert _ents(doc) == [("Paciente de Valencia", "TERRITORIO"), ("disnea", "SINTOMA")]
+
+
+@pytest.mark.parametrize(
+    ("text", "ent", "after"),
+    [
+        (
+            "Stent a descendente anterior (DA) proximal.",
+            "Stent a descendente anterior (DA",
+            "Stent a descendente anterior (DA)",
+        ),
+        (
+            "Anticuerpos antinucleares (inmunofluorescencia): positivos.",
+            "Anticuerpos antinucleares (inmunofluorescencia",
+            "Anticuerpos antinucleares (inmunofluorescencia)",
+        ),
+    ],
+)
+def test_open_bracket_is_closed(nlp: spacy.language.Language, text: str, ent: str, after: str) -> None:
+    doc = doc_with_ents(nlp, text, [(ent, "PROCEDIMIENTO")])
+    assert repair_entity_edges(doc, LABELS) == (0, 1)
+    assert [e.text for e in doc.ents] == [after]
+
+
+@pytest.mark.parametrize(
+    ("text", "ents", "after"),
+    [
+        # the ")" is too far, on another line, or after another entity
+        (
+            "Cirugía (injerto de vena safena a descendente anterior y a marginal).",
+            [("Cirugía (injerto", "PROCEDIMIENTO")],
+            ["Cirugía (injerto"],
+        ),
+        (
+            "Ecocardiograma (transtorácico\ncontrol).",
+            [("Ecocardiograma (transtorácico", "PROCEDIMIENTO")],
+            ["Ecocardiograma (transtorácico"],
+        ),
+        (
+            "Tratamiento (enalapril y furosemida).",
+            [("Tratamiento (enalapril y", "PROCEDIMIENTO"), ("furosemida", "FARMACO")],
+            ["Tratamiento (enalapril", "furosemida"],
+        ),
+    ],
+)
+def test_open_bracket_left_open(
+    nlp: spacy.language.Language, text: str, ents: list[tuple[str, str]], after: list[str]
+) -> None:
+    doc = doc_with_ents(nlp, text, ents)
+    repair_entity_edges(doc, LABELS)
+    assert [e.text for e in doc.ents] == after
+
+
+def test_open_bracket_is_not_closed_over_phi(nlp: spacy.language.Language) -> None:
+    doc = doc_with_ents(nlp, "Consulta (Dr. Pérez) hoy.", [("Consulta (Dr.", "PROCEDIMIENTO")])
+    phi = {t.i for t in doc if t.text == "Pérez"}
+    assert repair_entity_edges(doc, LABELS, phi) == (0, 0)
+    assert [e.text for e in doc.ents] == ["Consulta (Dr."]
