@@ -120,7 +120,7 @@ def test_finder_adds_precise_wordings_where_nothing_was_found() -> None:
         {"disnea de esfuerzo": "SINTOMA", "disnea": "SINTOMA", "ecg": "PROCEDIMIENTO"},
         5,
         0.9,
-        precision={"disnea de esfuerzo": 0.9, "disnea": 0.8, "ecg": 0.5},
+        precision={"disnea de esfuerzo": 0.9, "disnea": 0.8, "ecg": 0.4},
     )
     nlp = _nlp(memory)
     text = "Disnea de esfuerzo y disnea. ECG normal. Dolor y disnea."
