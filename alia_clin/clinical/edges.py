@@ -48,22 +48,44 @@ LEAD_TRIMS = frozenset(
     {"y", "e", "o", "u", "ni", "de", "del", "que", ":", "(", ")", ",", ";", ".", "-", "/"}
     | {"en", "con", "sin", "a", "al", "para", "por"}
 )
-#: How far (characters after the entity) the ")" closing an entity's open bracket may be.
-BRACKET_REACH = 20
 #: Tokens (lower case) removed from the end of an entity ("a" and ")" end real gold spans).
 TRAIL_TRIMS = frozenset(
     {"y", "e", "o", "u", "ni", "de", "del", "que", ":", "(", ",", ";", "-", "/"}
     | {"en", "con", "sin", "por", "para", "la", "las", "el", "los", "se"}
 )
+#: How far (characters after the entity) the ")" closing an entity's open bracket may be.
+BRACKET_REACH = 20
 
 
 def repair_entity_edges(doc: Doc, labels: Set[str], phi_tokens: Set[int] = frozenset()) -> tuple[int, int]:
     """Join continuations, trim function-word edges and close open brackets of the ``doc.ents``
     entities whose label is in ``labels`` (see the module docstring); ``phi_tokens``: indices of
     tokens a bracket may not be closed over. Returns ``(joined, trimmed_removed_or_closed)``."""
+    merged, kept_inside = _join_continuations(list(doc.ents), labels)
+    out: list[Span] = []
+    changed = 0
+    for ent in merged:
+        trimmed = _trimmed(ent) if ent.label_ in labels else ent
+        changed += trimmed is not ent
+        if trimmed is not None:
+            out.append(trimmed)
+    taken = {i for ent in out for i in range(ent.start, ent.end)} | set(phi_tokens)
+    for k, ent in enumerate(out):
+        closed = _closing_bracket_end(ent, taken) if ent.label_ in labels else None
+        if closed is not None:
+            out[k] = Span(doc, ent.start, closed, label=ent.label_)
+            changed += 1
+    if kept_inside or changed:
+        doc.ents = out
+        add_nested(doc, kept_inside)  # leaves out any span that is still an entity
+    return len(kept_inside), changed
+
+
+def _join_continuations(ents: list[Span], labels: Set[str]) -> tuple[list[Span], list[Span]]:
+    """``ents`` with each continuation joined to the entity before it, and those first parts."""
     merged: list[Span] = []
-    kept_inside: list[Span] = []
-    for ent in doc.ents:
+    first_parts: list[Span] = []
+    for ent in ents:
         prev = merged[-1] if merged else None
         if (
             prev is not None
@@ -72,56 +94,42 @@ def repair_entity_edges(doc: Doc, labels: Set[str], phi_tokens: Set[int] = froze
             and ent.label_ in labels
             and ent[0].lower_ in JOIN_LEADS
         ):
-            merged[-1] = Span(doc, prev.start, ent.end, label=ent.label_)
-            kept_inside.append(prev)
+            merged[-1] = Span(ent.doc, prev.start, ent.end, label=ent.label_)
+            first_parts.append(prev)
         else:
             merged.append(ent)
-    out: list[Span] = []
-    trimmed = 0
-    for ent in merged:
-        if ent.label_ not in labels:
-            out.append(ent)
-            continue
-        start, end = ent.start, ent.end
-        while start < end and doc[start].lower_ in LEAD_TRIMS:
-            start += 1
-        while end > start and doc[end - 1].lower_ in TRAIL_TRIMS:
-            end -= 1
-        if (start, end) == (ent.start, ent.end):
-            out.append(ent)
-            continue
-        trimmed += 1
-        if start < end:
-            out.append(Span(doc, start, end, label=ent.label_))
-    taken = {i for ent in out for i in range(ent.start, ent.end)} | set(phi_tokens)
-    for k, ent in enumerate(out):
-        closed = _closing_bracket_end(ent, taken) if ent.label_ in labels else None
-        if closed is not None:
-            out[k] = Span(doc, ent.start, closed, label=ent.label_)
-            trimmed += 1
-    if kept_inside or trimmed:
-        doc.ents = out
-        add_nested(doc, [sp for sp in kept_inside if not _is_entity(sp, out)])
-    return len(kept_inside), trimmed
+    return merged, first_parts
+
+
+def _trimmed(ent: Span) -> Span | None:
+    """``ent`` without the function words at its edges: itself when there are none, None when
+    nothing else is left."""
+    start, end = ent.start, ent.end
+    doc = ent.doc
+    while start < end and doc[start].lower_ in LEAD_TRIMS:
+        start += 1
+    while end > start and doc[end - 1].lower_ in TRAIL_TRIMS:
+        end -= 1
+    if (start, end) == (ent.start, ent.end):
+        return ent
+    return Span(doc, start, end, label=ent.label_) if start < end else None
 
 
 def _closing_bracket_end(ent: Span, taken: Set[int]) -> int | None:
     """The token end that closes ``ent``'s open bracket, or None (see the module docstring)."""
-    text = ent.text
-    if text.count("(") <= text.count(")"):
+    if ent.text.count("(") <= ent.text.count(")"):
         return None
     doc = ent.doc
     for i in range(ent.end, len(doc)):
         token = doc[i]
-        if i in taken or token.idx + len(token) - ent.end_char > BRACKET_REACH:
-            return None
-        gap = doc.text[doc[i - 1].idx + len(doc[i - 1]) : token.idx + len(token)]
-        if "\n" in gap or token.text == "(":
+        end_char = token.idx + len(token)
+        if (
+            i in taken
+            or token.text == "("
+            or end_char - ent.end_char > BRACKET_REACH
+            or "\n" in doc.text[ent.end_char : end_char]
+        ):
             return None
         if token.text == ")":
             return i + 1
     return None
-
-
-def _is_entity(span: Span, ents: list[Span]) -> bool:
-    return any((e.start, e.end, e.label_) == (span.start, span.end, span.label_) for e in ents)

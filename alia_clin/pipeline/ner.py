@@ -71,6 +71,8 @@ HEAD_DIR = "head"
 CFG_FILE = "cfg.json"
 PHI_KEY = "phi"
 DEFAULT_LABELS = ("ENFERMEDAD", "SINTOMA", "PROCEDIMIENTO", "FARMACO")
+#: Least training-text precision of a memory wording added where nothing was found (see above).
+MEMORY_MIN_PRECISION = 0.5
 
 
 class NerComponent(ErrorHandlingPipe):
@@ -87,7 +89,7 @@ class NerComponent(ErrorHandlingPipe):
         save_dtype: str,
         merge_test_results: bool = True,
         label_memory: bool = True,
-        memory_min_precision: float = 0.5,
+        memory_min_precision: float = MEMORY_MIN_PRECISION,
         complete_affixes: bool = True,
         repair_edges: bool = True,
     ) -> None:
@@ -152,7 +154,8 @@ class NerComponent(ErrorHandlingPipe):
         """The finder of ``memory``'s precise wordings (built on first use, reset by
         :meth:`set_label_memory`)."""
         if self._finder is None:
-            self._finder = MemoryFinder(memory, self.nlp, self.cfg.get("memory_min_precision", 0.5))
+            min_precision = self.cfg.get("memory_min_precision", MEMORY_MIN_PRECISION)
+            self._finder = MemoryFinder(memory, self.nlp, min_precision)
         return self._finder
 
     def initialize(
@@ -279,7 +282,7 @@ class NerComponent(ErrorHandlingPipe):
         "save_dtype": "float32",
         "merge_test_results": True,
         "label_memory": True,
-        "memory_min_precision": 0.5,
+        "memory_min_precision": MEMORY_MIN_PRECISION,
         "complete_affixes": True,
         "repair_edges": True,
     },
@@ -308,8 +311,8 @@ def make_ner(
     ``memory_min_precision``: least training-text precision of a memory wording added where
     nothing was found (above 1: none is added); ``complete_affixes``: extend an entity that cuts
     a word at a hyphen over the glued rest; ``repair_edges``: join an entity starting on a
-    continuation word to the entity before it and trim function words at entity edges. See the
-    module docstring.
+    continuation word to the entity before it, trim function words at entity edges and close an
+    open bracket. See the module docstring.
     """
     return NerComponent(
         nlp,
