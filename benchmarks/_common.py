@@ -194,6 +194,17 @@ def versions(names: Sequence[str]) -> dict[str, str | None]:
     return {name: package_version(name) for name in names}
 
 
+def run_facts(network_attempts: int) -> dict[str, Any]:
+    """The closing facts of an encoder benchmark's result: peak RSS, network attempts seen by
+    the guard, machine and package versions."""
+    return {
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "network_attempts": network_attempts,
+        "machine": machine_info(),
+        "versions": versions(["alia-clin", "spacy", "torch", "transformers"]),
+    }
+
+
 # -------------------------------------------------------------------------------------- workers
 
 

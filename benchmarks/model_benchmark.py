@@ -35,15 +35,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (
-    NetworkGuard,
-    default_corpora_dir,
-    dev_half,
-    machine_info,
-    peak_rss_mb,
-    versions,
-    write_result,
-)
+from _common import NetworkGuard, default_corpora_dir, dev_half, run_facts, write_result
 from terms_benchmark import LABELS
 from terms_benchmark import score as score_entities
 
@@ -60,6 +52,22 @@ def _phi_scores(report: Any, halves: dict[str, Any] | None = None) -> dict[str, 
             for lab, v in d["per_label"].items()
         },
     }
+
+
+def dev_splits(model: Path, corpora: Path, limit: int = 0) -> tuple[dict[str, Any], list[Any], list[Any]]:
+    """``(training metrics, PHI dev examples, entity dev examples)`` of the pipeline ``model``:
+    the dev splits it was trained with, rebuilt from its ``training_metrics.json``, sorted by id
+    (the first ``limit`` of each when ``limit`` > 0)."""
+    from alia_clin.training.corpora import TaskSources, build_training_data
+
+    metrics = json.loads((model / "training_metrics.json").read_text(encoding="utf-8"))
+    sources = {name: TaskSources.from_config(t) for name, t in metrics["config"]["tasks"].items()}
+    data = build_training_data(corpora, sources)
+    phi_dev = sorted(data.tasks["phi"].dev, key=lambda ex: ex.id)
+    ner_dev = sorted(data.tasks["ner"].dev, key=lambda ex: ex.id)
+    if limit:
+        phi_dev, ner_dev = phi_dev[:limit], ner_dev[:limit]
+    return metrics, phi_dev, ner_dev
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,17 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     from alia_clin.entities import entity_spans
     from alia_clin.evaluation.deid import evaluate
     from alia_clin.pipeline.deid import MODEL_SOURCE, merge_candidates
-    from alia_clin.training.corpora import TaskSources, build_training_data
     from alia_clin.training.trainer import predict_examples
 
-    metrics = json.loads((args.model / "training_metrics.json").read_text(encoding="utf-8"))
-    task_cfg = metrics["config"]["tasks"]
-    sources = {name: TaskSources.from_config(t) for name, t in task_cfg.items()}
-    data = build_training_data(args.corpora, sources)
-    phi_dev = sorted(data.tasks["phi"].dev, key=lambda ex: ex.id)
-    ner_dev = sorted(data.tasks["ner"].dev, key=lambda ex: ex.id)
-    if args.limit:
-        phi_dev, ner_dev = phi_dev[: args.limit], ner_dev[: args.limit]
+    metrics, phi_dev, ner_dev = dev_splits(args.model, args.corpora, args.limit)
 
     guard = NetworkGuard().install()
     nlp = alia_clin.load(args.model)
@@ -184,10 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_s": round(phi_cpu, 2),
             "docs_per_s": round(len(phi_dev) / phi_wall, 2),
         },
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "network_attempts": len(guard.attempts),
-        "machine": machine_info(),
-        "versions": versions(["alia-clin", "spacy", "torch", "transformers"]),
+        **run_facts(len(guard.attempts)),
     }
     write_result(args.out, result, _plot)
     return 0

@@ -464,6 +464,14 @@ def models_retrain_head(
             "BIO-valid tag sequence; the shipped entity head)."
         ),
     ] = "greedy",
+    case_copies: Annotated[
+        bool,
+        typer.Option(
+            "--case-copies/--no-case-copies",
+            help="Also train on a lower-case copy of every training note (notes in lower case or "
+            "in capitals; the shipped PHI head).",
+        ),
+    ] = False,
     cache: Annotated[Path | None, typer.Option(help="Cache folder for encoded states (.npz).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
@@ -487,6 +495,7 @@ def models_retrain_head(
             seed=seed,
             layers=_layers(layers),
             decoding=decoding,
+            case_copies=case_copies,
         ).validate()
     )
     report = _guard(

@@ -1,6 +1,7 @@
 """``alia_encoder``: one transformer pass per note, word-level states shared by later heads.
 
-Reads ``doc.text``. Writes nothing that is serialized with the Doc: the word-level states
+Reads ``doc.text`` (lines written in capitals in lower case, same offsets: ``case_fold``,
+:mod:`alia_clin.encoder.casing`). Writes nothing that is serialized with the Doc: the word-level states
 (:class:`~alia_clin.encoder.windows.EncodedNote`: word char offsets + float32 ``[n_words,
 hidden × len(layers)]`` array, the configured ``layers`` side by side) are kept in a
 module-level ``weakref.WeakKeyDictionary`` keyed by the Doc, so they live exactly as long as
@@ -41,6 +42,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
+from ..encoder.casing import MODES as CASE_FOLD_MODES
+from ..encoder.casing import fold_capitals
 from ..encoder.hardware import bf16_native
 from ..encoder.loading import SAVE_DTYPES, LoadedEncoder, load_encoder, save_encoder, weights_sha256
 from ..encoder.quantize import check_quantize_mode, quantize_encoder
@@ -109,6 +112,7 @@ class EncoderComponent(ErrorHandlingPipe):
         save_dtype: str,
         quantize: str = "none",
         layers: list[int] | None = None,
+        case_fold: str = "capitals",
     ) -> None:
         install_extensions()
         install_state_extension()
@@ -122,6 +126,10 @@ class EncoderComponent(ErrorHandlingPipe):
         if not isinstance(bf16, bool) and bf16 != "auto":
             raise AliaClinValueError(
                 ErrorCode.E107, value=str(bf16), field="bf16", choices="true, false, auto"
+            )
+        if case_fold not in CASE_FOLD_MODES:
+            raise AliaClinValueError(
+                ErrorCode.E107, value=case_fold, field="case_fold", choices=", ".join(CASE_FOLD_MODES)
             )
         check_quantize_mode(quantize, device=device, bf16=bf16 is True)
         kept = list(distinct_layers(layers if layers is not None else [-1]))
@@ -137,6 +145,7 @@ class EncoderComponent(ErrorHandlingPipe):
             "save_dtype": save_dtype,
             "quantize": quantize,
             "layers": kept,
+            "case_fold": case_fold,
         }
         self._encoder: LoadedEncoder | None = None
         #: Float weight files (``model/`` as ``to_disk`` writes it) kept while the model is quantized.
@@ -231,7 +240,7 @@ class EncoderComponent(ErrorHandlingPipe):
             try:
                 encoded = encode_notes(
                     encoder,
-                    [doc.text for doc in docs],
+                    [fold_capitals(doc.text, self.cfg["case_fold"]) for doc in docs],
                     settings=settings,
                     num_threads=self.cfg["num_threads"] or None,
                 )
@@ -338,7 +347,6 @@ def _safe_source(encoder: LoadedEncoder) -> str:
     return Path(encoder.source).name
 
 
-
 @Language.factory(
     "alia_encoder",
     assigns=["doc._.alia_states"],
@@ -354,6 +362,7 @@ def _safe_source(encoder: LoadedEncoder) -> str:
         "save_dtype": "float32",
         "quantize": "none",
         "layers": [-1],
+        "case_fold": "capitals",
     },
     default_score_weights={},
 )
@@ -370,6 +379,7 @@ def make_encoder(
     save_dtype: str,
     quantize: str = "none",
     layers: list[int] | None = None,
+    case_fold: str = "capitals",
 ) -> EncoderComponent:
     """Create the ``alia_encoder`` pipe (no I/O: weights load in ``initialize``/``from_disk``).
 
@@ -385,7 +395,10 @@ def make_encoder(
     layers at load time (CPU only, not with ``bf16 = true``; ``"auto"`` then stays fp32; see
     :mod:`alia_clin.encoder.quantize`); ``layers``: the layers whose word vectors are kept for
     the heads, concatenated (``[-1]``: the last layer; a head trained on ``[-1, 8]`` needs
-    both; each head picks its own, see :func:`~alia_clin.encoder.windows.select_layers`).
+    both; each head picks its own, see :func:`~alia_clin.encoder.windows.select_layers`);
+    ``case_fold``: what the encoder reads of a note written in capitals — ``"capitals"`` (the
+    default: lines in capitals in lower case), ``"all"`` (every note in lower case) or
+    ``"none"``; offsets never move (:mod:`alia_clin.encoder.casing`).
     """
     return EncoderComponent(
         nlp,
@@ -400,4 +413,5 @@ def make_encoder(
         save_dtype=save_dtype,
         quantize=quantize,
         layers=layers,
+        case_fold=case_fold,
     )

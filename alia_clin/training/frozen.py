@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import srsly
 
+from ..encoder.casing import lower_same_length
 from ..encoder.decoding import DECODINGS
 from ..encoder.heads import IGNORE_INDEX, WordTagger
 from ..encoder.windows import EncodedNote, canonical_layers, n_hidden_layers
@@ -78,6 +79,10 @@ class FrozenTaggerConfig:
     #: How the head turns word probabilities into spans, also for its dev scores: ``"greedy"``
     #: or ``"viterbi"`` (BIO only; :mod:`alia_clin.encoder.decoding`).
     decoding: str = "greedy"
+    #: Also train on a lower-case copy of every training note (same gold offsets), so that the
+    #: head reads notes written in lower case, and notes in capitals, which ``alia_encoder``
+    #: folds to lower case (:mod:`alia_clin.encoder.casing`), as well as ordinary ones.
+    case_copies: bool = False
 
     def validate(self) -> FrozenTaggerConfig:
         """Raises ``E130`` naming the first bad value."""
@@ -322,6 +327,8 @@ def retrain_head(
     td = training_data_as_trained(metrics, corpora).tasks[task_name]
     train_ex = [ex for ex in td.train if set(ex.sources) & set(chosen)]
     cfg = (config or FrozenTaggerConfig()).validate()
+    if cfg.case_copies:
+        train_ex += [lower_case_copy(ex) for ex in train_ex]
     nlp = alia_clin.load(model_dir)
     enc_pipe = nlp.get_pipe("alia_encoder")
     encoder = enc_pipe.encoder  # type: ignore[attr-defined]
@@ -381,6 +388,12 @@ def retrain_head(
         model_dir, out_dir, component, head, pipe.cfg, min_score, report, encoder_layers  # type: ignore[attr-defined]
     )
     return report
+
+
+def lower_case_copy(example: Example) -> Example:
+    """``example`` with its text in lower case (character by character, so every gold offset
+    stays valid) and ``#lower`` appended to its id."""
+    return replace(example, id=f"{example.id}#lower", text=lower_same_length(example.text))
 
 
 def head_dir_name(component: str) -> str:

@@ -209,3 +209,17 @@ def test_errors_go_through_the_error_handler(monkeypatch: pytest.MonkeyPatch) ->
     docs = list(nlp.pipe(NOTES[:2]))
     assert len(docs) == 2 and seen == [("alia_encoder", 2, "boom")]
     assert docs[0]._.alia_states is None
+
+
+def test_notes_in_capitals_are_encoded_as_lower_case_with_the_same_offsets() -> None:
+    note = "MUJER DE 71 AÑOS CON DISNEA Y EDEMAS. FEVI 35 %. INICIA FUROSEMIDA."
+    nlp = _nlp()
+    folded, lower = _states(nlp, [note, note.lower()])
+    np.testing.assert_allclose(folded, lower, atol=1e-6)
+    assert get_encoded(nlp(note)).words == split_words(note)
+    raw = _nlp(case_fold="none")
+    (kept,) = _states(raw, [note])
+    assert not np.allclose(kept, lower, atol=1e-3)
+    with pytest.raises(AliaClinError) as err:
+        spacy.blank("es").add_pipe("alia_encoder", config={"case_fold": "upper"})
+    assert err.value.code == "E107"

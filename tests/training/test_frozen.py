@@ -14,9 +14,11 @@ from typer.testing import CliRunner
 
 from alia_clin.cli.main import app
 from alia_clin.errors import AliaClinValueError
+from alia_clin.training.corpora import Example
 from alia_clin.training.frozen import (
     FrozenTaggerConfig,
     head_metrics_file,
+    lower_case_copy,
     retrain_head,
     word_chunks,
 )
@@ -43,6 +45,24 @@ def test_chunks_overlap_by_half_and_cover_every_word() -> None:
     notes = [SimpleNamespace(encoded=SimpleNamespace(n_words=n)) for n in (40, 16, 0, 5)]
     items = word_chunks(notes, 16)  # type: ignore[arg-type]
     assert items == [(0, 0, 16), (0, 8, 24), (0, 16, 32), (0, 24, 40), (1, 0, 16), (3, 0, 5)]
+
+
+def test_lower_case_copy_keeps_gold_offsets() -> None:
+    text = "Ingresa por IC DESCOMPENSADA. ÚLTIMA DOSIS: ÑAME."
+    ex = Example("n1", text, [(12, 28, "ENFERMEDAD")], ["x/train"])
+    copy = lower_case_copy(ex)
+    assert copy.id == "n1#lower" and copy.spans == ex.spans and copy.sources == ex.sources
+    assert copy.text == ex.text.lower() and copy.text[12:28] == "ic descompensada"
+    assert ex.text[12:28] == "IC DESCOMPENSADA"
+
+
+def test_case_copies_double_the_training_notes(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    model, corpora = trained
+    plain = retrain_head(model, tmp_path / "plain", corpora, config=replace(SMALL, epochs=1))
+    cfg = replace(SMALL, epochs=1, case_copies=True)
+    copies = retrain_head(model, tmp_path / "copies", corpora, config=cfg)
+    assert copies["train_notes"] == 2 * plain["train_notes"] > 0
+    assert copies["config"]["case_copies"] is True and plain["config"]["case_copies"] is False
 
 
 def test_retrained_ner_head_replaces_only_the_head(trained: tuple[Path, Path], tmp_path: Path) -> None:
@@ -91,12 +111,13 @@ def test_deid_head_and_cli(trained: tuple[Path, Path], tmp_path: Path) -> None:
         [
             "models", "retrain-head", str(model), "--out", str(out), "--component", "alia_deid",
             "--corpora", str(corpora), "--rnn", "4", "--mlp-hidden", "0", "--epochs", "1",
-            "--decoding", "viterbi", "-q",
+            "--decoding", "viterbi", "--case-copies", "-q",
         ],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
     assert report["component"] == "alia_deid" and report["config"]["decoding"] == "viterbi"
+    assert report["config"]["case_copies"] is True
     assert (out / head_metrics_file("alia_deid")).is_file()
     deid = spacy.load(out).get_pipe("alia_deid")
     assert deid.head.is_sequential  # type: ignore[attr-defined]

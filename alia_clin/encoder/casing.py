@@ -1,0 +1,78 @@
+"""Case folding of all-capitals text before it reaches the encoder.
+
+Many hospital information systems export notes in capitals ("PACIENTE DE 78 AÑOS CON
+DISNEA ..."). A cased encoder fine-tuned on ordinary text reads such a note badly: capital
+words split into unusual pieces and every word looks like a name. Measured on the shipped
+``alia-clin-es-small`` (CardioCCC dev and MEDDOCAN dev written in capitals): entity strict F1
+.748 → .617 and PHI character recall .991 → .940; the same notes in lower case lose far less
+(.740 and .976). :func:`fold_capitals` therefore gives the encoder a lower-case copy of the
+stretches written in capitals. It never changes the length of the text or the position of a
+character, so every offset the encoder returns is an offset into the original note, which the
+spaCy Doc, the rules and every writer keep using unchanged.
+
+What is folded (``mode = "capitals"``): each line whose cased letters are at least
+``MIN_UPPER_SHARE`` upper case, when the line has at least ``MIN_LETTERS`` cased letters or the
+whole note is mostly capitals (``NOTE_UPPER_SHARE``). Ordinary notes keep their short capital
+headings ("ANTECEDENTES PERSONALES:") and abbreviations (HTA, FEVI) untouched, so the model
+sees exactly what it was trained on there. ``mode = "all"`` folds every note; ``"none"``
+turns folding off.
+"""
+
+from __future__ import annotations
+
+MODES = ("none", "capitals", "all")
+#: A line is written in capitals when at least this share of its cased letters is upper case.
+MIN_UPPER_SHARE = 0.85
+#: ... and it has at least this many cased letters (short headings stay as they are),
+MIN_LETTERS = 80
+#: ... unless the note as a whole has at least this share of upper-case letters.
+NOTE_UPPER_SHARE = 0.5
+
+
+def lower_same_length(text: str) -> str:
+    """``text`` in lower case, character by character; a character whose lower case is longer
+    than one character (U+0130 'İ') is kept, so offsets never move."""
+    out = []
+    for ch in text:
+        low = ch.lower()
+        out.append(low if len(low) == 1 else ch)
+    return "".join(out)
+
+
+def _cased_counts(text: str) -> tuple[int, int]:
+    """(upper-case letters, cased letters) of ``text``."""
+    upper = cased = 0
+    for ch in text:
+        if ch.isupper():
+            upper += 1
+            cased += 1
+        elif ch.islower():
+            cased += 1
+    return upper, cased
+
+
+def fold_capitals(text: str, mode: str = "capitals") -> str:
+    """The text the encoder should read for ``text`` (same length, same character positions).
+
+    ``mode``: ``"none"`` (``text`` unchanged), ``"capitals"`` (lines written in capitals in lower
+    case, see the module docstring) or ``"all"`` (the whole text in lower case). Returns ``text``
+    itself when nothing is folded.
+    """
+    if mode == "none" or not text:
+        return text
+    if mode == "all":
+        return lower_same_length(text)
+    note_upper, note_cased = _cased_counts(text)
+    if note_upper == 0:
+        return text
+    mostly_capitals = note_upper >= NOTE_UPPER_SHARE * note_cased
+    lines = text.splitlines(keepends=True)
+    changed = False
+    for i, line in enumerate(lines):
+        upper, cased = _cased_counts(line)
+        if cased == 0 or upper < MIN_UPPER_SHARE * cased:
+            continue
+        if cased >= MIN_LETTERS or mostly_capitals:
+            lines[i] = lower_same_length(line)
+            changed = True
+    return "".join(lines) if changed else text
