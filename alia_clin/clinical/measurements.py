@@ -181,7 +181,7 @@ _MMOL = r"mmol\s*/\s*l(?:itro)?"
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
         "LVEF",
-        r"(?-i:FEVI|FEVIzda|FEVE|LVEF|FE|EF)"
+        r"fevizda|fevi|feve|lvef|(?-i:FE|EF)"
         r"|fracci[oó]n\s+de\s+e(?:y|j|x)ecci[oó]n(?:\s+(?:del\s+)?(?:ventr[ií]culo\s+izquierdo|"
         r"ventricular\s+izquierda|(?-i:VI)))?"
         r"|fracci[oó]\s+d['’]ejecci[oó](?:\s+del\s+ventricle\s+esquerre)?"
@@ -195,7 +195,7 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "NT_PROBNP",
-        r"(?-i:NT)[- ]?pro[- ]?(?-i:BNP)|(?-i:NTproBNP|NT-proBNP|proBNP|pro-BNP)",
+        r"nt[- ]?pro[- ]?bnp|pro-?bnp",
         (
             _Unit(r"pg\s*/\s*ml", "pg/mL", 1, 200000),
             _Unit(r"ng\s*/\s*l", "ng/L", 1, 200000),
@@ -204,7 +204,7 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "BNP",
-        r"(?<!pro[- ]?)(?-i:BNP)|p[eé]ptido\s+natriur[eé]tico\s+(?:cerebral|(?:de\s+)?tipo\s+(?-i:B))",
+        r"(?<!pro[- ]?)bnp|p[eé]ptido\s+natriur[eé]tico\s+(?:cerebral|(?:de\s+)?tipo\s+(?-i:B))",
         (_Unit(r"pg\s*/\s*ml", "pg/mL", 1, 50000), _Unit(r"ng\s*/\s*l", "ng/L", 1, 50000)),
     ),
     _Spec(
@@ -233,7 +233,7 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "SPO2",
-        r"(?-i:SatO2|SatO₂|SaO2|SpO2|Sat\.?\s*O2|Sat|SAT)|saturaci[oó]n?(?:\s+(?:de\s+)?(?:ox[ií]geno|(?-i:O2)))?",
+        r"sato2|sato₂|sao2|spo2|sat\.?\s*o2|(?-i:Sat|SAT)|saturaci[oó]n?(?:\s+(?:de\s+)?(?:ox[ií]geno|(?-i:O2)))?",
         (_Unit(_PCT, "%", 40, 100),),
         fillers=r"basal|arterial|perif[eé]rica|capilar|(?:a|con)\s+aire\s+ambiente|(?-i:AA)",
     ),
@@ -253,7 +253,7 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "BMI",
-        r"(?-i:IMC|BMI|GMI)|[ií]ndice\s+de\s+masa\s+corporal",
+        r"imc|bmi|(?-i:GMI)|[ií]ndice\s+de\s+masa\s+corporal",
         (_Unit(r"kg\s*/\s*m\s*(?:2|²|\^2)", "kg/m2", 10, 90),),
         ranges=False,
         unit_anchor=True,
@@ -270,7 +270,7 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "EGFR",
-        r"(?-i:FGe|FG|TFGe|TFG|eGFR|FGE)|filtrado\s+glomerular(?:\s+estimado)?|filtrat\s+glomerular",
+        r"fge|tfge?|egfr|(?-i:FG)|filtrado\s+glomerular(?:\s+estimado)?|filtrat\s+glomerular",
         (
             _Unit(
                 r"ml\s*/\s*min(?:uto)?\s*/\s*1[.,]73\s*(?:m\s*(?:2|²|\^2)|m2)?|ml\s*/\s*min(?:uto)?\s*x\s*1[.,]73\s*m\s*(?:2|²)",
@@ -280,7 +280,7 @@ _SPECS: tuple[_Spec, ...] = (
             ),
             _Unit(r"ml\s*/\s*min(?:uto)?(?!\s*/)", "mL/min", 1, 200, anchor=False),
         ),
-        fillers=r"\(?(?:(?-i:CKD-EPI|MDRD)(?:-4)?)\)?|estimado|por\s+(?-i:CKD-EPI|MDRD)",
+        fillers=r"\(?(?:(?:ckd-epi|mdrd)(?:-4)?)\)?|estimado|por\s+(?:ckd-epi|mdrd)",
         ranges=False,
         unit_anchor=True,
     ),
@@ -300,7 +300,7 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "HBA1C",
-        r"(?-i:HbA1c|HbA1C|Hb\s*A1c|HBA1C|A1c)|hemoglobina\s+glic(?:osil)?ada",
+        r"hb\s*a1c|(?-i:A1c)|hemoglobina\s+glic(?:osil)?ada",
         (_Unit(_PCT, "%", 3, 20),),
         ranges=False,
     ),
@@ -412,7 +412,7 @@ _WEIGHT_CHANGE = regex.compile(
 )
 # "función sistólica" alone refers to the right ventricle when the sentence is about it.
 _RIGHT_VENTRICLE_KW = regex.compile(r"funci[oó]n?\s+sist[oó]lica", regex.IGNORECASE)
-_RIGHT_VENTRICLE = regex.compile(r"derech|(?-i:VD|TAPSE)|\bdret", regex.IGNORECASE)
+_RIGHT_VENTRICLE = regex.compile(r"derech|tapse|(?-i:VD)|\bdret", regex.IGNORECASE)
 
 
 def _plausible(readings: list[float], unit: _Unit) -> float | None:

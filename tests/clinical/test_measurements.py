@@ -289,6 +289,14 @@ POSITIVES: list[tuple[str, str, str, float | None, float | None, str | None, str
     ("Temperatura axilar 37.8°C", "TEMPERATURE", "Temperatura axilar 37.8°C", 37.8, None, None, "Cel", None),
     ("tª axilar 37,3 ºC", "TEMPERATURE", "tª axilar 37,3 ºC", 37.3, None, None, "Cel", None),
     ("fiebre de 39 ºC", "TEMPERATURE", "39 ºC", 39, None, None, "Cel", None),
+    # notes typed in lower case: the unambiguous abbreviations match in any case
+    ("eco: fevi 35 %.", "LVEF", "fevi 35 %", 35, None, None, "%", None),
+    ("lvef 40%", "LVEF", "lvef 40%", 40, None, None, "%", None),
+    ("nt-probnp 1.250 pg/ml", "NT_PROBNP", "nt-probnp 1.250 pg/ml", 1250, None, None, "pg/mL", None),
+    ("bnp de 350 pg/ml", "BNP", "bnp de 350 pg/ml", 350, None, None, "pg/mL", None),
+    ("spo2 92 % basal", "SPO2", "spo2 92 %", 92, None, None, "%", None),
+    ("imc 31,2 kg/m2", "BMI", "imc 31,2 kg/m2", 31.2, None, None, "kg/m2", None),
+    ("hba1c 7,9 %", "HBA1C", "hba1c 7,9 %", 7.9, None, None, "%", None),
 ]
 
 NEGATIVES: list[str] = [
