@@ -4,7 +4,9 @@ A heading is a known heading phrase (``resources/context/sections.json``, matche
 tokens, longest first) that starts a line (after optional bullets or numbering) or follows a
 sentence end, and is followed by ":" (up to ``max_extra_words`` further words may come before
 the colon: "Exploración física al ingreso:"), or — at the start of a line — by a line break or
-the end of the text, or is written in capitals ("ANTECEDENTES PERSONALES Niega…"). A section
+the end of the text, or is written in capitals while the rest of its line is not
+("ANTECEDENTES PERSONALES Niega…", "ANTECEDENTES PERSONALES HTA, DM2 y dislipemia"; in a line
+written in capitals only the colon and line-break forms count). A section
 runs from its heading to the next heading. Reads tokens only; writes nothing.
 """
 
@@ -100,8 +102,13 @@ class SectionMatcher:
         if end >= n or "\n" in text[words[end - 1].end : words[end].start]:
             return end if self._line_start(text, words, start) else None
         original = text[words[start].start : words[end - 1].end]
+        # in capitals, and the rest of its line is not (in a note written in capitals every
+        # phrase is: "... FEVI 35 %. TRATAMIENTO CON FUROSEMIDA" has no heading)
         if sum(c.isalpha() for c in original) >= 3 and original.isupper():
-            return end
+            rest = text[words[end].start :].split("\n", 1)[0][:80]
+            cased = [c for c in rest if c.isupper() or c.islower()]
+            if sum(c.isupper() for c in cased) < 0.85 * len(cased):
+                return end
         if end < n and words[end].norm == ".":
             return end + 1 if self._line_start(text, words, start) else None
         return None

@@ -64,6 +64,16 @@ def test_words_that_are_not_headings(nlp: Language) -> None:
     assert _sections(nlp, text) == []
 
 
+def test_a_note_written_in_capitals(nlp: Language) -> None:
+    text = (
+        "ANTECEDENTES FAMILIARES: MADRE CON CARDIOPATÍA ISQUÉMICA.\n"
+        "ENFERMEDAD ACTUAL\nDISNEA DE ESFUERZO. TRATAMIENTO CON FUROSEMIDA. EVOLUCIÓN FAVORABLE."
+    )
+    assert [label for label, _ in _sections(nlp, text)] == ["family_history", "present_illness"]
+    for ordinary in ("ANTECEDENTES PERSONALES Niega alergias.", "ANTECEDENTES PERSONALES HTA y dislipemia."):
+        assert [label for label, _ in _sections(nlp, ordinary)] == ["past_history"]
+
+
 def test_sections_imply_family_and_historical(nlp: Language) -> None:
     got = annotate_with(
         nlp,
