@@ -6,7 +6,7 @@ sentence end, and is followed by ":" (up to ``max_extra_words`` further words ma
 the colon: "Exploración física al ingreso:"), or — at the start of a line — by a line break or
 the end of the text, or is written in capitals while the rest of its line is not
 ("ANTECEDENTES PERSONALES Niega…", "ANTECEDENTES PERSONALES HTA, DM2 y dislipemia"; in a line
-written in capitals only the colon and line-break forms count). A section
+written in capitals only the colon, full-stop and line-break forms count). A section
 runs from its heading to the next heading. Reads tokens only; writes nothing.
 """
 
@@ -107,7 +107,7 @@ class SectionMatcher:
         if sum(c.isalpha() for c in original) >= 3 and original.isupper():
             rest = text[words[end].start :].split("\n", 1)[0][:80]
             cased = [c for c in rest if c.isupper() or c.islower()]
-            if sum(c.isupper() for c in cased) < 0.85 * len(cased):
+            if not cased or sum(c.isupper() for c in cased) < 0.85 * len(cased):
                 return end
         if end < n and words[end].norm == ".":
             return end + 1 if self._line_start(text, words, start) else None

@@ -70,7 +70,11 @@ def test_a_note_written_in_capitals(nlp: Language) -> None:
         "ENFERMEDAD ACTUAL\nDISNEA DE ESFUERZO. TRATAMIENTO CON FUROSEMIDA. EVOLUCIÓN FAVORABLE."
     )
     assert [label for label, _ in _sections(nlp, text)] == ["family_history", "present_illness"]
-    for ordinary in ("ANTECEDENTES PERSONALES Niega alergias.", "ANTECEDENTES PERSONALES HTA y dislipemia."):
+    for ordinary in (
+        "ANTECEDENTES PERSONALES Niega alergias.",
+        "ANTECEDENTES PERSONALES HTA y dislipemia.",
+        "ANTECEDENTES PERSONALES 1) 2)",
+    ):
         assert [label for label, _ in _sections(nlp, ordinary)] == ["past_history"]
 
 
