@@ -41,13 +41,11 @@ VARIANTS = ("ordinary", "lower", "capitals")
 
 def recase(text: str, variant: str) -> str:
     """``text`` written as ``variant``, character by character (offsets unchanged)."""
+    from alia_clin.encoder.casing import map_same_length
+
     if variant == "ordinary":
         return text
-    out = []
-    for ch in text:
-        new = ch.lower() if variant == "lower" else ch.upper()
-        out.append(new if len(new) == 1 else ch)
-    return "".join(out)
+    return map_same_length(text, str.lower if variant == "lower" else str.upper)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from ..encoder.casing import written_in_capitals
 from ..errors import AliaClinValueError, ErrorCode
 from .sentences import SENTENCE_END, Word, phrase_tokens
 
@@ -106,8 +107,7 @@ class SectionMatcher:
         # phrase is: "... FEVI 35 %. TRATAMIENTO CON FUROSEMIDA" has no heading)
         if sum(c.isalpha() for c in original) >= 3 and original.isupper():
             rest = text[words[end].start :].split("\n", 1)[0][:80]
-            cased = [c for c in rest if c.isupper() or c.islower()]
-            if not cased or sum(c.isupper() for c in cased) < 0.85 * len(cased):
+            if not written_in_capitals(rest):
                 return end
         if end < n and words[end].norm == ".":
             return end + 1 if self._line_start(text, words, start) else None

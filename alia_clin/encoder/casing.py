@@ -20,6 +20,8 @@ turns folding off.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 MODES = ("none", "capitals", "all")
 #: A line is written in capitals when at least this share of its cased letters is upper case.
 MIN_UPPER_SHARE = 0.85
@@ -29,14 +31,20 @@ MIN_LETTERS = 80
 NOTE_UPPER_SHARE = 0.5
 
 
-def lower_same_length(text: str) -> str:
-    """``text`` in lower case, character by character; a character whose lower case is longer
-    than one character (U+0130 'İ') is kept, so offsets never move."""
+def map_same_length(text: str, convert: Callable[[str], str]) -> str:
+    """``convert`` (``str.lower``, ``str.upper``) applied character by character; a character
+    that would become several (U+0130 'İ' in lower case, 'ß' in upper case) is kept, so offsets
+    never move."""
     out = []
     for ch in text:
-        low = ch.lower()
-        out.append(low if len(low) == 1 else ch)
+        new = convert(ch)
+        out.append(new if len(new) == 1 else ch)
     return "".join(out)
+
+
+def lower_same_length(text: str) -> str:
+    """``text`` in lower case without moving any offset (:func:`map_same_length`)."""
+    return map_same_length(text, str.lower)
 
 
 def _cased_counts(text: str) -> tuple[int, int]:
@@ -49,6 +57,12 @@ def _cased_counts(text: str) -> tuple[int, int]:
         elif ch.islower():
             cased += 1
     return upper, cased
+
+
+def written_in_capitals(text: str) -> bool:
+    """Whether ``text`` has cased letters and at least ``MIN_UPPER_SHARE`` of them are upper case."""
+    upper, cased = _cased_counts(text)
+    return cased > 0 and upper >= MIN_UPPER_SHARE * cased
 
 
 def fold_capitals(text: str, mode: str = "capitals") -> str:
@@ -69,10 +83,9 @@ def fold_capitals(text: str, mode: str = "capitals") -> str:
     lines = text.splitlines(keepends=True)
     changed = False
     for i, line in enumerate(lines):
-        upper, cased = _cased_counts(line)
-        if cased == 0 or upper < MIN_UPPER_SHARE * cased:
+        if not written_in_capitals(line):
             continue
-        if cased >= MIN_LETTERS or mostly_capitals:
+        if mostly_capitals or _cased_counts(line)[1] >= MIN_LETTERS:
             lines[i] = lower_same_length(line)
             changed = True
     return "".join(lines) if changed else text
