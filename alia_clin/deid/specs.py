@@ -744,7 +744,10 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
         ),
         context_words("address"),
     )
-    stop = r"(?!(?:Tel|Tfno|Telf|Tlf|Tfn|Fax|E-mail|Email|Correo|Spain|España|Teléfono|Servicio|Hospital)\b)"
+    # a locality stops before a contact, country or service word, in capitals too ("28008 MADRID E-MAIL")
+    stop_words = ("Tel", "Tfno", "Telf", "Tlf", "Tfn", "Fax", "E-mail", "Email", "Correo", "Spain", "España",
+                  "Teléfono", "Servicio", "Hospital")
+    stop = rf"(?!(?:{'|'.join(re.escape(w) for w in (*stop_words, *(w.upper() for w in stop_words)))})\b)"
     places = load_resource("places")
     countries = load_resource("countries")
     names = {n for lang in SUPPORTED_LANGUAGES for n in countries.get(lang, ())}
@@ -801,9 +804,10 @@ def _person_name_regex() -> str:
     """Return a regex for a person's name written after a label: capitalised words on one line.
 
     Words: ``"Pérez"``, ``"Herrero-Hahn"``, ``"O'Donnell"``, ``"Mª"``, initials ``"C."``, joined
-    by one space and optional particles (``"de la"``, ``"y"``). A name stops at a double space,
-    a line end, punctuation, a lower-case word or a word of ``name_stop_words`` (service,
-    facility, street and contact words: ``"Médico: Ana Gil  NºCol: …"`` gives ``"Ana Gil"``).
+    by one space and optional particles (``"de la"``, ``"y"``), starting at a word boundary. A
+    name stops at a double space, a line end, punctuation, a lower-case word or a word of
+    ``name_stop_words`` (service, facility, street and contact words: ``"Médico: Ana Gil  NºCol:
+    …"`` gives ``"Ana Gil"``).
     """
     stop = _trie_alt(_words("name_stop_words", ()), spaces=False)
     core = (
@@ -812,7 +816,8 @@ def _person_name_regex() -> str:
     )
     service = rf"[{_UPPER}][{_LOWER}]*log[íi]a"  # "Oncología", "Nefrología"
     word = rf"(?!(?:{stop}|{service})(?![{_LOWER}{_UPPER}]))(?:{core})(?![\w/º°])"
-    return rf"(?:{_NAME_PARTICLES}[ ])?{word}(?:[ ]{{1,2}}(?:{_NAME_PARTICLES}[ ])?{word}){{0,6}}"
+    # a name starts at a word boundary: "DRA. ANA GIL" must not give the initial "A." of "DRA."
+    return rf"(?<![\w])(?:{_NAME_PARTICLES}[ ])?{word}(?:[ ]{{1,2}}(?:{_NAME_PARTICLES}[ ])?{word}){{0,6}}"
 
 
 def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:

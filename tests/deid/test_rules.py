@@ -223,6 +223,20 @@ def test_clinician_names_after_labels_and_titles(engine: RuleEngine) -> None:
     assert not any("Servicio" in value or "Calle" in value for value in names)
 
 
+def test_a_name_starts_at_a_word_boundary(engine: RuleEngine) -> None:
+    """In capitals the name words do not match, and "DRA." must not leave its "A." as an initial."""
+    text = "REMITIDO POR: DRA. MARTA RUIZ SOLER. SERVICIO DE CARDIOLOGÍA.\nRemitido por: Dra. Inés Gil.\n"
+    found = spans(engine, text)
+    assert ("NOMBRE_PERSONAL_SANITARIO", "A.") not in found
+    assert ("NOMBRE_PERSONAL_SANITARIO", "Inés Gil") in found
+
+
+def test_a_locality_stops_before_a_contact_word_in_capitals(engine: RuleEngine) -> None:
+    found = spans(engine, "C/ MAYOR, 9. 28009 MADRID E-MAIL: X@Y.ES\n02006 ALBACETE TEL.: 967 597 100\n")
+    assert ("TERRITORIO", "MADRID") in found and ("TERRITORIO", "ALBACETE") in found
+    assert not any(label == "TERRITORIO" and ("E-MAIL" in value or "TEL" in value) for label, value in found)
+
+
 def test_names_need_capitals_and_skip_place_titles(engine: RuleEngine) -> None:
     found = spans(engine, "Paciente: mujer de 40 años.\nVive en la Calle del Dr. Fleming 3, 44001 Teruel.\n")
     assert not any(label.startswith("NOMBRE") for label, _ in found)
