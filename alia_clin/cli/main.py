@@ -472,6 +472,13 @@ def models_retrain_head(
             "in capitals; the shipped PHI head).",
         ),
     ] = False,
+    accent_copies: Annotated[
+        bool,
+        typer.Option(
+            "--accent-copies/--no-accent-copies",
+            help="Also train on a copy of every training note typed without accents (ñ and ç kept).",
+        ),
+    ] = False,
     cache: Annotated[Path | None, typer.Option(help="Cache folder for encoded states (.npz).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
@@ -496,6 +503,7 @@ def models_retrain_head(
             layers=_layers(layers),
             decoding=decoding,
             case_copies=case_copies,
+            accent_copies=accent_copies,
         ).validate()
     )
     report = _guard(

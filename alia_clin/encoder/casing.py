@@ -20,6 +20,7 @@ turns folding off.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 
 MODES = ("none", "capitals", "all")
@@ -45,6 +46,25 @@ def map_same_length(text: str, convert: Callable[[str], str]) -> str:
 def lower_same_length(text: str) -> str:
     """``text`` in lower case without moving any offset (:func:`map_same_length`)."""
     return map_same_length(text, str.lower)
+
+
+#: Letters an accent-free keyboard still types: kept by :func:`strip_accents_same_length`.
+KEPT_LETTERS = frozenset("ñÑçÇ")
+
+
+def _without_accent(ch: str) -> str:
+    """``ch`` without its diacritics when that leaves one character ("á" -> "a", "ü" -> "u"),
+    else ``ch``; the letters of :data:`KEPT_LETTERS` are kept."""
+    if ch.isascii() or ch in KEPT_LETTERS:
+        return ch
+    bare = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+    return bare if len(bare) == 1 else ch
+
+
+def strip_accents_same_length(text: str) -> str:
+    """``text`` as typed without accents ("cardíaca" -> "cardiaca"; ñ and ç kept), every offset
+    unchanged (:func:`map_same_length`). Used for accent-free training copies."""
+    return map_same_length(text, _without_accent)
 
 
 def _cased_counts(text: str) -> tuple[int, int]:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import srsly
 
-from ..encoder.casing import lower_same_length
+from ..encoder.casing import lower_same_length, strip_accents_same_length
 from ..encoder.decoding import DECODINGS
 from ..encoder.heads import IGNORE_INDEX, WordTagger
 from ..encoder.windows import EncodedNote, canonical_layers, n_hidden_layers
@@ -83,6 +83,9 @@ class FrozenTaggerConfig:
     #: head reads notes written in lower case, and notes in capitals, which ``alia_encoder``
     #: folds to lower case (:mod:`alia_clin.encoder.casing`), as well as ordinary ones.
     case_copies: bool = False
+    #: Also train on a copy of every training note without accents ("cardiaca", "disnea
+    #: subita"; ñ and ç kept; same gold offsets), as many real notes are typed.
+    accent_copies: bool = False
 
     def validate(self) -> FrozenTaggerConfig:
         """Raises ``E130`` naming the first bad value."""
@@ -327,8 +330,11 @@ def retrain_head(
     td = training_data_as_trained(metrics, corpora).tasks[task_name]
     train_ex = [ex for ex in td.train if set(ex.sources) & set(chosen)]
     cfg = (config or FrozenTaggerConfig()).validate()
+    originals = list(train_ex)
     if cfg.case_copies:
-        train_ex += [lower_case_copy(ex) for ex in train_ex]
+        train_ex += [lower_case_copy(ex) for ex in originals]
+    if cfg.accent_copies:
+        train_ex += [accent_free_copy(ex) for ex in originals]
     nlp = alia_clin.load(model_dir)
     enc_pipe = nlp.get_pipe("alia_encoder")
     encoder = enc_pipe.encoder  # type: ignore[attr-defined]
@@ -394,6 +400,12 @@ def lower_case_copy(example: Example) -> Example:
     """``example`` with its text in lower case (character by character, so every gold offset
     stays valid) and ``#lower`` appended to its id."""
     return replace(example, id=f"{example.id}#lower", text=lower_same_length(example.text))
+
+
+def accent_free_copy(example: Example) -> Example:
+    """``example`` with its text typed without accents (:func:`strip_accents_same_length`, so
+    every gold offset stays valid) and ``#noaccent`` appended to its id."""
+    return replace(example, id=f"{example.id}#noaccent", text=strip_accents_same_length(example.text))
 
 
 def head_dir_name(component: str) -> str:

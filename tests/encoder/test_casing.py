@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alia_clin.encoder.casing import MIN_LETTERS, fold_capitals, lower_same_length
+from alia_clin.encoder.casing import MIN_LETTERS, fold_capitals, lower_same_length, strip_accents_same_length
 
 ORDINARY = (
     "ANTECEDENTES PERSONALES:\n"
@@ -57,3 +57,12 @@ def test_modes(mode: str) -> None:
     assert len(folded) == len(ORDINARY)
     assert folded == (ORDINARY.lower() if mode == "all" else ORDINARY)
     assert fold_capitals(SHOUTING, "none") is SHOUTING
+
+
+def test_accents_are_stripped_in_place() -> None:
+    text = "Disnea súbita, cardiopatía; ÚLTIMA dosis; niño; açúcar; pingüino; ÅNGSTRÖM; İ\r\n"
+    bare = strip_accents_same_length(text)
+    assert bare == "Disnea subita, cardiopatia; ULTIMA dosis; niño; açucar; pinguino; ANGSTROM; I\r\n"
+    assert len(bare) == len(text)
+    plain = "HTA, DM2 y FA en tratamiento con apixaban. FEVI 35 %.\n"
+    assert strip_accents_same_length(plain) == plain

@@ -17,6 +17,7 @@ from alia_clin.errors import AliaClinValueError
 from alia_clin.training.corpora import Example
 from alia_clin.training.frozen import (
     FrozenTaggerConfig,
+    accent_free_copy,
     head_metrics_file,
     lower_case_copy,
     retrain_head,
@@ -56,13 +57,27 @@ def test_lower_case_copy_keeps_gold_offsets() -> None:
     assert ex.text[12:28] == "IC DESCOMPENSADA"
 
 
-def test_case_copies_double_the_training_notes(trained: tuple[Path, Path], tmp_path: Path) -> None:
+def test_accent_free_copy_keeps_gold_offsets() -> None:
+    text = "Insuficiencia cardíaca y disnea súbita en niño; pingüino. ÚLTIMA."
+    ex = Example("n1", text, [(0, 22, "ENFERMEDAD"), (25, 38, "SINTOMA")], ["x/train"])
+    copy = accent_free_copy(ex)
+    assert copy.id == "n1#noaccent" and copy.spans == ex.spans and copy.sources == ex.sources
+    assert copy.text == "Insuficiencia cardiaca y disnea subita en niño; pinguino. ULTIMA."
+    assert copy.text[25:38] == "disnea subita" and len(copy.text) == len(text)
+
+
+def test_case_and_accent_copies_add_training_notes(trained: tuple[Path, Path], tmp_path: Path) -> None:
     model, corpora = trained
     plain = retrain_head(model, tmp_path / "plain", corpora, config=replace(SMALL, epochs=1))
     cfg = replace(SMALL, epochs=1, case_copies=True)
     copies = retrain_head(model, tmp_path / "copies", corpora, config=cfg)
     assert copies["train_notes"] == 2 * plain["train_notes"] > 0
     assert copies["config"]["case_copies"] is True and plain["config"]["case_copies"] is False
+    both = retrain_head(
+        model, tmp_path / "both", corpora, config=replace(cfg, accent_copies=True)
+    )  # one copy of each kind per original note, none of a copy
+    assert both["train_notes"] == 3 * plain["train_notes"]
+    assert both["config"]["accent_copies"] is True and plain["config"]["accent_copies"] is False
 
 
 def test_retrained_ner_head_replaces_only_the_head(trained: tuple[Path, Path], tmp_path: Path) -> None:
@@ -111,13 +126,13 @@ def test_deid_head_and_cli(trained: tuple[Path, Path], tmp_path: Path) -> None:
         [
             "models", "retrain-head", str(model), "--out", str(out), "--component", "alia_deid",
             "--corpora", str(corpora), "--rnn", "4", "--mlp-hidden", "0", "--epochs", "1",
-            "--decoding", "viterbi", "--case-copies", "-q",
+            "--decoding", "viterbi", "--case-copies", "--accent-copies", "-q",
         ],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
     assert report["component"] == "alia_deid" and report["config"]["decoding"] == "viterbi"
-    assert report["config"]["case_copies"] is True
+    assert report["config"]["case_copies"] is True and report["config"]["accent_copies"] is True
     assert (out / head_metrics_file("alia_deid")).is_file()
     deid = spacy.load(out).get_pipe("alia_deid")
     assert deid.head.is_sequential  # type: ignore[attr-defined]
