@@ -16,6 +16,10 @@ whole note is mostly capitals (``NOTE_UPPER_SHARE``). Ordinary notes keep their 
 headings ("ANTECEDENTES PERSONALES:") and abbreviations (HTA, FEVI) untouched, so the model
 sees exactly what it was trained on there. ``mode = "all"`` folds every note; ``"none"``
 turns folding off.
+
+:func:`strip_accents_same_length` gives, the same way, a note as typed without accents; it is
+not applied at inference, only to make accent-free training copies (``retrain-head
+--accent-copies``; the shipped entity heads).
 """
 
 from __future__ import annotations
