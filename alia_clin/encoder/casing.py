@@ -83,10 +83,14 @@ def _cased_counts(text: str) -> tuple[int, int]:
     return upper, cased
 
 
+def _mostly_upper(upper: int, cased: int) -> bool:
+    """Whether ``cased`` > 0 letters, ``upper`` of them upper case, are written in capitals."""
+    return cased > 0 and upper >= MIN_UPPER_SHARE * cased
+
+
 def written_in_capitals(text: str) -> bool:
     """Whether ``text`` has cased letters and at least ``MIN_UPPER_SHARE`` of them are upper case."""
-    upper, cased = _cased_counts(text)
-    return cased > 0 and upper >= MIN_UPPER_SHARE * cased
+    return _mostly_upper(*_cased_counts(text))
 
 
 def fold_capitals(text: str, mode: str = "capitals") -> str:
@@ -107,9 +111,8 @@ def fold_capitals(text: str, mode: str = "capitals") -> str:
     lines = text.splitlines(keepends=True)
     changed = False
     for i, line in enumerate(lines):
-        if not written_in_capitals(line):
-            continue
-        if mostly_capitals or _cased_counts(line)[1] >= MIN_LETTERS:
+        upper, cased = _cased_counts(line)
+        if _mostly_upper(upper, cased) and (mostly_capitals or cased >= MIN_LETTERS):
             lines[i] = lower_same_length(line)
             changed = True
     return "".join(lines) if changed else text
