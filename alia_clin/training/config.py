@@ -27,6 +27,8 @@ Reads a config file (``spacy.util.load_config``; values are JSON, ``null`` is No
     dev = ["meddocan/dev"]
     weight = 1.0                    # loss weight
     sample = 1.0                    # share of its batches per epoch (< 1: replay, fresh subset)
+    case_copies = true              # also train on a lower-case copy of every train note
+    accent_copies = false           # also train on a copy of every train note without accents
 
     [training.tasks.ner]
     component = "alia_ner"
@@ -58,13 +60,18 @@ class TaskConfig:
     """One task: its head's component, sources, labels, loss weight and ``sample``: the share of
     the task's batches taken each epoch (a fresh random subset each epoch; 1.0 = all of them).
     A share below 1 keeps a task the encoder already learned in view at a fraction of its cost
-    while another task is the focus (replay)."""
+    while another task is the focus (replay). ``case_copies`` / ``accent_copies``: also train on
+    a lower-case / accent-free copy of every train note (:mod:`alia_clin.training.copies`; same
+    gold offsets), for notes exported in capitals or lower case, or typed without accents; the
+    dev notes are never copied."""
 
     name: str
     component: str
     sources: TaskSources
     weight: float = 1.0
     sample: float = 1.0
+    case_copies: bool = False
+    accent_copies: bool = False
 
 
 @dataclass
@@ -150,7 +157,19 @@ class TrainConfig:
         return self
 
 
-_TASK_KEYS = {"component", "train", "dev", "holdout", "holdout_fraction", "labels", "weight", "sample"}
+_TASK_KEYS = {
+    "component",
+    "train",
+    "dev",
+    "holdout",
+    "holdout_fraction",
+    "labels",
+    "weight",
+    "sample",
+    "case_copies",
+    "accent_copies",
+}
+_TASK_FLAGS = ("case_copies", "accent_copies")
 _SKIP = {"tasks", "components", "source_path", "lang", "name"}
 
 
@@ -188,7 +207,11 @@ def config_from_dict(cfg: dict[str, Any], *, path: str = "<config>") -> TrainCon
             weight, sample = float(t.get("weight", 1.0)), float(t.get("sample", 1.0))
         except (TypeError, ValueError) as exc:
             raise bad(f"[training.tasks.{name}] weight and sample must be numbers") from exc
-        tasks.append(TaskConfig(name, component, sources, weight, sample))
+        flags = {k: t.get(k, False) for k in _TASK_FLAGS}
+        for key, value in flags.items():
+            if not isinstance(value, bool):
+                raise bad(f"[training.tasks.{name}] {key} must be true or false")
+        tasks.append(TaskConfig(name, component, sources, weight, sample, **flags))
     nlp = cfg.get("nlp") or {}
     components = {k: dict(v) for k, v in (cfg.get("components") or {}).items() if isinstance(v, dict)}
     try:

@@ -35,11 +35,11 @@ from typing import Any
 import numpy as np
 import srsly
 
-from ..encoder.casing import lower_same_length, strip_accents_same_length
 from ..encoder.decoding import DECODINGS
 from ..encoder.heads import IGNORE_INDEX, WordTagger
 from ..encoder.windows import EncodedNote, canonical_layers, n_hidden_layers
 from ..errors import AliaClinValueError, ErrorCode
+from .copies import with_copies
 from .corpora import Example, TaskSources, TrainingData, build_training_data
 from .states import encode_cached
 
@@ -330,11 +330,7 @@ def retrain_head(
     td = training_data_as_trained(metrics, corpora).tasks[task_name]
     train_ex = [ex for ex in td.train if set(ex.sources) & set(chosen)]
     cfg = (config or FrozenTaggerConfig()).validate()
-    originals = list(train_ex)
-    if cfg.case_copies:
-        train_ex += [lower_case_copy(ex) for ex in originals]
-    if cfg.accent_copies:
-        train_ex += [accent_free_copy(ex) for ex in originals]
+    train_ex = with_copies(train_ex, case=cfg.case_copies, accent=cfg.accent_copies)
     nlp = alia_clin.load(model_dir)
     enc_pipe = nlp.get_pipe("alia_encoder")
     encoder = enc_pipe.encoder  # type: ignore[attr-defined]
@@ -394,18 +390,6 @@ def retrain_head(
         model_dir, out_dir, component, head, pipe.cfg, min_score, report, encoder_layers  # type: ignore[attr-defined]
     )
     return report
-
-
-def lower_case_copy(example: Example) -> Example:
-    """``example`` with its text in lower case (character by character, so every gold offset
-    stays valid) and ``#lower`` appended to its id."""
-    return replace(example, id=f"{example.id}#lower", text=lower_same_length(example.text))
-
-
-def accent_free_copy(example: Example) -> Example:
-    """``example`` with its text typed without accents (:func:`strip_accents_same_length`, so
-    every gold offset stays valid) and ``#noaccent`` appended to its id."""
-    return replace(example, id=f"{example.id}#noaccent", text=strip_accents_same_length(example.text))
 
 
 def head_dir_name(component: str) -> str:

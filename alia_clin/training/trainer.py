@@ -58,6 +58,7 @@ from .. import TOKENIZER, __version__
 from ..errors import AliaClinValueError, ErrorCode
 from ..text import split_words
 from .config import TrainConfig
+from .copies import with_copies
 from .corpora import (
     Example,
     TaskSources,
@@ -611,7 +612,8 @@ def train(
             encoder.hidden_size, td.labels, scheme=cfg.scheme, dropout=cfg.head_dropout, rnn=cfg.head_rnn
         )
         head.to(cfg.device)
-        segs = make_segments(encoder, td.train, content)
+        train_notes = with_copies(td.train, case=tc.case_copies, accent=tc.accent_copies)
+        segs = make_segments(encoder, train_notes, content)
         tasks[tc.name] = _TaskState(tc.name, tc.component, tc.weight, head, segs, td.dev)
     rng = random.Random(cfg.seed)
     # a task with sample < 1 takes that share of its batches each epoch (ceil: at least one)
@@ -627,7 +629,14 @@ def train(
     summary_cfg["base_model"] = Path(str(cfg.base_model)).name if cfg.revision is None else cfg.base_model
     summary_cfg["corpora"] = None
     summary_cfg["tasks"] = {
-        t.name: {"component": t.component, "weight": t.weight, "sample": t.sample, **asdict(t.sources)}
+        t.name: {
+            "component": t.component,
+            "weight": t.weight,
+            "sample": t.sample,
+            "case_copies": t.case_copies,
+            "accent_copies": t.accent_copies,
+            **asdict(t.sources),
+        }
         for t in cfg.tasks
     }
     log.write(

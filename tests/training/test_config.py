@@ -72,6 +72,16 @@ def test_task_sample_is_read() -> None:
     assert config_from_dict(cfg).tasks[0].sample == 0.25
 
 
+def test_task_copies_are_read_and_checked() -> None:
+    phi = {"train": ["a"], "dev": ["b"], "case_copies": True}
+    cfg = {"training": {"max_steps": 1, "tasks": {"phi": phi}}}
+    task = config_from_dict(cfg).tasks[0]
+    assert (task.case_copies, task.accent_copies) == (True, False)
+    phi["accent_copies"] = "yes"
+    with pytest.raises(AliaClinValueError, match=r"\[E130\].*accent_copies must be true or false"):
+        config_from_dict(cfg)
+
+
 def test_task_needs_dev_or_holdout() -> None:
     cfg = {"training": {"max_steps": 1, "tasks": {"ner": {"train": ["cardioccc/train"]}}}}
     with pytest.raises(AliaClinValueError, match=r"needs dev"):

@@ -14,12 +14,9 @@ from typer.testing import CliRunner
 
 from alia_clin.cli.main import app
 from alia_clin.errors import AliaClinValueError
-from alia_clin.training.corpora import Example
 from alia_clin.training.frozen import (
     FrozenTaggerConfig,
-    accent_free_copy,
     head_metrics_file,
-    lower_case_copy,
     retrain_head,
     word_chunks,
 )
@@ -46,24 +43,6 @@ def test_chunks_overlap_by_half_and_cover_every_word() -> None:
     notes = [SimpleNamespace(encoded=SimpleNamespace(n_words=n)) for n in (40, 16, 0, 5)]
     items = word_chunks(notes, 16)  # type: ignore[arg-type]
     assert items == [(0, 0, 16), (0, 8, 24), (0, 16, 32), (0, 24, 40), (1, 0, 16), (3, 0, 5)]
-
-
-def test_lower_case_copy_keeps_gold_offsets() -> None:
-    text = "Ingresa por IC DESCOMPENSADA. ÚLTIMA DOSIS: ÑAME."
-    ex = Example("n1", text, [(12, 28, "ENFERMEDAD")], ["x/train"])
-    copy = lower_case_copy(ex)
-    assert copy.id == "n1#lower" and copy.spans == ex.spans and copy.sources == ex.sources
-    assert copy.text == ex.text.lower() and copy.text[12:28] == "ic descompensada"
-    assert ex.text[12:28] == "IC DESCOMPENSADA"
-
-
-def test_accent_free_copy_keeps_gold_offsets() -> None:
-    text = "Insuficiencia cardíaca y disnea súbita en niño; pingüino. ÚLTIMA."
-    ex = Example("n1", text, [(0, 22, "ENFERMEDAD"), (25, 38, "SINTOMA")], ["x/train"])
-    copy = accent_free_copy(ex)
-    assert copy.id == "n1#noaccent" and copy.spans == ex.spans and copy.sources == ex.sources
-    assert copy.text == "Insuficiencia cardiaca y disnea subita en niño; pinguino. ULTIMA."
-    assert copy.text[25:38] == "disnea subita" and len(copy.text) == len(text)
 
 
 def test_case_and_accent_copies_add_training_notes(trained: tuple[Path, Path], tmp_path: Path) -> None:

@@ -245,6 +245,28 @@ def test_task_sample_takes_a_share_of_its_batches_each_epoch(tmp_path: Path) -> 
             cfg.validate()
 
 
+def test_task_copies_add_training_segments(tmp_path: Path) -> None:
+    """``case_copies`` + ``accent_copies`` on the entity task: it trains on more segments (the
+    copies of its train notes), the PHI task's are unchanged and the flags are recorded."""
+    corpora = make_corpus_tree(tmp_path / "corpora")
+    cfg = _config(corpora, max_steps=1, eval_every_steps=0)
+    train(cfg, tmp_path / "plain")
+    cfg.tasks = [
+        replace(t, case_copies=True, accent_copies=True) if t.name == "ner" else t for t in cfg.tasks
+    ]
+    metrics = train(cfg.validate(), tmp_path / "copies")
+
+    def segments(name: str) -> dict[str, int]:
+        start = json.loads((tmp_path / f"{name}.train.jsonl").read_text(encoding="utf-8").splitlines()[0])
+        return dict(start["segments"])
+
+    plain, copies = segments("plain"), segments("copies")
+    assert copies["phi"] == plain["phi"] and copies["ner"] >= 2 * plain["ner"] > 0
+    ner = metrics["config"]["tasks"]["ner"]
+    assert (ner["case_copies"], ner["accent_copies"]) == (True, True)
+    assert metrics["config"]["tasks"]["phi"]["case_copies"] is False
+
+
 def test_training_is_seeded(tmp_path: Path) -> None:
     corpora = make_corpus_tree(tmp_path / "corpora")
     a = train(_config(corpora, max_steps=3, eval_every_steps=0), tmp_path / "a")
