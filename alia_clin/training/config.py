@@ -157,19 +157,9 @@ class TrainConfig:
         return self
 
 
-_TASK_KEYS = {
-    "component",
-    "train",
-    "dev",
-    "holdout",
-    "holdout_fraction",
-    "labels",
-    "weight",
-    "sample",
-    "case_copies",
-    "accent_copies",
-}
 _TASK_FLAGS = ("case_copies", "accent_copies")
+_TASK_KEYS = {"component", "train", "dev", "holdout", "holdout_fraction", "labels", "weight", "sample"}
+_TASK_KEYS |= set(_TASK_FLAGS)
 _SKIP = {"tasks", "components", "source_path", "lang", "name"}
 
 

@@ -629,14 +629,7 @@ def train(
     summary_cfg["base_model"] = Path(str(cfg.base_model)).name if cfg.revision is None else cfg.base_model
     summary_cfg["corpora"] = None
     summary_cfg["tasks"] = {
-        t.name: {
-            "component": t.component,
-            "weight": t.weight,
-            "sample": t.sample,
-            "case_copies": t.case_copies,
-            "accent_copies": t.accent_copies,
-            **asdict(t.sources),
-        }
+        t.name: {**{k: v for k, v in asdict(t).items() if k not in ("name", "sources")}, **asdict(t.sources)}
         for t in cfg.tasks
     }
     log.write(
