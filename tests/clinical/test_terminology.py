@@ -73,6 +73,9 @@ def test_every_code_well_formed(term: Terminology) -> None:
         ("EPLERENONE", "atc", "C03DA04"),
         ("BISOPROLOL", "atc", "C07AB07"),
         ("CARVEDILOL", "atc", "C07AG02"),
+        ("OXALIPLATIN", "atc", "L01XA03"),
+        ("FLUOROURACIL", "atc", "L01BC02"),
+        ("TENOFOVIR", "atc", "J05AF"),
         ("LVEF", "loinc", "10230-1"),
         ("NT_PROBNP", "loinc", "33762-6"),
     ],
@@ -136,6 +139,16 @@ def test_code_validators() -> None:
         ("perfil hepático", "LIVER_FUNCTION_TESTS"),
         ("auscultación cardiorrespiratoria", "CARDIOPULMONARY_AUSCULTATION"),
         ("urocultivos", "URINE_CULTURE"),
+        # table 0.4.0: drugs of PharmaCoNER train + dev, with brand names and spelling variants
+        ("oxaliplatino", "OXALIPLATIN"),
+        ("5-FU", "FLUOROURACIL"),
+        ("5-fluorouracilo", "FLUOROURACIL"),
+        ("adriamicina", "DOXORUBICIN"),
+        ("isoniacida", "ISONIAZID"),
+        ("Adolonta", "TRAMADOL"),
+        ("Urbason", "METHYLPREDNISOLONE"),
+        ("cefuroxima axetilo", "CEFUROXIME"),
+        ("ácido valproico", "VALPROIC_ACID"),
     ],
 )
 def test_synonyms_and_abbreviations(term: Terminology, text: str, cid: str) -> None:
@@ -189,6 +202,15 @@ def test_no_false_hits_for_short_or_common_words(term: Terminology, text: str) -
 def test_oxygen_is_not_a_drug_term(term: Terminology) -> None:
     # "oxígeno" would turn every "saturación de oxígeno" into a FARMACO entity
     assert all(term.concepts[m.concept_id].category != "drug" for m in term.lookup("oxígeno", fuzzy=False))
+
+
+@pytest.mark.parametrize(
+    "text", ["corticoides", "AINEs", "opioides", "benzodiacepinas", "potasio", "creatinina"]
+)
+def test_no_drug_row_for_classes_or_analytes_left_out(term: Terminology, text: str) -> None:
+    # table 0.4.0 left these out: CardioCCC does not annotate drug classes as FARMACO (0 of 41
+    # occurrences in its train texts), and analytes measured in blood are not medications
+    assert all(term.concepts[m.concept_id].category != "drug" for m in term.lookup(text, fuzzy=False))
 
 
 @pytest.mark.parametrize(
