@@ -11,6 +11,10 @@ also stores its *precision* in the training texts: the share of its occurrences 
 at word boundaries) that are gold mentions with that label; :class:`MemoryFinder` adds the
 occurrences of the wordings whose precision reaches a threshold where no entity is yet.
 
+Both look wordings up without accents (:func:`folded_key`: "cardiaca" finds "cardíaca"; ñ and ç
+are kept), because many notes are typed without them and Spanish writes some words both ways.
+Wordings that fold to the same form but carry different labels are not looked up that way.
+
 ``alia_ner`` stores one in its folder (:data:`MEMORY_FILE`) and applies it after decoding;
 ``alia-clin models label-memory`` builds it from a trained pipeline's training split. The
 wordings are clinical terms from annotated corpora (the shipped one: CardioCCC train, CC BY
@@ -23,6 +27,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from spacy.language import Language
@@ -30,6 +35,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from ..encoder.casing import strip_accents_same_length
 from ..entities import relabel_entities
 from ..errors import AliaClinValueError, ErrorCode
 
@@ -40,6 +46,11 @@ FORMAT = "alia_clin.label_memory.v1"
 def memory_key(text: str) -> str:
     """The wording of a mention as the memory compares it: lower case, whitespace collapsed."""
     return " ".join(text.lower().split())
+
+
+def folded_key(text: str) -> str:
+    """:func:`memory_key` without accents (ñ and ç kept): how wordings are looked up."""
+    return strip_accents_same_length(memory_key(text))
 
 
 @dataclass(frozen=True)
@@ -53,12 +64,21 @@ class LabelMemory:
     sources: list[str] = field(default_factory=list)
     precision: dict[str, float] = field(default_factory=dict)
 
+    @cached_property
+    def folded_labels(self) -> dict[str, str]:
+        """:func:`folded_key` → label, for the folded forms whose wordings all have one label."""
+        by_fold: defaultdict[str, set[str]] = defaultdict(set)
+        for key, label in self.labels.items():
+            by_fold[folded_key(key)].add(label)
+        return {fold: next(iter(labels)) for fold, labels in by_fold.items() if len(labels) == 1}
+
     def relabel(self, doc: Doc) -> int:
-        """Give every entity of ``doc.ents`` whose wording is kept the kept label; returns the
-        number of entities changed."""
+        """Give every entity of ``doc.ents`` whose wording is kept (compared without accents,
+        :func:`folded_key`) the kept label; returns the number of entities changed."""
         known = set(self.labels.values())
+        folded = self.folded_labels
         return relabel_entities(
-            doc, lambda ent: self.labels.get(memory_key(ent.text)) if ent.label_ in known else None
+            doc, lambda ent: folded.get(folded_key(ent.text)) if ent.label_ in known else None
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,24 +156,36 @@ def _precision(
 
 class MemoryFinder:
     """Finds, in a doc, the memory's wordings whose training-text precision is at least
-    ``min_precision`` (token sequences compared in lower case), labelled as the memory says."""
+    ``min_precision`` (token sequences compared in lower case and without accents), labelled as
+    the memory says. A folded form is looked for when every wording that folds to it has one
+    label and reaches the precision."""
 
     def __init__(self, memory: LabelMemory, nlp: Language, min_precision: float) -> None:
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._labels: dict[int, str] = {}
-        for key, label in memory.labels.items():
-            if memory.precision.get(key, 0.0) >= min_precision:
-                match_id = nlp.vocab.strings.add(key)
+        self._vocab = nlp.vocab
+        folded = memory.folded_labels
+        precise: defaultdict[str, list[bool]] = defaultdict(list)
+        for key in memory.labels:
+            precise[folded_key(key)].append(memory.precision.get(key, 0.0) >= min_precision)
+        for fold, label in folded.items():
+            if all(precise[fold]):
+                match_id = nlp.vocab.strings.add(fold)
                 self._labels[match_id] = label
-                self.matcher.add(key, [nlp.make_doc(key)])
+                self.matcher.add(fold, [nlp.make_doc(fold)])
 
     def add_mentions(self, doc: Doc, blocked: set[int]) -> int:
         """Add to ``doc.ents`` every longest found mention that overlaps no entity and no token of
         ``blocked``; returns how many were added."""
         taken = set(blocked).union(*(range(e.start, e.end) for e in doc.ents))
+        bare = Doc(
+            self._vocab,
+            words=[strip_accents_same_length(t.text) for t in doc],
+            spaces=[bool(t.whitespace_) for t in doc],
+        )
         found = [
             Span(doc, start, end, label=self._labels[match_id])
-            for match_id, start, end in self.matcher(doc)
+            for match_id, start, end in self.matcher(bare)
             if not taken.intersection(range(start, end))
         ]
         new = filter_spans(found)

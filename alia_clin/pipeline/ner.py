@@ -14,8 +14,9 @@ PROCEDIMIENTO + "negativos" SINTOMA) become one SINTOMA with the test in
 glued rest ("ARA-" → "ARA-II", "COVID" → "COVID-19", "fluorouracilo" → "5-fluorouracilo";
 :mod:`alia_clin.clinical.affixes`). Then, with ``label_memory`` (default on) and a label memory
 in the component folder (``label_memory.json``, written by ``alia-clin models label-memory``),
-an entity whose exact wording nearly always has another label in the training gold gets that
-label (:mod:`alia_clin.clinical.label_memory`), and the memory's wordings whose precision in the
+an entity whose exact wording (compared in lower case and without accents) nearly always has
+another label in the training gold gets that label (:mod:`alia_clin.clinical.label_memory`), and
+the memory's wordings whose precision in the
 training texts is at least ``memory_min_precision`` (default 0.5) are added as entities where no
 entity is yet (never on a token of ``doc.spans["phi"]``). Adding a mention that is right with
 probability p raises strict F1 exactly when p > F1 / 2 (about .37 for the shipped model), so 0.5

@@ -115,12 +115,19 @@ def test_precision_is_the_share_of_training_occurrences_that_are_gold() -> None:
     assert memory.precision == {"cardiomegalia": 0.8}
 
 
-def test_finder_adds_precise_wordings_where_nothing_was_found() -> None:
-    memory = LabelMemory(
-        {"disnea de esfuerzo": "SINTOMA", "disnea": "SINTOMA", "ecg": "PROCEDIMIENTO"},
+def _memory(wordings: dict[str, tuple[str, float]]) -> LabelMemory:
+    """A memory (min_count 5, min_share .9) from wording -> (label, training-text precision)."""
+    return LabelMemory(
+        {key: label for key, (label, _) in wordings.items()},
         5,
         0.9,
-        precision={"disnea de esfuerzo": 0.9, "disnea": 0.8, "ecg": 0.4},
+        precision={key: precision for key, (_, precision) in wordings.items()},
+    )
+
+
+def test_finder_adds_precise_wordings_where_nothing_was_found() -> None:
+    memory = _memory(
+        {"disnea de esfuerzo": ("SINTOMA", 0.9), "disnea": ("SINTOMA", 0.8), "ecg": ("PROCEDIMIENTO", 0.4)}
     )
     nlp = _nlp(memory)
     text = "Disnea de esfuerzo y disnea. ECG normal. Dolor y disnea."
@@ -144,3 +151,28 @@ def test_finder_adds_precise_wordings_where_nothing_was_found() -> None:
     doc = strict.make_doc(text)
     strict.get_pipe("alia_ner")._set_annotations(doc, [])  # type: ignore[attr-defined]
     assert list(doc.ents) == []
+
+
+def test_lookup_ignores_accents_but_not_enye_or_conflicting_labels() -> None:
+    memory = _memory(
+        {
+            "cardiopatía isquémica": ("ENFERMEDAD", 0.9),
+            "síncope": ("SINTOMA", 0.9),
+            "daño renal": ("ENFERMEDAD", 0.9),
+        }
+    )
+    nlp = _nlp(memory)
+    doc = nlp.make_doc("Cardiopatia isquemica. Sincope. Dano renal.")
+    nlp.get_pipe("alia_ner")._set_annotations(doc, [(0, 21, "SINTOMA", 0.9)])  # type: ignore[attr-defined]
+    # relabelled and found without their accents; "dano" is not "daño" (ñ is a letter, not an accent)
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("Cardiopatia isquemica", "ENFERMEDAD"),
+        ("Sincope", "SINTOMA"),
+    ]
+    # two wordings that differ only by an accent but have different labels: neither is looked up
+    clash = _memory({"síncope": ("SINTOMA", 0.9), "sincope": ("ENFERMEDAD", 0.9)})
+    assert clash.folded_labels == {}
+    nlp = _nlp(clash)
+    doc = nlp.make_doc("Síncope. Sincope.")
+    nlp.get_pipe("alia_ner")._set_annotations(doc, [(0, 7, "ENFERMEDAD", 0.9)])  # type: ignore[attr-defined]
+    assert [(e.text, e.label_) for e in doc.ents] == [("Síncope", "ENFERMEDAD")]
