@@ -552,8 +552,12 @@ def models_label_memory(
     corpora: Annotated[
         Path | None, typer.Option(help="Corpora root (default: $ALIA_CLIN_CORPORA or ../shared/corpora).")
     ] = None,
-    min_count: Annotated[int, typer.Option(help="Least number of gold mentions of a wording.")] = 5,
-    min_share: Annotated[float, typer.Option(help="Least share of those with its top label.")] = 0.9,
+    min_count: Annotated[
+        int | None, typer.Option(help="Least number of gold mentions of a wording (default: 2).")
+    ] = None,
+    min_share: Annotated[
+        float | None, typer.Option(help="Least share of those with its top label (default: 0.9).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
 ) -> None:
     """Build alia_ner's label memory from the training split's gold (dev stays unseen) and write
@@ -563,11 +567,9 @@ def models_label_memory(
     from ..training.corpora import default_corpora_root
     from ..training.label_memory import write_label_memory
 
-    summary = _guard(
-        lambda: write_label_memory(
-            trained, corpora or default_corpora_root(), min_count=min_count, min_share=min_share
-        )
-    )
+    given = {"min_count": min_count, "min_share": min_share}
+    settings: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    summary = _guard(lambda: write_label_memory(trained, corpora or default_corpora_root(), **settings))
     typer.echo(json.dumps(summary, indent=2))
 
 

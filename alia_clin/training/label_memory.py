@@ -19,7 +19,7 @@ from typing import Any
 
 import srsly
 
-from ..clinical.label_memory import MEMORY_FILE, LabelMemory, build_label_memory
+from ..clinical.label_memory import MEMORY_FILE, MIN_COUNT, MIN_SHARE, LabelMemory, build_label_memory
 from ..errors import AliaClinValueError, ErrorCode
 from .corpora import TaskData
 from .frozen import read_training_metrics, task_of, training_data_as_trained
@@ -30,7 +30,7 @@ COMPONENT = "alia_ner"
 
 
 def task_label_memory(
-    td: TaskData, sources: Sequence[str], *, min_count: int = 5, min_share: float = 0.9
+    td: TaskData, sources: Sequence[str], *, min_count: int = MIN_COUNT, min_share: float = MIN_SHARE
 ) -> LabelMemory:
     """The label memory of task ``td`` from its training documents (``sources``: recorded)."""
     memory = build_label_memory(
@@ -45,7 +45,7 @@ def task_label_memory(
 
 
 def write_label_memory(
-    model_dir: str | Path, corpora: str | Path, *, min_count: int = 5, min_share: float = 0.9
+    model_dir: str | Path, corpora: str | Path, *, min_count: int = MIN_COUNT, min_share: float = MIN_SHARE
 ) -> dict[str, Any]:
     """Build the label memory of ``model_dir``'s ``alia_ner`` task and write it into
     ``model_dir/alia_ner/``. Raises ``E010`` (no such folder), ``E130`` (not a trained pipeline,

@@ -11,7 +11,7 @@ from spacy.tokens import Doc
 
 import alia_clin.pipeline.ner  # noqa: F401  (registers the factory)
 from alia_clin import TOKENIZER
-from alia_clin.clinical.label_memory import LabelMemory, build_label_memory, memory_key
+from alia_clin.clinical.label_memory import MIN_COUNT, MIN_SHARE, LabelMemory, build_label_memory, memory_key
 from alia_clin.errors import AliaClinValueError
 
 TRAIN = [
@@ -35,6 +35,17 @@ def test_build_keeps_frequent_unambiguous_wordings_only() -> None:
         "cardiomegalia leve": "SINTOMA",
     }
     assert memory_key(" Cardiomegalia\n leve ") == "cardiomegalia leve"
+
+
+def test_default_keeps_wordings_seen_twice() -> None:
+    train = [
+        ("Cardiomegalia.", [(0, 13, "ENFERMEDAD")]),
+        ("cardiomegalia", [(0, 13, "ENFERMEDAD")]),
+        ("Disnea", [(0, 6, "SINTOMA")]),
+    ]
+    memory = build_label_memory(train, labels=["ENFERMEDAD", "SINTOMA"])
+    assert (memory.min_count, memory.min_share) == (MIN_COUNT, MIN_SHARE) == (2, 0.9)
+    assert memory.labels == {"cardiomegalia": "ENFERMEDAD"}  # disnea: once
 
 
 @pytest.mark.parametrize(("count", "share"), [(0, 0.9), (5, 0.5), (5, 1.1)])
