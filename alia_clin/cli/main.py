@@ -558,16 +558,22 @@ def models_label_memory(
     min_share: Annotated[
         float | None, typer.Option(help="Least share of those with its top label (default: 0.9).")
     ] = None,
+    find_share: Annotated[
+        float | None,
+        typer.Option(help="Least top-label share of a wording kept for the finder only (default: 0.6)."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose/--quiet", "-v/-q")] = True,
 ) -> None:
     """Build alia_ner's label memory from the training split's gold (dev stays unseen) and write
     it into TRAINED/alia_ner/label_memory.json: an entity whose exact wording has one label in at
-    least MIN_SHARE of its MIN_COUNT or more training mentions gets that label. Prints counts."""
+    least MIN_SHARE of its MIN_COUNT or more training mentions gets that label; precise wordings
+    (those and, for adding only, those whose top label has a share of at least FIND_SHARE) are
+    added where nothing was found. Prints counts."""
     _setup_logging(verbose)
     from ..training.corpora import default_corpora_root
     from ..training.label_memory import write_label_memory
 
-    given = {"min_count": min_count, "min_share": min_share}
+    given = {"min_count": min_count, "min_share": min_share, "find_share": find_share}
     settings: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     summary = _guard(lambda: write_label_memory(trained, corpora or default_corpora_root(), **settings))
     typer.echo(json.dumps(summary, indent=2))

@@ -9,7 +9,9 @@ gives an entity of ``doc.ents`` whose whole wording is kept that label (only ent
 label is one of the memory's labels; offsets never change). For each kept wording the memory
 also stores its *precision* in the training texts: the share of its occurrences there (any case,
 at word boundaries) that are gold mentions with that label; :class:`MemoryFinder` adds the
-occurrences of the wordings whose precision reaches a threshold where no entity is yet.
+occurrences of the wordings whose precision reaches a threshold where no entity is yet. Wordings
+whose top label has a smaller share (at least ``find_share``) are kept for the finder only
+(``found``): often enough right to add where the tagger found nothing, not to overrule it.
 
 Both look wordings up without accents (:func:`folded_key`: "cardiaca" finds "cardíaca"; ñ and ç
 are kept), because many notes are typed without them and Spanish writes some words both ways.
@@ -49,6 +51,12 @@ FORMAT = "alia_clin.label_memory.v1"
 MIN_COUNT = 2
 #: Default least share of a wording's gold mentions that carry its kept label.
 MIN_SHARE = 0.9
+#: Default least share of a wording kept for the finder only (its majority label, below
+#: ``MIN_SHARE``). On the same held-out folds, such wordings with training-text precision >= .5
+#: were gold mentions with their label in 69 % of their occurrences (worth adding where nothing
+#: was found), but their label was right in only 83 % of those that were gold mentions, too few
+#: to overrule the tagger's label.
+FIND_SHARE = 0.6
 
 
 def memory_key(text: str) -> str:
@@ -63,22 +71,28 @@ def folded_key(text: str) -> str:
 
 @dataclass(frozen=True)
 class LabelMemory:
-    """Wording → label, wording → precision in the training texts, and how it was built
-    (``min_count``, ``min_share``, ``sources``)."""
+    """Wording → label (used to relabel and to find), wording → label for the finder only
+    (``found``: majority label below ``min_share``), wording → precision in the training texts,
+    and how it was built (``min_count``, ``min_share``, ``find_share``, ``sources``)."""
 
     labels: dict[str, str]
     min_count: int
     min_share: float
     sources: list[str] = field(default_factory=list)
     precision: dict[str, float] = field(default_factory=dict)
+    found: dict[str, str] = field(default_factory=dict)
+    find_share: float | None = None
 
     @cached_property
     def folded_labels(self) -> dict[str, str]:
-        """:func:`folded_key` → label, for the folded forms whose wordings all have one label."""
-        by_fold: defaultdict[str, set[str]] = defaultdict(set)
-        for key, label in self.labels.items():
-            by_fold[folded_key(key)].add(label)
-        return {fold: next(iter(labels)) for fold, labels in by_fold.items() if len(labels) == 1}
+        """:func:`folded_key` → label of :attr:`labels` (the relabelling wordings), for the folded
+        forms whose wordings all have one label."""
+        return _folded(self.labels)
+
+    @cached_property
+    def folded_finder_labels(self) -> dict[str, str]:
+        """Like :attr:`folded_labels`, over :attr:`labels` and :attr:`found` together."""
+        return _folded({**self.found, **self.labels})
 
     def relabel(self, doc: Doc) -> int:
         """Give every entity of ``doc.ents`` whose wording is kept (compared without accents,
@@ -98,6 +112,8 @@ class LabelMemory:
             "sources": list(self.sources),
             "labels": dict(sorted(self.labels.items())),
             "precision": dict(sorted(self.precision.items())),
+            "find_share": self.find_share,
+            "found": dict(sorted(self.found.items())),
         }
 
     @classmethod
@@ -111,7 +127,17 @@ class LabelMemory:
             min_share=float(data["min_share"]),
             sources=[str(s) for s in data.get("sources", [])],
             precision={str(k): float(v) for k, v in data.get("precision", {}).items()},
+            found={str(k): str(v) for k, v in (data.get("found") or {}).items()},
+            find_share=None if data.get("find_share") is None else float(data["find_share"]),
         )
+
+
+def _folded(labels: dict[str, str]) -> dict[str, str]:
+    """:func:`folded_key` → label, for the folded forms whose wordings all have one label."""
+    by_fold: defaultdict[str, set[str]] = defaultdict(set)
+    for key, label in labels.items():
+        by_fold[folded_key(key)].add(label)
+    return {fold: next(iter(found)) for fold, found in by_fold.items() if len(found) == 1}
 
 
 def build_label_memory(
@@ -120,15 +146,23 @@ def build_label_memory(
     labels: Sequence[str],
     min_count: int = MIN_COUNT,
     min_share: float = MIN_SHARE,
+    find_share: float | None = FIND_SHARE,
     sources: Sequence[str] = (),
 ) -> LabelMemory:
     """Count the labels of each gold wording in ``examples`` (``(text, [(start, end, label)])``;
     spans of other labels are ignored) and keep those seen ``min_count`` times or more with one
-    label in at least ``min_share`` of them. ``E107`` for a bad ``min_count`` or ``min_share``."""
+    label in at least ``min_share`` of them (``labels``), and, for the finder only, those whose
+    top label has a share in [``find_share``, ``min_share``) (``found``; None or a share of at
+    least ``min_share``: none). ``E107`` for
+    a bad ``min_count``, ``min_share`` or ``find_share``."""
     if min_count < 1:
         raise AliaClinValueError(ErrorCode.E107, value=str(min_count), field="min_count", choices=">= 1")
     if not 0.5 < min_share <= 1.0:
         raise AliaClinValueError(ErrorCode.E107, value=str(min_share), field="min_share", choices="(0.5, 1]")
+    if find_share is not None and not 0.5 < find_share <= 1.0:
+        raise AliaClinValueError(
+            ErrorCode.E107, value=str(find_share), field="find_share", choices="(0.5, 1]"
+        )
     wanted = set(labels)
     examples = list(examples)
     counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -137,12 +171,25 @@ def build_label_memory(
             if label in wanted:
                 counts[memory_key(text[start:end])][label] += 1
     kept: dict[str, str] = {}
+    found: dict[str, str] = {}
     for key, by_label in counts.items():
         total = sum(by_label.values())
         label, n = by_label.most_common(1)[0]
-        if key and total >= min_count and n / total >= min_share:
+        if not key or total < min_count:
+            continue
+        if n / total >= min_share:
             kept[key] = label
-    return LabelMemory(kept, min_count, min_share, list(sources), _precision(kept, examples))
+        elif find_share is not None and n / total >= find_share:
+            found[key] = label
+    return LabelMemory(
+        kept,
+        min_count,
+        min_share,
+        list(sources),
+        _precision({**kept, **found}, examples),
+        found=found,
+        find_share=find_share,
+    )
 
 
 def _precision(
@@ -163,7 +210,8 @@ def _precision(
 
 
 class MemoryFinder:
-    """Finds, in a doc, the memory's wordings whose training-text precision is at least
+    """Finds, in a doc, the memory's wordings (:attr:`LabelMemory.labels` and
+    :attr:`LabelMemory.found`) whose training-text precision is at least
     ``min_precision`` (token sequences compared in lower case and without accents), labelled as
     the memory says. A folded form is looked for when every wording that folds to it has one
     label and reaches the precision."""
@@ -172,9 +220,9 @@ class MemoryFinder:
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._labels: dict[int, str] = {}
         self._vocab = nlp.vocab
-        folded = memory.folded_labels
+        folded = memory.folded_finder_labels
         precise: defaultdict[str, list[bool]] = defaultdict(list)
-        for key in memory.labels:
+        for key in {**memory.found, **memory.labels}:
             precise[folded_key(key)].append(memory.precision.get(key, 0.0) >= min_precision)
         for fold, label in folded.items():
             if all(precise[fold]):

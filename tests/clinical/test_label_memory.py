@@ -11,7 +11,14 @@ from spacy.tokens import Doc
 
 import alia_clin.pipeline.ner  # noqa: F401  (registers the factory)
 from alia_clin import TOKENIZER
-from alia_clin.clinical.label_memory import MIN_COUNT, MIN_SHARE, LabelMemory, build_label_memory, memory_key
+from alia_clin.clinical.label_memory import (
+    FIND_SHARE,
+    MIN_COUNT,
+    MIN_SHARE,
+    LabelMemory,
+    build_label_memory,
+    memory_key,
+)
 from alia_clin.errors import AliaClinValueError
 
 TRAIN = [
@@ -35,6 +42,11 @@ def test_build_keeps_frequent_unambiguous_wordings_only() -> None:
         "cardiomegalia leve": "SINTOMA",
     }
     assert memory_key(" Cardiomegalia\n leve ") == "cardiomegalia leve"
+    # disnea (2 of 3 SINTOMA) is kept for the finder only; not at all without find_share
+    assert memory.found == {"disnea": "SINTOMA"} and memory.find_share == FIND_SHARE
+    assert "disnea" in memory.precision
+    assert build_label_memory(TRAIN, labels=["SINTOMA"], min_count=3, find_share=None).found == {}
+    assert looser.found == {}  # its min_share is at the finder's share: nothing left below it
 
 
 def test_default_keeps_wordings_seen_twice() -> None:
@@ -48,10 +60,12 @@ def test_default_keeps_wordings_seen_twice() -> None:
     assert memory.labels == {"cardiomegalia": "ENFERMEDAD"}  # disnea: once
 
 
-@pytest.mark.parametrize(("count", "share"), [(0, 0.9), (5, 0.5), (5, 1.1)])
-def test_bad_settings_are_refused(count: int, share: float) -> None:
+@pytest.mark.parametrize(
+    ("count", "share", "find"), [(0, 0.9, 0.6), (5, 0.5, 0.6), (5, 1.1, 0.6), (5, 0.9, 0.5), (5, 0.9, 1.2)]
+)
+def test_bad_settings_are_refused(count: int, share: float, find: float) -> None:
     with pytest.raises(AliaClinValueError) as err:
-        build_label_memory(TRAIN, labels=["SINTOMA"], min_count=count, min_share=share)
+        build_label_memory(TRAIN, labels=["SINTOMA"], min_count=count, min_share=share, find_share=find)
     assert err.value.code == "E107"
 
 
@@ -60,6 +74,11 @@ def test_round_trip_and_a_file_of_another_kind_is_refused() -> None:
         TRAIN, labels=["ENFERMEDAD", "SINTOMA"], min_count=1, min_share=0.6, sources=["x"]
     )
     assert LabelMemory.from_dict(memory.to_dict()) == memory
+    with_found = build_label_memory(TRAIN, labels=["ENFERMEDAD", "SINTOMA"], min_count=3)
+    assert with_found.found and LabelMemory.from_dict(with_found.to_dict()) == with_found
+    # a memory written before the finder-only wordings existed reads as having none
+    old = {k: v for k, v in with_found.to_dict().items() if k not in ("found", "find_share")}
+    assert LabelMemory.from_dict(old).found == {}
     with pytest.raises(AliaClinValueError) as err:
         LabelMemory.from_dict({"labels": {}})
     assert err.value.code == "E106"
@@ -187,3 +206,11 @@ def test_lookup_ignores_accents_but_not_enye_or_conflicting_labels() -> None:
     doc = nlp.make_doc("Síncope. Sincope.")
     nlp.get_pipe("alia_ner")._set_annotations(doc, [(0, 7, "ENFERMEDAD", 0.9)])  # type: ignore[attr-defined]
     assert [(e.text, e.label_) for e in doc.ents] == [("Síncope", "ENFERMEDAD")]
+
+
+def test_finder_only_wordings_are_added_but_never_relabel() -> None:
+    memory = LabelMemory({}, 5, 0.9, precision={"disnea": 0.8}, found={"disnea": "SINTOMA"}, find_share=0.6)
+    nlp = _nlp(memory)
+    doc = nlp.make_doc("Disnea. Disnea.")
+    nlp.get_pipe("alia_ner")._set_annotations(doc, [(0, 6, "ENFERMEDAD", 0.9)])  # type: ignore[attr-defined]
+    assert [(e.start_char, e.label_) for e in doc.ents] == [(0, "ENFERMEDAD"), (8, "SINTOMA")]
