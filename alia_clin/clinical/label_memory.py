@@ -153,8 +153,7 @@ def build_label_memory(
     spans of other labels are ignored) and keep those seen ``min_count`` times or more with one
     label in at least ``min_share`` of them (``labels``), and, for the finder only, those whose
     top label has a share in [``find_share``, ``min_share``) (``found``; None or a share of at
-    least ``min_share``: none). ``E107`` for
-    a bad ``min_count``, ``min_share`` or ``find_share``."""
+    least ``min_share``: none). ``E107`` for a bad ``min_count``, ``min_share`` or ``find_share``."""
     if min_count < 1:
         raise AliaClinValueError(ErrorCode.E107, value=str(min_count), field="min_count", choices=">= 1")
     if not 0.5 < min_share <= 1.0:

@@ -16,8 +16,8 @@ glued rest ("ARA-" → "ARA-II", "COVID" → "COVID-19", "fluorouracilo" → "5-
 in the component folder (``label_memory.json``, written by ``alia-clin models label-memory``),
 an entity whose exact wording (compared in lower case and without accents) nearly always has
 another label in the training gold gets that label (:mod:`alia_clin.clinical.label_memory`), and
-the memory's wordings whose precision in the
-training texts is at least ``memory_min_precision`` (default 0.5) are added as entities where no
+the memory's wordings (those, and those kept for adding only) whose precision in the training
+texts is at least ``memory_min_precision`` (default 0.5) are added as entities where no
 entity is yet (never on a token of ``doc.spans["phi"]``). Adding a mention that is right with
 probability p raises strict F1 exactly when p > F1 / 2 (about .37 for the shipped model), so 0.5
 keeps a margin; the training-text precision also counts occurrences inside longer gold spans,
