@@ -90,9 +90,14 @@ class LabelMemory:
         return _folded(self.labels)
 
     @cached_property
+    def finder_labels(self) -> dict[str, str]:
+        """Every wording the finder may add: :attr:`found` and :attr:`labels` together."""
+        return {**self.found, **self.labels}
+
+    @cached_property
     def folded_finder_labels(self) -> dict[str, str]:
-        """Like :attr:`folded_labels`, over :attr:`labels` and :attr:`found` together."""
-        return _folded({**self.found, **self.labels})
+        """Like :attr:`folded_labels`, over :attr:`finder_labels`."""
+        return _folded(self.finder_labels)
 
     def relabel(self, doc: Doc) -> int:
         """Give every entity of ``doc.ents`` whose wording is kept (compared without accents,
@@ -221,7 +226,7 @@ class MemoryFinder:
         self._vocab = nlp.vocab
         folded = memory.folded_finder_labels
         precise: defaultdict[str, list[bool]] = defaultdict(list)
-        for key in {**memory.found, **memory.labels}:
+        for key in memory.finder_labels:
             precise[folded_key(key)].append(memory.precision.get(key, 0.0) >= min_precision)
         for fold, label in folded.items():
             if all(precise[fold]):

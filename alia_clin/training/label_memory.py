@@ -90,7 +90,7 @@ def write_label_memory(
         "wordings": len(memory.labels),
         "by_label": dict(sorted(Counter(memory.labels.values()).items())),
         "finder_only_wordings": len(memory.found),
-        "min_count": min_count,
-        "min_share": min_share,
-        "find_share": find_share,
+        "min_count": memory.min_count,
+        "min_share": memory.min_share,
+        "find_share": memory.find_share,
     }
