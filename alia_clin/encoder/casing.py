@@ -93,26 +93,43 @@ def written_in_capitals(text: str) -> bool:
     return _mostly_upper(*_cased_counts(text))
 
 
+def capital_lines(text: str) -> list[tuple[int, int]]:
+    """Character ranges ``[start, end)`` of the lines of ``text`` written in capitals, in order:
+    the lines :func:`fold_capitals` folds in ``"capitals"`` mode (see the module docstring). A
+    range includes the line's line break."""
+    note_upper, note_cased = _cased_counts(text)
+    if note_upper == 0:
+        return []
+    mostly_capitals = note_upper >= NOTE_UPPER_SHARE * note_cased
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        upper, cased = _cased_counts(line)
+        if _mostly_upper(upper, cased) and (mostly_capitals or cased >= MIN_LETTERS):
+            out.append((pos, pos + len(line)))
+        pos += len(line)
+    return out
+
+
 def fold_capitals(text: str, mode: str = "capitals") -> str:
     """The text the encoder should read for ``text`` (same length, same character positions).
 
     ``mode``: ``"none"`` (``text`` unchanged), ``"capitals"`` (lines written in capitals in lower
-    case, see the module docstring) or ``"all"`` (the whole text in lower case). Returns ``text``
-    itself when nothing is folded.
+    case, see the module docstring and :func:`capital_lines`) or ``"all"`` (the whole text in
+    lower case). Returns ``text`` itself when nothing is folded.
     """
     if mode == "none" or not text:
         return text
     if mode == "all":
         return lower_same_length(text)
-    note_upper, note_cased = _cased_counts(text)
-    if note_upper == 0:
+    lines = capital_lines(text)
+    if not lines:
         return text
-    mostly_capitals = note_upper >= NOTE_UPPER_SHARE * note_cased
-    lines = text.splitlines(keepends=True)
-    changed = False
-    for i, line in enumerate(lines):
-        upper, cased = _cased_counts(line)
-        if _mostly_upper(upper, cased) and (mostly_capitals or cased >= MIN_LETTERS):
-            lines[i] = lower_same_length(line)
-            changed = True
-    return "".join(lines) if changed else text
+    parts: list[str] = []
+    pos = 0
+    for start, end in lines:
+        parts.append(text[pos:start])
+        parts.append(lower_same_length(text[start:end]))
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)

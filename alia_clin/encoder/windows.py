@@ -69,13 +69,15 @@ class EncodedNote:
     ``words[i]`` are the character offsets of word ``i`` in the note text and ``states[i]``
     its float32 hidden vector (``[n_words, hidden × len(layers)]``: the vectors of ``layers``
     concatenated in that order). ``encoder_sha256`` names the weights that produced the states,
-    so heads can check they read the encoder they were trained on.
+    so heads can check they read the encoder they were trained on. ``case_fold`` is the mode the
+    ``alia_encoder`` stage read the note with (:func:`alia_clin.encoder.casing.fold_capitals`).
     """
 
     words: list[tuple[int, int]]
     states: np.ndarray
     encoder_sha256: str = ""
     layers: tuple[int, ...] = (-1,)
+    case_fold: str = "none"
 
     @property
     def n_words(self) -> int:

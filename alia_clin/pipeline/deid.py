@@ -20,6 +20,13 @@ two (a checksum-validated identifier keeps its label): the rules' precision, wit
 span extents where the rules stop short (truncated addresses, names, institutions). Sources
 plugged in with ``add_source`` count as model sources.
 
+**Notes in capitals.** With ``capitals_facilities`` (default on), the facility name rules'
+matches on lines written in capitals (:func:`~alia_clin.encoder.casing.capital_lines`) are
+revised before merging (:mod:`alia_clin.deid.capitals`): a model candidate (score ≥
+``model_min_score``) that overlaps one replaces it, and one that no model candidate overlaps
+is cut before its first function word or service word. In capitals every word looks like a
+name, so the rules alone ran on through the sentence ("CLÍNICA DE UN MES DE EVOLUCIÓN …").
+
 **Model layer.** With a PHI head (:class:`~alia_clin.encoder.heads.WordTagger` over the shared
 encoder; :meth:`DeidComponent.set_head`, ``initialize(phi_head=DIR)``, or ``phi_head/`` in the
 component directory read by ``from_disk``), a source named ``"model"`` reads the encoder states
@@ -40,7 +47,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
+from ..deid.capitals import revise_capital_facilities
 from ..deid.rules import PhiMatch, RuleEngine
+from ..encoder.casing import capital_lines
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
 from .base import ErrorHandlingPipe
@@ -103,6 +112,14 @@ class _HeadSource:
 
 
 MERGE_POLICIES = ("score", "rules_first", "rules_extend")
+
+
+def _model_read_folded(doc: Doc) -> bool:
+    """Whether the model layer read ``doc``'s lines in capitals folded: true unless the encoder ran
+    with ``case_fold = "none"`` (a plugged-in source without the encoder counts as folded)."""
+    from .encoder import encoded_case_fold
+
+    return encoded_case_fold(doc) != "none"
 
 
 def merge_candidates(
@@ -184,6 +201,7 @@ class DeidComponent(ErrorHandlingPipe):
         labels: Sequence[str] | None,
         merge: str = "score",
         model_min_score: float = 0.5,
+        capitals_facilities: bool = True,
     ) -> None:
         install_extensions()
         if merge not in MERGE_POLICIES:
@@ -199,6 +217,7 @@ class DeidComponent(ErrorHandlingPipe):
             "labels": list(labels) if labels is not None else None,
             "merge": merge,
             "model_min_score": float(model_min_score),
+            "capitals_facilities": bool(capitals_facilities),
         }
         self._rules: RuleEngine | None = None
         self._sources: dict[str, PhiSource] = {}
@@ -274,8 +293,18 @@ class DeidComponent(ErrorHandlingPipe):
                     for src in sources.values()
                 ]
                 for i, doc in enumerate(docs):
+                    candidates = [c for preds in per_source for c in preds[i]]
+                    if self.cfg.get("capitals_facilities", True):
+                        candidates = revise_capital_facilities(
+                            candidates,
+                            texts[i],
+                            capital_lines(texts[i]),
+                            rule_sources=rule_sources,
+                            model_min_score=float(self.cfg.get("model_min_score", 0.5)),
+                            trust_model=bool(self._sources) and _model_read_folded(doc),
+                        )
                     merged = merge_candidates(
-                        (c for preds in per_source for c in preds[i]),
+                        candidates,
                         self.cfg.get("merge", "score"),
                         rule_sources=rule_sources,
                         other_min_score=float(self.cfg.get("model_min_score", 0.5)),
@@ -350,6 +379,7 @@ class DeidComponent(ErrorHandlingPipe):
         "labels": None,
         "merge": "score",
         "model_min_score": 0.5,
+        "capitals_facilities": True,
     },
     default_score_weights={"spans_phi_f": 1.0, "spans_phi_p": 0.0, "spans_phi_r": 0.0},
 )
@@ -362,6 +392,7 @@ def make_deid(
     labels: list[str] | None,
     merge: str,
     model_min_score: float,
+    capitals_facilities: bool = True,
 ) -> DeidComponent:
     """Create the ``alia_deid`` pipe (no I/O here: rules load in ``initialize``/``from_disk``)."""
     return DeidComponent(
@@ -373,4 +404,5 @@ def make_deid(
         labels=labels,
         merge=merge,
         model_min_score=model_min_score,
+        capitals_facilities=capitals_facilities,
     )

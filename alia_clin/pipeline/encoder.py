@@ -84,6 +84,12 @@ def get_encoded(doc: Doc, *, reader: str = "this pipe") -> EncodedNote:
     return enc
 
 
+def encoded_case_fold(doc: Doc) -> str | None:
+    """The ``case_fold`` mode the encoder read ``doc`` with, or None when it did not run on it."""
+    enc = _STATES.get(doc)
+    return None if enc is None else enc.case_fold
+
+
 def set_encoded(doc: Doc, encoded: EncodedNote) -> None:
     """Attach states to ``doc`` (used by the encoder pipe, training code and tests)."""
     _STATES[doc] = encoded
@@ -245,6 +251,7 @@ class EncoderComponent(ErrorHandlingPipe):
                     num_threads=self.cfg["num_threads"] or None,
                 )
                 for doc, enc in zip(docs, encoded, strict=True):
+                    enc.case_fold = self.cfg["case_fold"]
                     _STATES[doc] = enc
             except Exception as exc:  # spaCy's error-handler contract
                 error_handler(self.name, self, docs, exc)

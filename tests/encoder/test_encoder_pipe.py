@@ -19,7 +19,7 @@ from spacy.tokens import Doc
 import alia_clin.pipeline.encoder as encoder_module  # registers the factory
 from alia_clin.encoder.windows import EncodedNote, split_words
 from alia_clin.errors import AliaClinError
-from alia_clin.pipeline.encoder import clear_encoded, get_encoded, set_encoded
+from alia_clin.pipeline.encoder import clear_encoded, encoded_case_fold, get_encoded, set_encoded
 
 from .tiny import tiny_model_dir
 
@@ -216,8 +216,11 @@ def test_notes_in_capitals_are_encoded_as_lower_case_with_the_same_offsets() -> 
     nlp = _nlp()
     folded, lower = _states(nlp, [note, note.lower()])
     np.testing.assert_allclose(folded, lower, atol=1e-6)
-    assert get_encoded(nlp(note)).words == split_words(note)
+    doc = nlp(note)
+    assert get_encoded(doc).words == split_words(note)
+    assert encoded_case_fold(doc) == "capitals" and encoded_case_fold(spacy.blank("es")(note)) is None
     raw = _nlp(case_fold="none")
+    assert encoded_case_fold(raw(note)) == "none"  # what alia_deid reads: the model saw capitals
     (kept,) = _states(raw, [note])
     assert not np.allclose(kept, lower, atol=1e-3)
     with pytest.raises(AliaClinError) as err:
