@@ -25,7 +25,9 @@ which the finder never touches, so it understates the precision where mentions a
 Last, with ``repair_edges`` (default on), an entity that starts on a continuation word (",
 levemente hipertrófico", ": positivos") is joined to the entity right before it, which is kept
 nested, function words left at entity edges ("tratamiento con") are trimmed, and an open bracket
-is closed (:mod:`alia_clin.clinical.edges`).
+is closed (:mod:`alia_clin.clinical.edges`). Then, with ``lab_values`` (default on), a FARMACO
+entity directly followed by a concentration value ("potasio 4,2 mEq/l") is removed: it is a lab
+result (:mod:`alia_clin.clinical.lab_values`).
 
 The head (:class:`~alia_clin.encoder.heads.WordTagger`, one tag per word, or a
 :class:`~alia_clin.encoder.ensemble.TaggerEnsemble` of such heads, whose tag probabilities are
@@ -52,6 +54,7 @@ from spacy.util import filter_spans, minibatch
 
 from ..clinical.affixes import complete_glued_affixes
 from ..clinical.edges import repair_entity_edges
+from ..clinical.lab_values import drop_lab_analytes
 from ..clinical.label_memory import MEMORY_FILE, LabelMemory, MemoryFinder
 from ..clinical.results import merge_test_results
 from ..entities import token_indices
@@ -93,6 +96,7 @@ class NerComponent(ErrorHandlingPipe):
         memory_min_precision: float = MEMORY_MIN_PRECISION,
         complete_affixes: bool = True,
         repair_edges: bool = True,
+        lab_values: bool = True,
     ) -> None:
         install_extensions()
         if save_dtype not in ("float32", "float16"):
@@ -111,6 +115,7 @@ class NerComponent(ErrorHandlingPipe):
             "memory_min_precision": float(memory_min_precision),
             "complete_affixes": bool(complete_affixes),
             "repair_edges": bool(repair_edges),
+            "lab_values": bool(lab_values),
         }
         self._head: WordTagger | TaggerEnsemble | None = None
         self._memory: LabelMemory | None = None
@@ -218,6 +223,8 @@ class NerComponent(ErrorHandlingPipe):
             merge_test_results(doc)
         if self.cfg.get("repair_edges", True):
             repair_entity_edges(doc, keep, phi_tokens)
+        if self.cfg.get("lab_values", True):
+            drop_lab_analytes(doc)
 
     # -- spaCy plumbing ----------------------------------------------------------------------
     def score(self, examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
@@ -286,6 +293,7 @@ class NerComponent(ErrorHandlingPipe):
         "memory_min_precision": MEMORY_MIN_PRECISION,
         "complete_affixes": True,
         "repair_edges": True,
+        "lab_values": True,
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
@@ -301,6 +309,7 @@ def make_ner(
     memory_min_precision: float,
     complete_affixes: bool,
     repair_edges: bool,
+    lab_values: bool = True,
 ) -> NerComponent:
     """Create the ``alia_ner`` pipe (no I/O: the head loads in ``initialize``/``from_disk``).
 
@@ -313,7 +322,8 @@ def make_ner(
     nothing was found (above 1: none is added); ``complete_affixes``: extend an entity that cuts
     a word at a hyphen over the glued rest; ``repair_edges``: join an entity starting on a
     continuation word to the entity before it, trim function words at entity edges and close an
-    open bracket. See the module docstring.
+    open bracket; ``lab_values``: drop a FARMACO entity directly followed by a concentration value
+    ("potasio 4,2 mEq/l"). See the module docstring.
     """
     return NerComponent(
         nlp,
@@ -327,4 +337,5 @@ def make_ner(
         memory_min_precision=memory_min_precision,
         complete_affixes=complete_affixes,
         repair_edges=repair_edges,
+        lab_values=lab_values,
     )

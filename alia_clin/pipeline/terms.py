@@ -32,6 +32,10 @@ FARMACO first: on CardioCCC train gold 1,701 of the 1,702 entities that are exac
 substance are FARMACO. Off, ``doc.ents`` labels are never changed (entities given through
 ``alia-clin process --entities-from`` never are: this pipe is off then).
 
+With ``lab_values`` (default on) a FARMACO entity directly followed by a concentration value
+("potasio 4,2 mEq/l", "triglicéridos 308 mg/dl") is removed last: it is a lab result
+(:mod:`alia_clin.clinical.lab_values`).
+
 This is the rules-only fallback of ``alia_ner``: precise on the terms it knows, blind to the
 rest (see the model card for its measured recall). ``initialize()`` loads the packaged table;
 ``to_disk`` stores the table so a saved pipeline keeps the one it was built with.
@@ -47,6 +51,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from ..clinical.dictionary import DictMatch, MentionDictionary
+from ..clinical.lab_values import drop_lab_analytes
 from ..clinical.terminology import Concept, Terminology
 from ..entities import add_nested, relabel_entities, token_indices
 from ..errors import AliaClinRuntimeError, ErrorCode
@@ -83,7 +88,14 @@ class TermsComponent(TerminologyTablePipe):
     """The ``alia_terms`` pipe. See the module docstring for what it reads and writes."""
 
     def __init__(
-        self, nlp: Language, name: str, *, phi_key: str, nested: bool = True, relabel_substances: bool = True
+        self,
+        nlp: Language,
+        name: str,
+        *,
+        phi_key: str,
+        nested: bool = True,
+        relabel_substances: bool = True,
+        lab_values: bool = True,
     ) -> None:
         self.name = name
         self.nlp = nlp
@@ -91,6 +103,7 @@ class TermsComponent(TerminologyTablePipe):
             "phi_key": phi_key,
             "nested": bool(nested),
             "relabel_substances": bool(relabel_substances),
+            "lab_values": bool(lab_values),
         }
         self._dictionary: MentionDictionary | None = None
         self._substances: frozenset[str] = frozenset()
@@ -113,6 +126,8 @@ class TermsComponent(TerminologyTablePipe):
         if found:
             new = [Span(doc, m.start, m.end, label=m.label) for m in found]
             doc.ents = filter_spans([*doc.ents, *new])
+        if self.cfg.get("lab_values", True):
+            drop_lab_analytes(doc)
         if self.cfg["nested"]:
             self._add_nested(doc, texts, phi)
         return doc
@@ -181,10 +196,17 @@ def _in_parentheses(words: list[str], match: DictMatch) -> bool:
     "alia_terms",
     assigns=["doc.ents", "doc.spans"],
     requires=["token.text"],
-    default_config={"phi_key": PHI_KEY, "nested": True, "relabel_substances": True},
+    default_config={"phi_key": PHI_KEY, "nested": True, "relabel_substances": True, "lab_values": True},
 )
 def make_terms(
-    nlp: Language, name: str, phi_key: str, nested: bool, relabel_substances: bool
+    nlp: Language, name: str, phi_key: str, nested: bool, relabel_substances: bool, lab_values: bool = True
 ) -> TermsComponent:
     """Create the ``alia_terms`` pipe (the table loads in ``initialize``/``from_disk``)."""
-    return TermsComponent(nlp, name, phi_key=phi_key, nested=nested, relabel_substances=relabel_substances)
+    return TermsComponent(
+        nlp,
+        name,
+        phi_key=phi_key,
+        nested=nested,
+        relabel_substances=relabel_substances,
+        lab_values=lab_values,
+    )

@@ -264,3 +264,14 @@ def test_ner_repairs_function_word_edges_when_configured(repair: bool) -> None:
             ("Tratamiento con", "PROCEDIMIENTO"),
         ]
         assert nested == []
+
+
+@pytest.mark.parametrize("lab_values", [True, False])
+def test_ner_drops_drugs_read_as_lab_values_when_configured(lab_values: bool) -> None:
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    ner = nlp.add_pipe("alia_ner", config={"lab_values": lab_values, "min_score": 0.5})
+    text = "Digoxina 2,4 ng/ml. Se retira digoxina."
+    doc = nlp.make_doc(text)
+    ner._set_annotations(doc, [(0, 8, "FARMACO", 0.9), (30, 38, "FARMACO", 0.9)])  # type: ignore[attr-defined]
+    ents = [e.text for e in doc.ents]
+    assert ents == (["digoxina"] if lab_values else ["Digoxina", "digoxina"])

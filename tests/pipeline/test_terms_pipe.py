@@ -117,3 +117,13 @@ def test_round_trip_in_fresh_process(tmp_path: Path) -> None:
 def test_span_type_is_plain() -> None:
     doc = _nlp()(TEXT)
     assert all(isinstance(e, Span) and e.kb_id_ == "" for e in doc.ents)
+
+
+def test_table_drugs_read_as_lab_values_are_not_written() -> None:
+    text = "Niveles de digoxina 2,4 ng/ml: se retira la digoxina y se pauta furosemida."
+    ents = _ents(_nlp()(text))
+    assert ents.count(("digoxina", "FARMACO")) == 1 and ("furosemida", "FARMACO") in ents
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    nlp.add_pipe("alia_terms", config={"lab_values": False})
+    nlp.initialize()
+    assert _ents(nlp(text)).count(("digoxina", "FARMACO")) == 2
