@@ -23,8 +23,9 @@ plugged in with ``add_source`` count as model sources.
 **Notes in capitals.** With ``capitals_facilities`` (default on) and a model layer, the facility
 name rules' matches on lines written in capitals (:func:`~alia_clin.encoder.casing.capital_lines`) are
 revised before merging (:mod:`alia_clin.deid.capitals`): a model candidate (score ≥
-``model_min_score``) that overlaps one replaces it, and one that no model candidate overlaps
-is cut before its first function word or service word. In capitals every word looks like a
+``model_min_score``) that overlaps one replaces it; one that no model candidate overlaps is
+dropped when it opens with an ambiguous head ("CLÍNICA", "H.", "CENTRO"), else cut before its
+first function word or service word. In capitals every word looks like a
 name, so the rules alone ran on through the sentence ("CLÍNICA DE UN MES DE EVOLUCIÓN …").
 Without a model layer nothing is revised: cut rules then left 0.8 % more PHI characters
 uncovered in capitals on MEDDOCAN dev (their over-long matches also covered other PHI).
