@@ -93,6 +93,18 @@ def test_chain_of_continuations_becomes_one_entity(nlp: spacy.language.Language)
         ("Se palpa masa, con bordes lisos.", [(", con bordes lisos", "SINTOMA")], ["bordes lisos"]),
         # both edges
         ("Refiere y disnea de esfuerzo y.", [("y disnea de esfuerzo y", "SINTOMA")], ["disnea de esfuerzo"]),
+        # an article or a possessive at the start, a dangling "no" at the end
+        (
+            "Cardiopatía isquémica no revascularizada.",
+            [("Cardiopatía isquémica no", "ENFERMEDAD")],
+            ["Cardiopatía isquémica"],
+        ),
+        (
+            "Se revisa su tratamiento habitual.",
+            [("su tratamiento habitual", "PROCEDIMIENTO")],
+            ["tratamiento habitual"],
+        ),
+        ("Persiste la disnea tras el alta.", [("la disnea tras", "SINTOMA")], ["disnea"]),
         # only function words: removed
         (
             "Dolor torácico y con fiebre.",
