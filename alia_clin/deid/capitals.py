@@ -120,9 +120,11 @@ def revise_capital_facilities(
     match."""
     if not capital_lines:
         return list(candidates)
-    models = [
-        c for c in candidates if trust_model and c.source not in rule_sources and c.score >= model_min_score
-    ]
+    models = (
+        [c for c in candidates if c.source not in rule_sources and c.score >= model_min_score]
+        if trust_model
+        else []
+    )
     out: list[PhiMatch] = []
     for cand in candidates:
         if cand.source not in FACILITY_SOURCES or not _overlaps(cand, capital_lines):

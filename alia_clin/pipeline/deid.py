@@ -50,7 +50,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
-from ..deid.capitals import revise_capital_facilities
+from ..deid.capitals import FACILITY_SOURCES, revise_capital_facilities
 from ..deid.rules import PhiMatch, RuleEngine
 from ..encoder.casing import capital_lines
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
@@ -297,7 +297,8 @@ class DeidComponent(ErrorHandlingPipe):
                 ]
                 for i, doc in enumerate(docs):
                     candidates = [c for preds in per_source for c in preds[i]]
-                    if self.cfg.get("capitals_facilities", True) and self._sources:
+                    revise = self.cfg.get("capitals_facilities", True) and self._sources
+                    if revise and any(c.source in FACILITY_SOURCES for c in candidates):
                         candidates = revise_capital_facilities(
                             candidates,
                             texts[i],
