@@ -234,18 +234,46 @@ class MemoryFinder:
                 self._labels[match_id] = label
                 self.matcher.add(fold, [nlp.make_doc(fold)])
 
-    def add_mentions(self, doc: Doc, blocked: set[int]) -> int:
-        """Add to ``doc.ents`` every longest found mention that overlaps no entity and no token of
-        ``blocked``; returns how many were added."""
-        taken = set(blocked).union(*(range(e.start, e.end) for e in doc.ents))
+    def _mentions(self, doc: Doc) -> list[tuple[int, int, str]]:
+        """``(start token, end token, label)`` of every occurrence of a wording in ``doc``."""
         bare = Doc(
             self._vocab,
             words=[strip_accents_same_length(t.text) for t in doc],
             spaces=[bool(t.whitespace_) for t in doc],
         )
+        return [(start, end, self._labels[match_id]) for match_id, start, end in self.matcher(bare)]
+
+    def extend_mentions(self, doc: Doc, blocked: set[int]) -> int:
+        """Widen each entity of ``doc.ents`` that is a proper part of a found mention with its
+        label, sharing the mention's first or last token ("miocardiopatía dilatada" in
+        "miocardiopatía dilatada no isquémica"), to the longest such mention that overlaps no
+        other entity and no token of ``blocked``; returns how many were widened."""
+        ents = list(doc.ents)
+        owner = {i: k for k, ent in enumerate(ents) for i in range(ent.start, ent.end)}
+        wider: dict[int, Span] = {}
+        for start, end, label in sorted(self._mentions(doc), key=lambda m: m[0] - m[1]):
+            if blocked.intersection(range(start, end)):
+                continue
+            inside = {owner[i] for i in range(start, end) if i in owner}
+            if len(inside) != 1:
+                continue
+            k = inside.pop()
+            ent = ents[k]
+            part = start <= ent.start and ent.end <= end and (ent.start == start or ent.end == end)
+            if k in wider or ent.label_ != label or not part or (ent.start, ent.end) == (start, end):
+                continue
+            wider[k] = Span(doc, start, end, label=label)
+        if wider:
+            doc.ents = [wider.get(k, ent) for k, ent in enumerate(ents)]
+        return len(wider)
+
+    def add_mentions(self, doc: Doc, blocked: set[int]) -> int:
+        """Add to ``doc.ents`` every longest found mention that overlaps no entity and no token of
+        ``blocked``; returns how many were added."""
+        taken = set(blocked).union(*(range(e.start, e.end) for e in doc.ents))
         found = [
-            Span(doc, start, end, label=self._labels[match_id])
-            for match_id, start, end in self.matcher(bare)
+            Span(doc, start, end, label=label)
+            for start, end, label in self._mentions(doc)
             if not taken.intersection(range(start, end))
         ]
         new = filter_spans(found)

@@ -214,3 +214,51 @@ def test_finder_only_wordings_are_added_but_never_relabel() -> None:
     doc = nlp.make_doc("Disnea. Disnea.")
     nlp.get_pipe("alia_ner")._set_annotations(doc, [(0, 6, "ENFERMEDAD", 0.9)])  # type: ignore[attr-defined]
     assert [(e.start_char, e.label_) for e in doc.ents] == [(0, "ENFERMEDAD"), (8, "SINTOMA")]
+
+
+def test_entities_that_are_part_of_a_precise_wording_are_widened_to_it() -> None:
+    memory = _memory(
+        {
+            "miocardiopatía dilatada no isquémica": ("ENFERMEDAD", 0.8),
+            "fa con rvr": ("ENFERMEDAD", 0.9),
+            "disnea paroxística nocturna": ("SINTOMA", 0.9),
+            "soplo sistólico mitral": ("SINTOMA", 0.3),  # below the finder's precision
+        }
+    )
+    nlp = _nlp(memory)
+    text = "Miocardiopatia dilatada no isquémica. FA con RVR. Soplo sistólico mitral. FA con RVR."
+    doc = nlp.make_doc(text)
+    fa2 = text.rindex("FA con RVR")
+    soplo = text.index("Soplo")
+    spans = [
+        (0, 23, "ENFERMEDAD", 0.9),  # the first words: widened (found without the accent)
+        (text.index("RVR"), text.index("RVR") + 3, "ENFERMEDAD", 0.9),  # the last word: widened
+        (soplo, soplo + 15, "SINTOMA", 0.9),  # imprecise wording: kept
+        (fa2, fa2 + 2, "SINTOMA", 0.9),  # another label: kept (and never relabelled here)
+    ]
+    nlp.get_pipe("alia_ner")._set_annotations(doc, spans)  # type: ignore[attr-defined]
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("Miocardiopatia dilatada no isquémica", "ENFERMEDAD"),
+        ("FA con RVR", "ENFERMEDAD"),
+        ("Soplo sistólico", "SINTOMA"),
+        ("FA", "SINTOMA"),
+    ]
+    # a middle part, a wording over two entities, or over a PHI token is left alone; off: nothing
+    doc = nlp.make_doc(text)
+    doc.spans["phi"] = [doc[0:1]]
+    spans = [
+        (0, 23, "ENFERMEDAD", 0.9),
+        (fa2, fa2 + 2, "ENFERMEDAD", 0.9),
+        (fa2 + 7, fa2 + 10, "ENFERMEDAD", 0.9),
+    ]
+    nlp.get_pipe("alia_ner")._set_annotations(doc, spans)  # type: ignore[attr-defined]
+    # (the first "FA con RVR" had no entity: the finder adds it)
+    assert [e.text for e in doc.ents] == ["Miocardiopatia dilatada", "FA con RVR", "FA", "RVR"]
+    doc = nlp.make_doc("Disnea paroxística nocturna.")
+    nlp.get_pipe("alia_ner")._set_annotations(doc, [(7, 18, "SINTOMA", 0.9)])  # type: ignore[attr-defined]
+    assert [e.text for e in doc.ents] == ["paroxística"]
+    off = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    off.add_pipe("alia_ner", config={"memory_extend": False}).set_label_memory(memory)  # type: ignore[attr-defined]
+    doc = off.make_doc(text)
+    off.get_pipe("alia_ner")._set_annotations(doc, [(0, 23, "ENFERMEDAD", 0.9)])  # type: ignore[attr-defined]
+    assert [e.text for e in doc.ents] == ["Miocardiopatia dilatada", "FA con RVR", "FA con RVR"]
