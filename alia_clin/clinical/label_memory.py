@@ -235,8 +235,8 @@ class MemoryFinder:
                 self.matcher.add(fold, [nlp.make_doc(fold)])
 
     def mentions(self, doc: Doc) -> list[tuple[int, int, str]]:
-        """``(start token, end token, label)`` of every occurrence of a wording in ``doc`` (what
-        :meth:`extend_mentions` and :meth:`add_mentions` use; pass it to both to match once)."""
+        """``(start token, end token, label)`` of every occurrence of a wording in ``doc``: what
+        :meth:`extend_mentions` and :meth:`add_mentions` read (the doc is matched once for both)."""
         bare = Doc(
             self._vocab,
             words=[strip_accents_same_length(t.text) for t in doc],
@@ -244,19 +244,16 @@ class MemoryFinder:
         )
         return [(start, end, self._labels[match_id]) for match_id, start, end in self.matcher(bare)]
 
-    def extend_mentions(
-        self, doc: Doc, blocked: set[int], mentions: list[tuple[int, int, str]] | None = None
-    ) -> int:
+    def extend_mentions(self, doc: Doc, blocked: set[int], mentions: list[tuple[int, int, str]]) -> int:
         """Widen each entity of ``doc.ents`` that is a proper part of a found mention with its
         label, sharing the mention's first or last token ("miocardiopatía dilatada" in
         "miocardiopatía dilatada no isquémica"), to the longest such mention that overlaps no
-        other entity and no token of ``blocked`` (``mentions``: :meth:`mentions` of ``doc``, found
-        here when None); returns how many were widened."""
+        other entity and no token of ``blocked`` (``mentions``: :meth:`mentions` of ``doc``);
+        returns how many were widened."""
         ents = list(doc.ents)
         owner = {i: k for k, ent in enumerate(ents) for i in range(ent.start, ent.end)}
         wider: dict[int, Span] = {}
-        found = self.mentions(doc) if mentions is None else mentions
-        for start, end, label in sorted(found, key=lambda m: m[0] - m[1]):
+        for start, end, label in sorted(mentions, key=lambda m: m[0] - m[1]):
             if blocked.intersection(range(start, end)):
                 continue
             inside = {owner[i] for i in range(start, end) if i in owner}
@@ -272,15 +269,13 @@ class MemoryFinder:
             doc.ents = [wider.get(k, ent) for k, ent in enumerate(ents)]
         return len(wider)
 
-    def add_mentions(
-        self, doc: Doc, blocked: set[int], mentions: list[tuple[int, int, str]] | None = None
-    ) -> int:
+    def add_mentions(self, doc: Doc, blocked: set[int], mentions: list[tuple[int, int, str]]) -> int:
         """Add to ``doc.ents`` every longest found mention that overlaps no entity and no token of
         ``blocked`` (``mentions``: as for :meth:`extend_mentions`); returns how many were added."""
         taken = set(blocked).union(*(range(e.start, e.end) for e in doc.ents))
         found = [
             Span(doc, start, end, label=label)
-            for start, end, label in (self.mentions(doc) if mentions is None else mentions)
+            for start, end, label in mentions
             if not taken.intersection(range(start, end))
         ]
         new = filter_spans(found)
