@@ -779,9 +779,16 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
         ),
         context_words("postal_code"),
     )
+    # the same names written in capitals or lower case, but for those that are also common words
+    # or nationalities in that case ("china", "cuba", "ARGENTINA", "usa")
+    ambiguous = {"chile", "xile", "china", "xina", "txina", "india", "índia", "guinea", "cuba", "ecuador", "mali",
+                 "argentina", "el salvador", "usa", "u.s.a.", "irán", "iran"}
+    cased = {f for n in names if n.lower() not in ambiguous for f in (n.upper(), n.lower())} - names
     pais = RuleSpec(
         "CountryRecognizer", "PAIS",
-        (PatternSpec("country", rf"{_B}(?P<v>{_trie_alt(names, spaces=False)})(?![\w])", 0.6, 0),),
+        (PatternSpec("country", rf"{_B}(?P<v>{_trie_alt(names, spaces=False)})(?![\w])", 0.6, 0),
+         # case-insensitive over the lower-case forms, so that the fast engine anchors it on words
+         PatternSpec("country_cased", rf"{_B}(?P<v>{_trie_alt({n.lower() for n in cased}, spaces=False)})(?![\w])", 0.6)),
         context_words("country"),
     )
     del languages
@@ -820,6 +827,47 @@ def _person_name_regex() -> str:
     return rf"(?<![\w])(?:{_NAME_PARTICLES}[ ])?{word}(?:[ ]{{1,2}}(?:{_NAME_PARTICLES}[ ])?{word}){{0,6}}"
 
 
+# a form field's label is not preceded by an article or a preposition: "Informe clínico del
+# paciente: …" is a heading, not the field "Paciente:" (plain look-behinds: the fast engine hoists them)
+_FIELD_START = _B + "".join(
+    rf"(?<!\b{w} )"
+    for base in ("del", "de", "la", "el", "al", "los", "las", "un", "una", "su", "sus", "dels", "els", "les", "do",
+                 "da", "o", "a", "ao")
+    for w in dict.fromkeys((base, base.upper(), base.capitalize()))
+)
+
+
+def _cased_name_regex(case: str) -> str:
+    """Return a regex for a name written all in capitals (``case="upper"``) or all in lower case.
+
+    Notes exported in capitals ("APELLIDOS: GIL DE LA TORRE.") or typed in lower case have no
+    capitalised words, so :func:`_person_name_regex` finds nothing there. The words are written
+    in that one case (initials "J.", "Mª" included) and the name must end where a name ends on a
+    form line: punctuation, a line end, two spaces, a token that is not a plain word (a digit,
+    "C/", an e-mail address), or a word of ``name_stop_words`` or ``name_end_words`` (function
+    words: "DR. GIL QUE INDICA" gives "GIL"); the name words themselves are never such words nor
+    a lone particle ("DE"). Without such an end there is no match.
+    """
+    upper = case == "upper"
+    letters = _UPPER if upper else _LOWER
+    stops = [*_words("name_stop_words", ()), *_words("name_end_words", SUPPORTED_LANGUAGES)]
+    forms = {w.upper() if upper else w.lower() for w in stops}
+    stop = _alt(forms, spaces=False)
+    ordinal = "[ªA]" if upper else "[ªa]"
+    core = (
+        rf"(?:[{letters}]{{2,}}(?:['’-][{letters}]+)*|[Mm]\.?{ordinal}"
+        rf"|[{letters}]\.(?=[ ][{letters}]))"
+    )
+    particle_words = ("de la", "de las", "de los", "del", "de", "y", "i", "da", "do", "dos", "das", "van", "von", "di")
+    particles = _alt((w.upper() if upper else w) for w in particle_words)
+    lone = _alt((w.upper() if upper else w) for w in particle_words if " " not in w)
+    word = rf"(?!(?:{stop}|{lone})(?![\w]))(?:{core})(?![\w/º°@]|\.\w)"
+    # the next token is punctuation, a line end, far away, not a plain word ("C/ MAYOR",
+    # "ANA@…", "28 28 …") or a stop word
+    end = rf"(?=[ \t]*(?:[^\w \t]|$)|[ \t]{{2,}}|[ \t]+\S*[^\w\s]|[ \t]+\d|[ \t]+{stop}(?![\w]))"
+    return rf"(?<![\w])(?:{particles}[ ])?{word}(?:[ ]{{1,2}}(?:{particles}[ ])?{word}){{0,5}}{end}"
+
+
 def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     """Build label-anchored person-name rules (patients and clinicians).
 
@@ -853,6 +901,36 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
         ),
         {},
     )
+    # names written in capitals (after a label or title in any case) or in lower case (after a
+    # label or title in lower case: a lower-case word after "Paciente:" in an ordinary note is
+    # not a name)
+    for case, label_case in (("upper", labels), ("lower", lambda t: _alt(w.lower() for w in _words(t, SUPPORTED_LANGUAGES)))):
+        cased = _cased_name_regex(case)
+        lower_only = case == "lower"
+        cased_titles = _alt({w.lower() for w in _words("clinician_titles", ())} if lower_only
+                            else _words("clinician_titles", ()), spaces=False)
+        honorific = "(?:d|dña|dª)" if lower_only else "(?:D|Dña|Dª|DÑA)"
+        cased_title = rf"(?:{cased_titles})\.?[ \t]*:?[ \t]*(?:{honorific}\.[ ]*|(?:{'don|doña' if lower_only else 'Don|Doña|DON|DOÑA'})[ ]+)?"
+        places = ("Hospital", "Central", "Universitario", "Clínica", "Calle", "del", "Avenida", "Plaza", "Paseo",
+                  "Carrer", "Institut", "Instituto")
+        cased_place = "".join(f"(?<!{w.lower() if lower_only else w.upper()} )" for w in places)
+        short_titles = "(?:dr|dra|dr/a|dr/dra|dra/dr)" if lower_only else "(?:Dr|Dra|Dr/a|Dr/Dra|Dra/Dr|DR|DRA|DR/A|DR/DRA|DRA/DR)"
+        patient = RuleSpec(
+            patient.name, patient.label,
+            (*patient.patterns,
+             PatternSpec(f"patient_name_label_{case}",
+                         rf"{_FIELD_START}{label_case('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{cased})", 0.85, 0)),
+            {},
+        )
+        clinician = RuleSpec(
+            clinician.name, clinician.label,
+            (*clinician.patterns,
+             PatternSpec(f"clinician_name_label_{case}",
+                         rf"{_FIELD_START}{label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})", 0.85, 0),
+             PatternSpec(f"clinician_title_{case}",
+                         rf"{_B}{cased_place}{short_titles}\.?[ ]+(?:{honorific}\.[ ]*)?(?P<v>{cased})", 0.55, 0)),
+            {},
+        )
     return [patient, clinician]
 
 
@@ -950,6 +1028,7 @@ def _kin_noun_regex(languages: Sequence[str]) -> str:
     bare_lower = [w for w in bare if w.islower()]
     bare_caps = [w for w in bare if not w.islower()]
     gated = []  # per language, so Spanish "los" never licenses Catalan "pares" ("los pares craneales")
+    upper_all: set[str] = set()
     for lang in languages:
         possessives = _words("kin_possessives", (lang,))
         art_nouns = _all_forms(_words("kin_terms_after_article", (lang,)), upper=False)
@@ -958,13 +1037,21 @@ def _kin_noun_regex(languages: Sequence[str]) -> str:
             gated.append(rf"{_after_any([*_words('kin_articles', (lang,)), *possessives])}{_trie_alt(art_nouns, spaces=False)}")
         if pos_nouns:
             gated.append(rf"{_after_any(possessives)}{_trie_alt(pos_nouns, spaces=False)}")
+        # a line in capitals: an article or possessive in capitals licenses any kin noun ("LA MADRE")
+        upper_nouns = {w.upper() for w in _words("kin_terms", (lang,)) + _words("kin_terms_after_article", (lang,))
+                       + _words("kin_terms_after_possessive", (lang,))}
+        upper_before = {w.upper() for w in (*_words("kin_articles", (lang,)), *possessives)}
+        if upper_nouns and upper_before:
+            licence = "(?:" + "|".join(rf"(?<=\b{re.escape(w)} )" for w in sorted(upper_before)) + ")"
+            gated.append(rf"{licence}{_trie_alt(upper_nouns, spaces=False)}")
+            upper_all.update(upper_nouns)
     noun = "(?:" + "|".join([_trie_alt(bare_lower, spaces=False), rf"{place_guard}{_trie_alt(bare_caps, spaces=False)}", *gated]) + ")"
     not_before = _alt(_case_forms(_words("kin_not_before", languages))[0])
     # The checks sit in a double negative look-ahead, i.e. "(?=…)", then the word is consumed:
     # the keyword-anchor analysis (alia_clin.deid.anchors) does not expand the hundreds of
     # forms there, which would cost seconds at every engine build, and finds no anchor anyway.
     checks = (
-        rf"(?={_trie_alt([*bare, *art, *pos], spaces=False)}(?![\w])){_not_after(_words('kin_not_after', languages))}"
+        rf"(?={_trie_alt([*bare, *art, *pos, *upper_all], spaces=False)}(?![\w])){_not_after(_words('kin_not_after', languages))}"
         rf"{noun}(?![\w])(?![ \t]+(?i:{not_before})(?![\w]))"
     )
     return rf"(?!(?!{checks}))[^\W\d_]+"

@@ -10,6 +10,13 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
 from alia_clin.deid.recognizers import build_recognizers
+from alia_clin.deid.rules import RuleEngine
+
+
+@pytest.fixture(scope="session")
+def engine() -> RuleEngine:
+    """The default rule engine (all labels), built once: building it takes seconds."""
+    return RuleEngine()
 
 
 @pytest.fixture(scope="module")

@@ -25,11 +25,6 @@ NOTES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def engine() -> RuleEngine:
-    return RuleEngine()
-
-
 def test_anchored_runs_match_finditer(engine: RuleEngine) -> None:
     """Every anchored runner finds exactly what the plain regex finds."""
     anchored = [run for run, _ in engine._runs if run.anchor is not None]

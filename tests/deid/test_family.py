@@ -16,18 +16,13 @@ from alia_clin.deid.rules import RuleEngine, gated_finditer
 from alia_clin.deid.specs import _alt, _trie_alt, build_specs
 from alia_clin.deid.surrogates import SurrogateGenerator
 
+from .helpers import phi_pairs
+
 FAM = "FAMILIARES_SUJETO_ASISTENCIA"
 SECRET = "clave-de-prueba"
 
 
-@pytest.fixture(scope="module")
-def engine() -> RuleEngine:
-    return RuleEngine()
-
-
-def spans(engine: RuleEngine, text: str) -> list[tuple[str, str]]:
-    """Return the (label, covered text) pairs found in ``text``, in text order."""
-    return [(m.label, text[m.start:m.end]) for m in engine.analyze(text)]
+spans = phi_pairs
 
 
 def family(engine: RuleEngine, text: str) -> list[str]:

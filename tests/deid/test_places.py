@@ -13,11 +13,6 @@ from alia_clin.deid.rules import RuleEngine
 from alia_clin.deid.specs import _trie_alt, load_resource
 
 
-@pytest.fixture(scope="module")
-def engine() -> RuleEngine:
-    return RuleEngine()
-
-
 def spans(engine: RuleEngine, text: str, label: str = "TERRITORIO") -> list[str]:
     """Return the ``label`` spans found in ``text`` as covered text, in order."""
     return [text[m.start:m.end] for m in engine.analyze(text) if m.label == label]

@@ -8,11 +8,6 @@ from alia_clin.deid.rules import PhiMatch, RuleEngine, resolve_overlaps
 from alia_clin.errors import AliaClinValueError
 
 
-@pytest.fixture(scope="module")
-def engine() -> RuleEngine:
-    return RuleEngine()
-
-
 def spans(engine: RuleEngine, text: str) -> set[tuple[str, str]]:
     """Return (label, covered text) pairs found in ``text``."""
     return {(m.label, text[m.start:m.end]) for m in engine.analyze(text)}

@@ -8,11 +8,6 @@ import pytest
 from alia_clin.deid.rules import RuleEngine
 
 
-@pytest.fixture(scope="module")
-def engine() -> RuleEngine:
-    return RuleEngine()
-
-
 def sex(engine: RuleEngine, text: str) -> list[str]:
     return [text[m.start:m.end] for m in engine.analyze(text) if m.label == "SEXO_SUJETO_ASISTENCIA"]
 
