@@ -1,9 +1,11 @@
-"""Robustness of an encoder pipeline to how a note is cased: ordinary, lower case, capitals.
+"""Robustness of a pipeline to how a note is cased: ordinary, lower case, capitals.
 
 Usage (from the repository root)::
 
     python benchmarks/casing_benchmark.py --model models/alia-clin-es-small \
         --corpora ../shared/corpora --out benchmarks/results/casing
+    python benchmarks/casing_benchmark.py --model models/alia-clin-rules \
+        --splits-from models/alia-clin-es-small --out benchmarks/results/casing_rules
 
 Many hospital systems export notes in capitals, and some notes are typed in lower case. This
 rebuilds the dev splits the pipeline was trained with (as ``model_benchmark.py`` does: MEDDOCAN
@@ -15,7 +17,9 @@ that keeps it one character) and runs the shipped stages on each:
   recall (1 − leak rate), per label;
 * entities: ``alia_encoder`` + ``alia_ner`` + ``alia_terms``: strict/lenient P/R/F1, per label.
 
-The ``capitals`` notes run twice: with the encoder's ``case_fold`` as shipped and with
+A pipeline without an encoder (``alia-clin-rules``) runs the stages it has (``alia_deid``;
+``alia_terms``) on the dev splits of ``--splits-from`` (a pipeline with ``training_metrics.json``).
+With an encoder, the ``capitals`` notes run twice: with the encoder's ``case_fold`` as shipped and with
 ``case_fold = "none"`` (what the pipeline did before folding existed). For ``ordinary`` and
 ``lower`` notes folding changes nothing; the JSON records how many of their notes it would
 touch (``folded_notes``), so that claim is checked, not assumed. Test splits are never read.
@@ -52,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; see the module docstring."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, required=True)
+    ap.add_argument("--splits-from", type=Path, default=None,
+                    help="pipeline whose training_metrics.json gives the dev splits (default: --model)")
     ap.add_argument("--corpora", type=Path, default=default_corpora_dir())
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/casing"))
     ap.add_argument("--limit", type=int, default=0, help="first N notes of each dev split (0 = all)")
@@ -63,17 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     from alia_clin.entities import entity_spans
     from alia_clin.evaluation.deid import evaluate
 
-    _, phi_dev, ner_dev = dev_splits(args.model, args.corpora, args.limit)
+    _, phi_dev, ner_dev = dev_splits(args.splits_from or args.model, args.corpora, args.limit)
 
     guard = NetworkGuard().install()
     nlp = alia_clin.load(args.model)
-    enc_cfg = nlp.get_pipe("alia_encoder").cfg  # type: ignore[attr-defined]
-    shipped_fold = str(enc_cfg.get("case_fold", "none"))
+    has_encoder = "alia_encoder" in nlp.pipe_names
+    enc_cfg = nlp.get_pipe("alia_encoder").cfg if has_encoder else {}  # type: ignore[attr-defined]
+    shipped_fold = str(enc_cfg.get("case_fold", "none")) if has_encoder else "no encoder"
+
+    def present(names: list[str]) -> list[str]:
+        return [n for n in names if n in nlp.pipe_names]
     phi_gold = {ex.id: ex.spans for ex in phi_dev}
     ner_gold = [[(s[0], s[1], s[2]) for s in ex.spans if s[2] in LABELS] for ex in ner_dev]
 
     def run_phi(texts: list[str]) -> dict[str, Any]:
-        with nlp.select_pipes(enable=["alia_encoder", "alia_deid"]):
+        with nlp.select_pipes(enable=present(["alia_encoder", "alia_deid"])):
             docs = nlp.pipe(texts)
             pred = {
                 ex.id: [(s.start_char, s.end_char, s.label_) for s in d.spans.get(PHI_KEY, [])]
@@ -87,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     def run_ner(texts: list[str]) -> dict[str, Any]:
-        with nlp.select_pipes(enable=["alia_encoder", "alia_ner", "alia_terms"]):
+        with nlp.select_pipes(enable=present(["alia_encoder", "alia_ner", "alia_terms"])):
             docs = nlp.pipe(texts)
             pred = [[(e.start_char, e.end_char, e.label_) for e in entity_spans(d)] for d in docs]
         return score_entities(ner_gold, pred)
@@ -101,10 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             "phi_notes": sum(fold_capitals(t) != t for t in phi_texts),
             "ner_notes": sum(fold_capitals(t) != t for t in ner_texts),
         }
-        both = variant == "capitals" and shipped_fold != "none"
+        both = has_encoder and variant == "capitals" and shipped_fold != "none"
         for fold in [shipped_fold, "none"] if both else [shipped_fold]:
             enc_cfg["case_fold"] = fold
-            runs[f"{variant}/case_fold={fold}"] = {
+            runs[f"{variant}/case_fold={fold}" if has_encoder else variant] = {
                 "variant": variant,
                 "case_fold": fold,
                 "folded_notes": folded,
