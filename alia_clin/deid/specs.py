@@ -874,6 +874,8 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     ``"Nombre: Ana."`` / ``"Apellidos: Gil de la Torre."`` give NOMBRE_SUJETO_ASISTENCIA;
     ``"Médico: Dr. Luis Sanz  NºCol …"``, ``"Remitido por: Dra. Ana Gil"`` and a bare
     ``"Dra. Ana Gil"`` give NOMBRE_PERSONAL_SANITARIO (the title is left out of the span).
+    The same labels and titles also take a name written all in capitals (``"NOMBRE: ANA."``) or,
+    after a lower-case label or title, all in lower case (see :func:`_cased_name_regex`).
     """
     del languages  # labels of all four languages are always used
     name = _person_name_regex()
