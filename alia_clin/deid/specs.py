@@ -868,6 +868,11 @@ def _cased_name_regex(case: str) -> str:
     return rf"(?<![\w])(?:{particles}[ ])?{word}(?:[ ]{{1,2}}(?:{particles}[ ])?{word}){{0,5}}{end}"
 
 
+#: Words before a title that make it part of a place name ("Hospital Dr. Peset", "Calle del Dr. Esquerdo").
+_TITLE_PLACE_WORDS = ("Hospital", "Central", "Universitario", "Clínica", "Calle", "del", "Avenida", "Plaza", "Paseo",
+                      "Carrer", "Institut", "Instituto")
+
+
 def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     """Build label-anchored person-name rules (patients and clinicians).
 
@@ -887,7 +892,7 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     titles = _alt(_words("clinician_titles", ()), spaces=False)
     title = rf"(?:{titles})\.?[ \t]*:?[ \t]*(?:(?:D|Dña|Dª)\.[ ]*|(?:Don|Doña)[ ]+)?"
     # "Hospital Dr. Peset", "Calle del Dr. Esquerdo": a title inside a place name
-    place = "".join(f"(?<!{w} )" for w in ("Hospital", "Central", "Universitario", "Clínica", "Calle", "del", "Avenida", "Plaza", "Paseo", "Carrer", "Institut", "Instituto"))
+    place = "".join(f"(?<!{w} )" for w in _TITLE_PLACE_WORDS)
     patient = RuleSpec(
         "PatientNameRecognizer", "NOMBRE_SUJETO_ASISTENCIA",
         (PatternSpec("patient_name_label", rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.85, 0),),
@@ -913,9 +918,7 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
                             else _words("clinician_titles", ()), spaces=False)
         honorific = "(?:d|dña|dª)" if lower_only else "(?:D|Dña|Dª|DÑA)"
         cased_title = rf"(?:{cased_titles})\.?[ \t]*:?[ \t]*(?:{honorific}\.[ ]*|(?:{'don|doña' if lower_only else 'Don|Doña|DON|DOÑA'})[ ]+)?"
-        places = ("Hospital", "Central", "Universitario", "Clínica", "Calle", "del", "Avenida", "Plaza", "Paseo",
-                  "Carrer", "Institut", "Instituto")
-        cased_place = "".join(f"(?<!{w.lower() if lower_only else w.upper()} )" for w in places)
+        cased_place = "".join(f"(?<!{w.lower() if lower_only else w.upper()} )" for w in _TITLE_PLACE_WORDS)
         short_titles = "(?:dr|dra|dr/a|dr/dra|dra/dr)" if lower_only else "(?:Dr|Dra|Dr/a|Dr/Dra|Dra/Dr|DR|DRA|DR/A|DR/DRA|DRA/DR)"
         patient = RuleSpec(
             patient.name, patient.label,
