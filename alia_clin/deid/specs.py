@@ -784,11 +784,15 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
     ambiguous = {"chile", "xile", "china", "xina", "txina", "india", "índia", "guinea", "cuba", "ecuador", "mali",
                  "argentina", "el salvador", "usa", "u.s.a.", "irán", "iran"}
     cased = {f for n in names if n.lower() not in ambiguous for f in (n.upper(), n.lower())} - names
+    cased_lower = {n.lower() for n in cased}
+    first_words = {re.split(r"[^\w]", n, maxsplit=1)[0] for n in cased_lower}
     pais = RuleSpec(
         "CountryRecognizer", "PAIS",
         (PatternSpec("country", rf"{_B}(?P<v>{_trie_alt(names, spaces=False)})(?![\w])", 0.6, 0),
-         # case-insensitive over the lower-case forms, so that the fast engine anchors it on words
-         PatternSpec("country_cased", rf"{_B}(?P<v>{_trie_alt({n.lower() for n in cased}, spaces=False)})(?![\w])", 0.6)),
+         # case-insensitive over the lower-case forms; tried only where a name's first word stands
+         # (the note's word index finds those places: see PatternSpec.gate_words)
+         PatternSpec("country_cased", rf"{_B}(?P<v>{_trie_alt(cased_lower, spaces=False)})(?![\w])", 0.6,
+                     starts=rf"{_B}{_alt(first_words, spaces=False)}(?![\w])", gate_words=tuple(sorted(first_words)))),
         context_words("country"),
     )
     del languages

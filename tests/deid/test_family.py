@@ -243,17 +243,24 @@ GATE_NOTES = [
     "Madre: Carmen Ruiz. Acude con su padre (Andrés) y 3 hermanos. Tío materno operado a los 40 años.",
     "Fecha: 12/03/2020. 25 mg/día, 3 comprimidos. Calle Hermanos Falcó 3, 02006 Albacete.",
     "La seva dona i dues filles. Bere amak eta aitak. A nai e o irmán maior. Consentimiento paterno.",
+    "NACIDO EN MARRUECOS, VIVE EN ESPAÑA DESDE 2010. VIAJE A REINO UNIDO Y A COSTA DE MARFIL.",
+    "natural de rumanía; reside en francia. viajó a estados unidos y a nueva zelanda. madre: ana gil.",
     "",
 ]
 
 
 def test_gated_runs_match_finditer(engine: RuleEngine) -> None:
-    """A runner with a ``starts`` regex finds exactly what scanning with its regex finds."""
+    """A runner with a ``starts`` regex finds exactly what scanning with its regex finds.
+
+    Case-insensitive runners (``on_lower``) run over the lower-cased note, so they are compared there.
+    """
     gated = [run for run, members in engine._runs if run.starts is not None]
     assert len(gated) >= 8
-    for text in GATE_NOTES:
+    assert any(run.on_lower for run in gated)  # the country names in capitals or lower case
+    for note in GATE_NOTES:
         for run in gated:
-            assert run.starts is not None and not run.on_lower
+            assert run.starts is not None
+            text = note.lower() if run.on_lower else note
             positions = [m.start() for m in run.starts.finditer(text)]
             expected = [m.span() for m in run.regex.finditer(text)]
             assert [m.span() for m in gated_finditer(run.regex, text, positions)] == expected
@@ -296,3 +303,20 @@ def test_word_gate_finds_every_position_the_starts_regex_finds() -> None:
         by_regex = {m.start() for m in run.starts.finditer(text)}
         by_words = set(word_gate(NoteIndex(lower, lowered=True), run.gate_words, run.gate_before))
         assert by_regex <= by_words, text
+
+
+def test_country_word_gate_finds_every_position_the_starts_regex_finds(engine: RuleEngine) -> None:
+    """Countries in capitals or lower case are tried where the word index finds a country's first word."""
+    from alia_clin.deid.anchors import NoteIndex
+    from alia_clin.deid.rules import word_gate
+
+    run = next(r for r, _ in engine._runs if r.gate_words and r.on_lower)
+    assert run.starts is not None
+    for note in GATE_NOTES[-3:-1]:
+        lower = note.lower()
+        by_regex = {m.start() for m in run.starts.finditer(lower)}
+        by_words = set(word_gate(NoteIndex(lower, lowered=True), run.gate_words, run.gate_before))
+        assert by_regex and by_regex <= by_words
+        assert [m.span() for m in gated_finditer(run.regex, lower, sorted(by_words))] == [
+            m.span() for m in run.regex.finditer(lower)
+        ]
