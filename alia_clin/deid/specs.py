@@ -848,13 +848,19 @@ def _cased_name_regex(case: str) -> str:
     capitalised words, so :func:`_person_name_regex` finds nothing there. The words are written
     in that one case (initials "J.", "Mª" included) and the name must end where a name ends on a
     form line: punctuation, a line end, two spaces, a token that is not a plain word (a digit,
-    "C/", an e-mail address), or a word of ``name_stop_words`` or ``name_end_words`` (function
-    words: "DR. GIL QUE INDICA" gives "GIL"); the name words themselves are never such words nor
-    a lone particle ("DE"). Without such an end there is no match.
+    "C/", an e-mail address), or a word of ``name_stop_words``, ``name_end_words`` (function
+    words: "DR. GIL QUE INDICA" gives "GIL") or ``name_prose_words`` (verbs and nouns that open a
+    clinical statement: "PACIENTE: REFIERE DOLOR …" and "ENFERMERA: TOMA DE CONSTANTES …" are no
+    names); the name words themselves are never such words nor a lone particle ("DE"). Without
+    such an end there is no match.
     """
     upper = case == "upper"
     letters = _UPPER if upper else _LOWER
-    stops = [*_words("name_stop_words", ()), *_words("name_end_words", SUPPORTED_LANGUAGES)]
+    stops = [
+        *_words("name_stop_words", ()),
+        *_words("name_end_words", SUPPORTED_LANGUAGES),
+        *_words("name_prose_words", SUPPORTED_LANGUAGES),
+    ]
     forms = {w.upper() if upper else w.lower() for w in stops}
     stop = _alt(forms, spaces=False)
     ordinal = "[ªA]" if upper else "[ªa]"

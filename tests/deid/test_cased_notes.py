@@ -81,10 +81,24 @@ def test_a_title_in_prose_gives_the_name_up_to_a_function_word(engine: RuleEngin
         "Paciente: refiere dolor torácico desde ayer.\n",
         # no end of a name in sight: prose, not a name
         "REMITIDO POR: SU MÉDICO DE CABECERA PARA VALORACIÓN DE DISNEA DE ESFUERZO PROGRESIVA Y EDEMAS\n",
+        # a clinical statement after a form label, in capitals or lower case (name_prose_words)
+        "PACIENTE: REFIERE DOLOR TORÁCICO DESDE HACE DOS DÍAS.\n",
+        "paciente: refiere dolor torácico desde ayer.\n",
+        "ENFERMERA: TOMA DE CONSTANTES NORMAL.\n",
+        "enfermera: paciente consciente y orientada.\n",
+        "MÉDICO: VALORA Y PAUTA FUROSEMIDA.\n",
+        "METGE: PRESENTA FEBRE DES D'AHIR.\n",
+        "PACIENTE: ESTÁ ESTABLE, AFEBRIL.\n",
     ],
 )
 def test_no_name_where_the_words_are_prose(engine: RuleEngine, text: str) -> None:
     assert not labelled(engine, text, PATIENT) and not labelled(engine, text, CLINICIAN)
+
+
+def test_a_name_ends_before_a_clinical_verb(engine: RuleEngine) -> None:
+    assert labelled(engine, "DR. GARCÍA INDICA INGRESO EN PLANTA.\n", CLINICIAN) == ["GARCÍA"]
+    assert labelled(engine, "MÉDICO: DRA. ANA GIL VALORA AL PACIENTE.\n", CLINICIAN) == ["ANA GIL"]
+    assert labelled(engine, "NOMBRE: JUAN PÉREZ LÓPEZ  EDAD: 54\n", PATIENT) == ["JUAN PÉREZ LÓPEZ"]
 
 
 def test_a_lone_particle_is_never_a_name_word(engine: RuleEngine) -> None:
