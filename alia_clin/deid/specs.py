@@ -873,8 +873,8 @@ def _cased_name_regex(case: str) -> str:
     lone = _alt((w.upper() if upper else w) for w in particle_words if " " not in w)
     word = rf"(?!(?:{stop}|{lone})(?![\w]))(?:{core})(?![\w/º°@]|\.\w)"
     # the next token is punctuation, a line end, far away, not a plain word ("C/ MAYOR",
-    # "ANA@…", "28 28 …") or a stop word
-    end = rf"(?=[ \t]*(?:[^\w \t]|$)|[ \t]{{2,}}|[ \t]+\S*[^\w\s]|[ \t]+\d|[ \t]+{stop}(?![\w]))"
+    # "ANA@…", "28 28 …") or a stop word, also after a particle ("… SERVIVIO DE UROLOGÍA")
+    end = rf"(?=[ \t]*(?:[^\w \t]|$)|[ \t]{{2,}}|[ \t]+\S*[^\w\s]|[ \t]+\d|[ \t]+(?:{lone}[ \t]+)?{stop}(?![\w]))"
     return rf"(?<![\w])(?:{particles}[ ])?{word}(?:[ ]{{1,2}}(?:{particles}[ ])?{word}){{0,5}}{end}"
 
 

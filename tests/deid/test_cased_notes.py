@@ -89,6 +89,10 @@ def test_a_title_in_prose_gives_the_name_up_to_a_function_word(engine: RuleEngin
         "MÉDICO: VALORA Y PAUTA FUROSEMIDA.\n",
         "METGE: PRESENTA FEBRE DES D'AHIR.\n",
         "PACIENTE: ESTÁ ESTABLE, AFEBRIL.\n",
+        # a service, not a person (specialty names are name stop words)
+        "REMITIDO POR: CARDIOLOGÍA DE ZONA.\n",
+        "MÉDICO: UROLOGIA\n",
+        "Remitido por: Neumología.\n",
     ],
 )
 def test_no_name_where_the_words_are_prose(engine: RuleEngine, text: str) -> None:
@@ -99,6 +103,13 @@ def test_a_name_ends_before_a_clinical_verb(engine: RuleEngine) -> None:
     assert labelled(engine, "DR. GARCÍA INDICA INGRESO EN PLANTA.\n", CLINICIAN) == ["GARCÍA"]
     assert labelled(engine, "MÉDICO: DRA. ANA GIL VALORA AL PACIENTE.\n", CLINICIAN) == ["ANA GIL"]
     assert labelled(engine, "NOMBRE: JUAN PÉREZ LÓPEZ  EDAD: 54\n", PATIENT) == ["JUAN PÉREZ LÓPEZ"]
+
+
+def test_a_name_ends_before_a_particle_and_a_stop_word(engine: RuleEngine) -> None:
+    # without that end the name would have none, and would leak
+    text = "REMITIDO POR: DRA. ANA GIL TORRES DE UROLOGÍA.\n"
+    assert labelled(engine, text, CLINICIAN) == ["ANA GIL TORRES"]
+    assert labelled(engine, text.lower(), CLINICIAN) == ["ana gil torres"]
 
 
 def test_a_lone_particle_is_never_a_name_word(engine: RuleEngine) -> None:
