@@ -783,8 +783,7 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
     # or nationalities in that case ("china", "cuba", "ARGENTINA", "usa")
     ambiguous = {"chile", "xile", "china", "xina", "txina", "india", "índia", "guinea", "cuba", "ecuador", "mali",
                  "argentina", "el salvador", "usa", "u.s.a.", "irán", "iran"}
-    cased = {f for n in names if n.lower() not in ambiguous for f in (n.upper(), n.lower())} - names
-    cased_lower = {n.lower() for n in cased}
+    cased_lower = {n.lower() for n in names if n.lower() not in ambiguous}
     first_words = {re.split(r"[^\w]", n, maxsplit=1)[0] for n in cased_lower}
     pais = RuleSpec(
         "CountryRecognizer", "PAIS",
@@ -903,21 +902,15 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     title = rf"(?:{titles})\.?[ \t]*:?[ \t]*(?:(?:D|Dña|Dª)\.[ ]*|(?:Don|Doña)[ ]+)?"
     # "Hospital Dr. Peset", "Calle del Dr. Esquerdo": a title inside a place name
     place = "".join(f"(?<!{w} )" for w in _TITLE_PLACE_WORDS)
-    patient = RuleSpec(
-        "PatientNameRecognizer", "NOMBRE_SUJETO_ASISTENCIA",
-        (PatternSpec("patient_name_label", rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.85, 0),),
-        {},
-    )
-    clinician = RuleSpec(
-        "ClinicianNameRecognizer", "NOMBRE_PERSONAL_SANITARIO",
-        (
-            PatternSpec("clinician_name_label",
-                        rf"{_B}{labels('clinician_name_labels')}[ \t]*:[ \t]*(?:{title})?(?P<v>{name})(?![\w])", 0.85, 0),
-            PatternSpec("clinician_title", rf"{_B}{place}(?:Dr|Dra|Dr/a|Dra/Dr|Dr/Dra)\.?[ ]+(?:(?:D|Dña|Dª)\.[ ]*)?(?P<v>{name})(?![\w])",
-                        0.55, 0),
-        ),
-        {},
-    )
+    patient = [
+        PatternSpec("patient_name_label", rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.85, 0),
+    ]
+    clinician = [
+        PatternSpec("clinician_name_label",
+                    rf"{_B}{labels('clinician_name_labels')}[ \t]*:[ \t]*(?:{title})?(?P<v>{name})(?![\w])", 0.85, 0),
+        PatternSpec("clinician_title", rf"{_B}{place}(?:Dr|Dra|Dr/a|Dra/Dr|Dr/Dra)\.?[ ]+(?:(?:D|Dña|Dª)\.[ ]*)?(?P<v>{name})(?![\w])",
+                    0.55, 0),
+    ]
     # names written in capitals (after a label or title in any case) or in lower case (after a
     # label or title in lower case: a lower-case word after "Paciente:" in an ordinary note is
     # not a name)
@@ -930,23 +923,18 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
         cased_title = rf"(?:{cased_titles})\.?[ \t]*:?[ \t]*(?:{honorific}\.[ ]*|(?:{'don|doña' if lower_only else 'Don|Doña|DON|DOÑA'})[ ]+)?"
         cased_place = "".join(f"(?<!{w.lower() if lower_only else w.upper()} )" for w in _TITLE_PLACE_WORDS)
         short_titles = "(?:dr|dra|dr/a|dr/dra|dra/dr)" if lower_only else "(?:Dr|Dra|Dr/a|Dr/Dra|Dra/Dr|DR|DRA|DR/A|DR/DRA|DRA/DR)"
-        patient = RuleSpec(
-            patient.name, patient.label,
-            (*patient.patterns,
-             PatternSpec(f"patient_name_label_{case}",
-                         rf"{_FIELD_START}{label_case('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{cased})", 0.85, 0)),
-            {},
-        )
-        clinician = RuleSpec(
-            clinician.name, clinician.label,
-            (*clinician.patterns,
-             PatternSpec(f"clinician_name_label_{case}",
-                         rf"{_FIELD_START}{label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})", 0.85, 0),
-             PatternSpec(f"clinician_title_{case}",
-                         rf"{_B}{cased_place}{short_titles}\.?[ ]+(?:{honorific}\.[ ]*)?(?P<v>{cased})", 0.55, 0)),
-            {},
-        )
-    return [patient, clinician]
+        patient.append(PatternSpec(f"patient_name_label_{case}",
+                                   rf"{_FIELD_START}{label_case('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{cased})", 0.85, 0))
+        clinician += [
+            PatternSpec(f"clinician_name_label_{case}",
+                        rf"{_FIELD_START}{label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})", 0.85, 0),
+            PatternSpec(f"clinician_title_{case}",
+                        rf"{_B}{cased_place}{short_titles}\.?[ ]+(?:{honorific}\.[ ]*)?(?P<v>{cased})", 0.55, 0),
+        ]
+    return [
+        RuleSpec("PatientNameRecognizer", "NOMBRE_SUJETO_ASISTENCIA", tuple(patient), {}),
+        RuleSpec("ClinicianNameRecognizer", "NOMBRE_PERSONAL_SANITARIO", tuple(clinician), {}),
+    ]
 
 
 def _cap_word(word: str, first: bool) -> str:
