@@ -33,6 +33,7 @@ class ErrorCode(str, Enum):
     E051 = "Invalid PHI span [{start}, {end}) with label '{label}': {reason}."
     E052 = "Invalid mask character: expected exactly one non-whitespace character, got {length} characters."
     E053 = "Invalid surrogate key material: {reason}."
+    E054 = "Invalid de-identification lexicon '{table}': {reason}."
     E017 = "The output folder '{path}' is the input folder: de-identified text would overwrite the notes."
     E018 = "No default model found and none given: pass a pipeline directory or set ALIA_CLIN_MODEL."
     E080 = "Base model source not found: {what} ({hint})."

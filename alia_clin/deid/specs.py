@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import AliaClinValueError, ErrorCode
 from . import validators as val
@@ -615,6 +615,30 @@ _LOWER_STREET = (
 )
 
 
+class _WordGate(NamedTuple):
+    """The ``starts`` and ``gate_words`` of a :class:`PatternSpec` (pass them as ``**gate._asdict()``)."""
+
+    starts: str
+    gate_words: tuple[str, ...]
+
+
+def _first_word_gate(forms: Iterable[str], table: str) -> _WordGate:
+    """Return the gate of a case-sensitive regex whose matches open with one of ``forms``.
+
+    ``gate_words`` are the forms' first words (their leading run of ``\\w``, lower-cased) and
+    ``starts`` finds those words whole in any case (see :class:`PatternSpec`): both find every
+    place such a match can start. Raises ``E054`` for a form of lexicon ``table`` that does not
+    open with a word character (its matches could start where no word is).
+    """
+    first = set()
+    for form in forms:
+        head = re.match(r"\w+", form)
+        if head is None:
+            raise AliaClinValueError(ErrorCode.E054, table=table, reason="a gated form must open with a letter or digit")
+        first.add(head.group().lower())
+    return _WordGate(rf"{_B}(?i:{_alt(first, spaces=False)})(?![\w])", tuple(sorted(first)))
+
+
 @cache
 def _named_street() -> str:
     """Return a regex for an untyped street before a postal code, written after a facility name.
@@ -683,10 +707,12 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
     )
     # the colon after an address label, not before a bare number or an e-mail address
     label_colon = r"[ \t]*:[ \t]*(?![\d \t]+[.,]?[ \t]*(?:\r?\n|$))(?![ \t]*[^\s@]+@[^\s@]+\.)[ \t]*"
-    heads = _alt(_cap_first(
-        _words("hospital_heads", SUPPORTED_LANGUAGES) + _words("health_centre_heads", SUPPORTED_LANGUAGES)
-    ))
-    all_heads = _alt(_cap_first(_words("institution_heads", SUPPORTED_LANGUAGES))) + "|" + heads
+    head_forms = _cap_first(_words("hospital_heads", SUPPORTED_LANGUAGES) + _words("health_centre_heads", SUPPORTED_LANGUAGES))
+    institution_forms = _cap_first(_words("institution_heads", SUPPORTED_LANGUAGES))
+    heads = _alt(head_forms)
+    all_heads = _alt(institution_forms) + "|" + heads
+    # the streets after a facility are tried only where a facility name's first word stands
+    facility_gate = _first_word_gate([*head_forms, *institution_forms, "Centro"], "hospital_heads/health_centre_heads/institution_heads")
     conn = _alt(load_resource("lexicon")["name_connectors"], spaces=False)
     facility_word = rf"(?:{_CAPWORD}|\d{{1,2}}(?=[ \t]+de[ \t]+{_CAPWORD}))"
     desc_end = "(?:" + "|".join(f"(?<={d})" for d in _FACILITY_DESCRIPTORS) + r"|(?<=[A-Z]{3}))"
@@ -726,9 +752,11 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
                 rf"{_STREET_NUMBER}{_FLOORS}){_POSTAL_AHEAD}",
                 0.6, 0,
             ),
-            PatternSpec("street_after_facility", rf"{_B}{heads}{facility_end}[ \t]+(?P<v>{_BARE_STREET})", 0.75, 0),
+            PatternSpec("street_after_facility", rf"{_B}{heads}{facility_end}[ \t]+(?P<v>{_BARE_STREET})", 0.75, 0,
+                        **facility_gate._asdict()),
             PatternSpec("street_after_facility_named",
-                        rf"{_B}(?:{all_heads}|Centro)(?:[ \t]+(?:{conn}[ \t]+)*{facility_word}){{1,6}}?[ \t]+(?P<v>{_named_street()})", 0.75, 0),
+                        rf"{_B}(?:{all_heads}|Centro)(?:[ \t]+(?:{conn}[ \t]+)*{facility_word}){{1,6}}?[ \t]+(?P<v>{_named_street()})", 0.75, 0,
+                        **facility_gate._asdict()),
             PatternSpec("street_in_signature",
                         rf"{_B}(?:{signature})[ \t]*:[^\n:]*?(?:\.|[^\W\d_]{{3}}\))[ \t]+(?P<v>{_UNTYPED_STREET})", 0.6, 0),
             # a national or regional road with its code, an optional "From-To" and "s/n" or km:
@@ -902,14 +930,21 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     title = rf"(?:{titles})\.?[ \t]*:?[ \t]*(?:(?:D|Dña|Dª)\.[ ]*|(?:Don|Doña)[ ]+)?"
     # "Hospital Dr. Peset", "Calle del Dr. Esquerdo": a title inside a place name
     place = "".join(f"(?<!{w} )" for w in _TITLE_PLACE_WORDS)
+    # every pattern is tried only where its label's or title's first word stands (any case: the
+    # note's word index finds those places, see PatternSpec.gate_words)
+    gates = {table: _first_word_gate(_words(table, SUPPORTED_LANGUAGES), table)
+             for table in ("patient_name_labels", "clinician_name_labels")}
+    gates["title"] = _first_word_gate(("Dr", "Dra"), "clinician_titles")
     patient = [
-        PatternSpec("patient_name_label", rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.85, 0),
+        PatternSpec("patient_name_label", rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.85, 0,
+                    **gates["patient_name_labels"]._asdict()),
     ]
     clinician = [
         PatternSpec("clinician_name_label",
-                    rf"{_B}{labels('clinician_name_labels')}[ \t]*:[ \t]*(?:{title})?(?P<v>{name})(?![\w])", 0.85, 0),
+                    rf"{_B}{labels('clinician_name_labels')}[ \t]*:[ \t]*(?:{title})?(?P<v>{name})(?![\w])", 0.85, 0,
+                    **gates["clinician_name_labels"]._asdict()),
         PatternSpec("clinician_title", rf"{_B}{place}(?:Dr|Dra|Dr/a|Dra/Dr|Dr/Dra)\.?[ ]+(?:(?:D|Dña|Dª)\.[ ]*)?(?P<v>{name})(?![\w])",
-                    0.55, 0),
+                    0.55, 0, **gates["title"]._asdict()),
     ]
     # names written in capitals (after a label or title in any case) or in lower case (after a
     # label or title in lower case: a lower-case word after "Paciente:" in an ordinary note is
@@ -924,12 +959,14 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
         cased_place = "".join(f"(?<!{w.lower() if lower_only else w.upper()} )" for w in _TITLE_PLACE_WORDS)
         short_titles = "(?:dr|dra|dr/a|dr/dra|dra/dr)" if lower_only else "(?:Dr|Dra|Dr/a|Dr/Dra|Dra/Dr|DR|DRA|DR/A|DR/DRA|DRA/DR)"
         patient.append(PatternSpec(f"patient_name_label_{case}",
-                                   rf"{_FIELD_START}{label_case('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{cased})", 0.85, 0))
+                                   rf"{_FIELD_START}{label_case('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{cased})", 0.85, 0,
+                                   **gates["patient_name_labels"]._asdict()))
         clinician += [
             PatternSpec(f"clinician_name_label_{case}",
-                        rf"{_FIELD_START}{label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})", 0.85, 0),
+                        rf"{_FIELD_START}{label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})", 0.85, 0,
+                        **gates["clinician_name_labels"]._asdict()),
             PatternSpec(f"clinician_title_{case}",
-                        rf"{_B}{cased_place}{short_titles}\.?[ ]+(?:{honorific}\.[ ]*)?(?P<v>{cased})", 0.55, 0),
+                        rf"{_B}{cased_place}{short_titles}\.?[ ]+(?:{honorific}\.[ ]*)?(?P<v>{cased})", 0.55, 0, **gates["title"]._asdict()),
         ]
     return [
         RuleSpec("PatientNameRecognizer", "NOMBRE_SUJETO_ASISTENCIA", tuple(patient), {}),
