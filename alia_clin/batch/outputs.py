@@ -29,7 +29,7 @@ from spacy.tokens import Doc
 from ..errors import AliaClinValueError, ErrorCode
 from ..io.atomic import atomic_open, atomic_write_text
 from ..io.entity_table import ENTITY_COLUMNS, arrow_schema, entity_rows
-from ..io.folders import NoteRecord
+from ..io.folders import NoteRecord, text_encoding
 from ..io.writers import deidentified_text, doc_to_brat, doc_to_record
 from .layout import RunLayout
 from .settings import BatchSettings
@@ -234,8 +234,9 @@ class DeidCopy(OutputFormat):
 
     CSV/TSV → ``OUT/<stem>.deid<suffix>`` (same delimiter, quoting, encoding and BOM); JSONL →
     ``OUT/<stem>.deid.jsonl``; Parquet → ``OUT/<stem>.deid.parquet`` (same schema); a folder of
-    notes → ``OUT/deid/<id>.txt``. A bad record keeps its row with the text emptied (null in
-    Parquet / JSON); a malformed row that could not be parsed is left out (see errors.jsonl).
+    notes → ``OUT/deid/<id>.txt`` (in the notes' encoding, ``--encoding``). A bad record keeps its
+    row with the text emptied (null in Parquet / JSON); a malformed row that could not be parsed is
+    left out (see errors.jsonl).
     """
 
     name = "deid-copy"
@@ -282,8 +283,10 @@ class DeidCopy(OutputFormat):
     def write_part(self, layout: RunLayout, chunk: int, payloads: list[Any], settings: BatchSettings) -> None:
         fmt = settings.copy_format
         if fmt == "text-folder":
+            opts = settings.reader_options
+            codec = text_encoding(opts.encoding if opts is not None else "utf-8")
             for filename, content in payloads:
-                atomic_write_text(layout.out / "deid" / filename, content)
+                atomic_write_text(layout.out / "deid" / filename, content, encoding=codec)
             return
         rows = [r for r in payloads if r is not None]
         if fmt == "jsonl":

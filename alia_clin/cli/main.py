@@ -114,7 +114,8 @@ def process(
     quotechar: Annotated[str, typer.Option(help="CSV quote character.")] = '"',
     quoting: Annotated[str, typer.Option(help="CSV quoting: minimal, all, nonnumeric, none.")] = "minimal",
     encoding: Annotated[
-        str, typer.Option(help="Encoding of CSV/TSV/JSONL input (utf-8-sig reads a BOM).")
+        str, typer.Option(help="Encoding of the input: .txt notes, CSV/TSV, JSONL (utf-8-sig reads a BOM; "
+                          "legacy exports: cp1252, latin-1).")
     ] = "utf-8-sig",
     binaries: Annotated[
         str | None, typer.Option(help="FHIR input: Binary NDJSON file or folder of the same export.")

@@ -52,9 +52,9 @@ def atomic_open(
         raise
 
 
-def atomic_write_text(path: str | Path, text: str, *, durable: bool = False) -> None:
-    """Write ``text`` (UTF-8, newlines untouched) to ``path`` atomically."""
-    with atomic_open(path, "w", durable=durable) as fh:
+def atomic_write_text(path: str | Path, text: str, *, durable: bool = False, encoding: str = "utf-8") -> None:
+    """Write ``text`` (UTF-8 unless ``encoding`` says otherwise, newlines untouched) atomically."""
+    with atomic_open(path, "w", durable=durable, encoding=encoding) as fh:
         fh.write(text)
 
 

@@ -1,13 +1,16 @@
 """Read a folder of notes (``*.txt``, optionally with BRAT ``.ann`` beside them).
 
 Yields one :class:`NoteRecord` per ``*.txt`` file in name order. A file that cannot be read,
-is not valid UTF-8 or is empty yields a record with ``error`` set (and no text) instead of
-raising, so one bad note never stops a run. Offsets are indices into the exact content read
-with ``newline=""``.
+does not decode in the folder's encoding (UTF-8 unless given: legacy exports are often
+``cp1252`` or ``latin-1``) or is empty yields a record with ``error`` set (and no text) instead
+of raising, so one bad note never stops a run. Offsets are indices into the exact content read
+with ``newline=""``; in UTF-8 a byte-order mark stays in the text as its first character, so
+offsets count it, as tools that read the file as it is do.
 """
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,23 +50,36 @@ def list_notes(in_dir: str | Path) -> list[Path]:
     return sorted(f for f in p.iterdir() if f.suffix == ".txt" and f.is_file())
 
 
-def read_note(path: Path) -> NoteRecord:
-    """Read one note; failures become a record with an error reason (never the text)."""
+def text_encoding(encoding: str) -> str:
+    """Return the codec that decodes (and writes back) a note file of ``encoding``.
+
+    ``utf-8-sig`` (the readers' default, which skips a BOM in tabular exports) reads note files
+    as ``utf-8``: a BOM stays a character of the note (see the module docstring).
+    """
+    name = codecs.lookup(encoding).name
+    return "utf-8" if name in ("utf-8", "utf-8-sig") else name
+
+
+def read_note(path: Path, encoding: str = "utf-8") -> NoteRecord:
+    """Read one note in ``encoding``; failures become a record with an error reason (never the text)."""
     stem = path.stem
+    codec = text_encoding(encoding)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return NoteRecord(stem, None, f"unreadable file ({exc.__class__.__name__})", "unreadable")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(codec)
     except UnicodeDecodeError as exc:
-        return NoteRecord(stem, None, f"invalid UTF-8 at byte {exc.start}", "invalid_encoding")
+        hint = " (a legacy export? pass its encoding, e.g. --encoding cp1252)" if codec == "utf-8" else ""
+        label = "UTF-8" if codec == "utf-8" else codec
+        return NoteRecord(stem, None, f"invalid {label} at byte {exc.start}{hint}", "invalid_encoding")
     if not text.strip():
         return NoteRecord(stem, text, "empty note", "empty")
     return NoteRecord(stem, text)
 
 
-def iter_notes(in_dir: str | Path) -> Iterator[NoteRecord]:
-    """Stream the notes of a folder (see the module docstring)."""
+def iter_notes(in_dir: str | Path, encoding: str = "utf-8") -> Iterator[NoteRecord]:
+    """Stream the notes of a folder, decoded with ``encoding`` (see the module docstring)."""
     for path in list_notes(in_dir):
-        yield read_note(path)
+        yield read_note(path, encoding)

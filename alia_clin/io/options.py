@@ -5,6 +5,7 @@ Plain data; readers read these, nothing writes them after construction.
 
 from __future__ import annotations
 
+import codecs
 import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,7 +29,9 @@ class ReaderOptions:
     ``id_col``/``text_col``/``patient_col``/``date_col``/``lang_col``: column (or JSON key)
     names; the optional ones are ignored when None. ``delimiter``: None means "by suffix"
     (``.tsv`` → tab, otherwise sniffed among ``,``, ``;``, tab, ``|``). ``encoding``: the default
-    ``utf-8-sig`` also reads Excel exports that start with a BOM. ``binaries``: where FHIR
+    ``utf-8-sig`` also reads Excel exports that start with a BOM; it also decodes the ``.txt``
+    notes of a folder (``utf-8-sig`` reads them as ``utf-8``, see :mod:`alia_clin.io.folders`),
+    and an unknown encoding raises ``E507``. ``binaries``: where FHIR
     Binary resources live (FHIR NDJSON input only).
     """
 
@@ -44,6 +47,14 @@ class ReaderOptions:
     binaries: str | None = None
 
     def __post_init__(self) -> None:
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise AliaClinValueError(
+                ErrorCode.E507,
+                option="encoding",
+                reason=f"unknown encoding '{self.encoding}' (e.g. utf-8, cp1252, latin-1)",
+            ) from None
         if self.quoting not in QUOTING:
             raise AliaClinValueError(
                 ErrorCode.E507, option="quoting", reason=f"choose one of {', '.join(QUOTING)}"

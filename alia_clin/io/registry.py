@@ -92,7 +92,7 @@ def detect_format(path: str | Path) -> str:
 
 
 def _folder_reader(path: Path, options: ReaderOptions) -> Iterator[NoteRecord]:
-    for rec in iter_notes(path):
+    for rec in iter_notes(path, options.encoding):
         yield replace(rec, position=f"file {rec.id}.txt")
 
 

@@ -59,6 +59,39 @@ def test_folder_contract_brat(notes: Path, tmp_path: Path) -> None:
     assert "fiebre" not in (out / "errors.jsonl").read_text(encoding="utf-8")
 
 
+def test_legacy_encoded_notes_with_encoding(tmp_path: Path) -> None:
+    """Windows-1252 notes (legacy hospital exports) are read with --encoding: BRAT offsets count
+    the decoded note's characters, and the de-identified copy is written back in that encoding."""
+    d = tmp_path / "in"
+    d.mkdir()
+    note = "Paciente: Begoña Muñoz Ibáñez.\r\nTeléfono: 600 111 222. Niño con fiebre.\r\n"
+    (d / "a.txt").write_bytes(note.encode("cp1252"))
+    (d / "b_undefined.txt").write_bytes(b"Fiebre \x81 alta")  # 0x81 is not a cp1252 character
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["process", str(d), "--out", str(out), "--encoding", "cp1252",
+                              "--output-format", "brat,deid-copy", "--tasks", "deid"])
+    assert res.exit_code == 1, res.output  # the undefined byte fails that note only
+    ann = read_ann(out / "a.ann")
+    found = {(note[e.start:e.end], e.label) for e in ann.entities}
+    assert ("Begoña Muñoz Ibáñez", "NOMBRE_SUJETO_ASISTENCIA") in found
+    assert ("600 111 222", "NUMERO_TELEFONO") in found
+    copy = (out / "deid" / "a.txt").read_bytes().decode("cp1252")
+    assert copy.startswith("Paciente: [") and "Begoña" not in copy and "600 111 222" not in copy
+    assert "Teléfono: [" in copy and copy.endswith("con fiebre.\r\n")
+    errors = {str(e["id"]): e for e in _lines(out / "errors.jsonl")}
+    assert errors["b_undefined"]["code"] == "invalid_encoding"
+    assert "cp1252" in str(errors["b_undefined"]["reason"]) and "Fiebre" not in str(errors["b_undefined"])
+
+
+def test_utf8_error_hints_at_encoding_and_bad_encoding_is_a_usage_error(notes: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    runner.invoke(app, ["process", str(notes), "--out", str(out), "--output-format", "jsonl"])
+    errors = {str(e["id"]): e for e in _lines(out / "errors.jsonl")}
+    assert "--encoding" in str(errors["d_latin1"]["reason"])
+    res = runner.invoke(app, ["process", str(notes), "--out", str(out.with_name("o2")), "--encoding", "bad"])
+    assert res.exit_code == 2 and "E507" in res.output
+
+
 def test_brat_input_ignores_gold_ann(tmp_path: Path, synthetic_note: str) -> None:
     d = tmp_path / "in"
     d.mkdir()

@@ -121,3 +121,18 @@ def test_fhir_reader_missing_module_is_coded(tmp_path: Path, monkeypatch: pytest
     path.write_text("{}\n", encoding="utf-8")
     with pytest.raises(AliaClinValueError, match="E502"):
         list(get_input_format("fhir-ndjson").reader(path, ReaderOptions()))
+
+
+def test_folder_notes_decode_in_the_given_encoding(tmp_path: Path) -> None:
+    from alia_clin.io.folders import read_note, text_encoding
+
+    assert text_encoding("utf-8-sig") == text_encoding("UTF8") == "utf-8"
+    assert text_encoding("windows-1252") == "cp1252"
+    note = _write(tmp_path / "a.txt", NOTE_B.encode("latin-1"))
+    assert read_note(note).error_code == "invalid_encoding"
+    assert read_note(note, "latin-1").text == NOTE_B
+    # a UTF-8 byte-order mark stays the note's first character under the default encoding too
+    bom = _write(tmp_path / "b.txt", b"\xef\xbb\xbf" + NOTE_A.encode())
+    assert read_note(bom, "utf-8-sig").text == "\ufeff" + NOTE_A == read_note(bom).text
+    with pytest.raises(AliaClinValueError, match="E507"):
+        ReaderOptions(encoding="no-such-codec")
