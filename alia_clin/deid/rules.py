@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .anchors import Anchor, NoteIndex, anchored_finditer, find_anchor, scan_cost
+from .compose import compose
 from .specs import CONTEXT_BOOST, RuleSpec, build_specs
 
 __all__ = ["PhiMatch", "RuleEngine", "resolve_overlaps"]
@@ -409,7 +410,22 @@ class RuleEngine:
         return out
 
     def analyze(self, text: str) -> list[PhiMatch]:
-        """Read one note and return its PHI matches, non-overlapping, sorted by start offset."""
+        """Read one note and return its PHI matches, non-overlapping, sorted by start offset.
+
+        A note with decomposed accents ("n" + U+0303) is read composed and its matches mapped
+        back to whole character clusters of the note (see :mod:`.compose`).
+        """
+        composed = compose(text)
+        if composed is None:
+            return self._analyze(text)
+        mapped = []
+        for m in self._analyze(composed.text):
+            start, end = composed.span(m.start, m.end)
+            mapped.append(replace(m, start=start, end=end))
+        return resolve_overlaps(mapped)
+
+    def _analyze(self, text: str) -> list[PhiMatch]:
+        """Return the PHI matches of one (composed) note: every runner, scored, overlaps resolved."""
         found: list[PhiMatch] = []
         min_score = self.min_score
         lower = text.lower()
