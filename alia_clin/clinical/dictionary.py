@@ -83,31 +83,35 @@ class MentionDictionary:
     def find(self, tokens: Sequence[str], blocked: Iterable[int] = ()) -> list[DictMatch]:
         """Longest non-overlapping matches in ``tokens`` (token texts), left to right.
 
-        A match never covers a token index in ``blocked`` (e.g. tokens already in an entity or
-        in a PHI span).
+        Whitespace tokens without a line break (a double space, a tab, a no-break space between
+        two words) are skipped inside a term, so "insuficiencia  cardíaca" matches as
+        "insuficiencia cardíaca"; a match never starts or ends on one, and a line break still
+        separates terms. A match never covers a token index in ``blocked`` (e.g. tokens already
+        in an entity or in a PHI span).
         """
-        keys = [token_key(t) for t in tokens]
+        at = [i for i, t in enumerate(tokens) if not (t.isspace() and "\n" not in t and "\r" not in t)]
+        words = [tokens[i] for i in at]
+        keys = [token_key(t) for t in words]
         stop = set(blocked)
         found: list[DictMatch] = []
         i = 0
-        n = len(tokens)
+        n = len(words)
         while i < n:
             hit: DictMatch | None = None
+            size = 1
             for length in range(min(self.max_len, n - i), 0, -1):
-                span = range(i, i + length)
-                if any(j in stop for j in span):
+                start, end = at[i], at[i + length - 1] + 1
+                if any(j in stop for j in range(start, end)):
                     continue
                 value = self._folded.get(tuple(keys[i : i + length])) or self._exact.get(
-                    tuple(tokens[i : i + length])
+                    tuple(words[i : i + length])
                 )
                 if value is not None:
-                    hit = DictMatch(i, i + length, value[0], value[1])
+                    hit, size = DictMatch(start, end, value[0], value[1]), length
                     break
-            if hit is None:
-                i += 1
-            else:
+            if hit is not None:
                 found.append(hit)
-                i = hit.end
+            i += size
         return found
 
 

@@ -52,6 +52,20 @@ def test_short_abbreviations_are_case_sensitive_and_whole_tokens() -> None:
     assert _ents(nlp("Dx: ICC.")) == [("ICC", "ENFERMEDAD")]  # not "IC" inside "ICC"
 
 
+@pytest.mark.parametrize("gap", ["  ", "\t", "\u00a0", " \u202f "])
+def test_terms_match_across_a_double_space_tab_or_no_break_space(gap: str) -> None:
+    text = f"Ingresa por insuficiencia{gap}cardiaca aguda. Refiere disnea{gap}paroxística nocturna."
+    ents = _ents(_nlp()(text))
+    assert (f"insuficiencia{gap}cardiaca aguda", "ENFERMEDAD") in ents
+    assert (f"disnea{gap}paroxística nocturna", "SINTOMA") in ents
+
+
+def test_a_line_break_still_separates_terms() -> None:
+    ents = _ents(_nlp()("Antecedentes: insuficiencia\ncardiaca aguda.  Disnea."))
+    assert ("insuficiencia\ncardiaca aguda", "ENFERMEDAD") not in ents
+    assert ("Disnea", "SINTOMA") in ents  # a match never starts on the double space
+
+
 def test_accent_and_case_insensitive_terms() -> None:
     assert _ents(_nlp()("INSUFICIENCIA CARDÍACA descompensada")) == [
         ("INSUFICIENCIA CARDÍACA descompensada", "ENFERMEDAD")
