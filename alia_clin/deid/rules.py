@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .anchors import Anchor, NoteIndex, anchored_finditer, find_anchor, scan_cost
-from .compose import compose
+from .reading import reading_copy
 from .specs import CONTEXT_BOOST, RuleSpec, build_specs
 
 __all__ = ["PhiMatch", "RuleEngine", "resolve_overlaps"]
@@ -412,15 +412,16 @@ class RuleEngine:
     def analyze(self, text: str) -> list[PhiMatch]:
         """Read one note and return its PHI matches, non-overlapping, sorted by start offset.
 
-        A note with decomposed accents ("n" + U+0303) is read composed and its matches mapped
-        back to whole character clusters of the note (see :mod:`.compose`).
+        A note with decomposed accents ("n" + U+0303), no-break or other typographic spaces, or
+        invisible characters (soft hyphen, zero-width space) is read through its plain copy and
+        its matches mapped back to whole character clusters of the note (see :mod:`.reading`).
         """
-        composed = compose(text)
-        if composed is None:
+        copy = reading_copy(text)
+        if copy is None:
             return self._analyze(text)
         mapped = []
-        for m in self._analyze(composed.text):
-            start, end = composed.span(m.start, m.end)
+        for m in self._analyze(copy.text):
+            start, end = copy.span(m.start, m.end)
             mapped.append(replace(m, start=start, end=end))
         return resolve_overlaps(mapped)
 
