@@ -16,6 +16,7 @@ import re
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from .reading import reading_copy
 from .specs import (
     CONTEXT_BOOST,
     SUPPORTED_LANGUAGES,
@@ -80,14 +81,21 @@ class AliaPatternRecognizer(PatternRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        """Read ``text`` and return one result per accepted match (group ``v`` span when present)."""
+        """Read ``text`` and return one result per accepted match (group ``v`` span when present).
+
+        A note with decomposed accents, odd spaces or invisible characters is read through its
+        plain copy and the results mapped back to the note (see :mod:`.reading`).
+        """
         if entities and self.spec.label not in entities:
             return []
+        copy = reading_copy(text)
         results: list[RecognizerResult] = []
         for pattern, regex in self._regexes:
-            for match in regex.finditer(text):
+            for match in regex.finditer(text if copy is None else copy.text):
                 result = self._result(match, pattern)
                 if result is not None:
+                    if copy is not None:
+                        result.start, result.end = copy.span(result.start, result.end)
                     results.append(result)
         return EntityRecognizer.remove_duplicates(results)
 

@@ -65,3 +65,12 @@ def test_odd_characters_do_not_leak(engine: RuleEngine, kind: str) -> None:
     out = _plain(anonymize(text, phi, operator="tag").text)
     for word in WORDS:
         assert word not in out
+
+
+def test_presidio_recognizers_read_the_plain_copy_too() -> None:
+    from alia_clin.deid.recognizers import build_recognizers
+
+    names = next(r for r in build_recognizers("es") if r.name == "PatientNameRecognizer")
+    text = VARIANTS["no-break spaces"]
+    found = {_plain(text[r.start:r.end]) for r in names.analyze(text, [])}
+    assert "Begoña Muñoz Ibáñez" in found
