@@ -426,7 +426,7 @@ class RuleEngine:
         return resolve_overlaps(mapped)
 
     def _analyze(self, text: str) -> list[PhiMatch]:
-        """Return the PHI matches of one (composed) note: every runner, scored, overlaps resolved."""
+        """Return the PHI matches of a plain note (see :meth:`analyze`), scored, overlaps resolved."""
         found: list[PhiMatch] = []
         min_score = self.min_score
         lower = text.lower()
