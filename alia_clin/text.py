@@ -69,3 +69,16 @@ def split_words(text: str) -> list[tuple[int, int]]:
     """Character offsets ``(start, end)`` of the words of ``text``, in order."""
     pattern = _FAST_WORD_PATTERN if _UNSAFE.search(text) is None else WORD_PATTERN
     return [m.span() for m in pattern.finditer(text)]
+
+
+#: Characters that end a line (those :meth:`str.splitlines` splits on).
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def is_inline_gap(token: str) -> bool:
+    """Whether a whitespace token lies inside a line: extra spaces, a tab, a no-break space.
+
+    Term finders skip such tokens inside a multi-word term ("insuficiencia  cardíaca"); a token
+    with a line break still separates terms.
+    """
+    return token.isspace() and _LINE_BREAKS.isdisjoint(token)

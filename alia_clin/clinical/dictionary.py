@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from ..text import is_inline_gap
 from .terminology import Terminology, _abbr_key, normalize
 
 #: Table category → entity label written into ``doc.ents`` (measurements are left to
@@ -89,7 +90,7 @@ class MentionDictionary:
         separates terms. A match never covers a token index in ``blocked`` (e.g. tokens already
         in an entity or in a PHI span).
         """
-        at = [i for i, t in enumerate(tokens) if not (t.isspace() and "\n" not in t and "\r" not in t)]
+        at = [i for i, t in enumerate(tokens) if not is_inline_gap(t)]
         words = [tokens[i] for i in at]
         keys = [token_key(t) for t in words]
         stop = set(blocked)

@@ -40,6 +40,7 @@ from spacy.util import filter_spans
 from ..encoder.casing import strip_accents_same_length
 from ..entities import relabel_entities
 from ..errors import AliaClinValueError, ErrorCode
+from ..text import is_inline_gap
 
 MEMORY_FILE = "label_memory.json"
 FORMAT = "alia_clin.label_memory.v1"
@@ -236,13 +237,20 @@ class MemoryFinder:
 
     def mentions(self, doc: Doc) -> list[tuple[int, int, str]]:
         """``(start token, end token, label)`` of every occurrence of a wording in ``doc``: what
-        :meth:`extend_mentions` and :meth:`add_mentions` read (the doc is matched once for both)."""
+        :meth:`extend_mentions` and :meth:`add_mentions` read (the doc is matched once for both).
+
+        Whitespace tokens inside a line (extra spaces, a tab, a no-break space) are skipped, so
+        "insuficiencia  cardíaca" is found as "insuficiencia cardíaca"; a mention never starts or
+        ends on one, and a line break still separates wordings.
+        """
+        at = [t.i for t in doc if not is_inline_gap(t.text)]
         bare = Doc(
             self._vocab,
-            words=[strip_accents_same_length(t.text) for t in doc],
-            spaces=[bool(t.whitespace_) for t in doc],
+            words=[strip_accents_same_length(doc[i].text) for i in at],
+            spaces=[bool(doc[i].whitespace_) for i in at],
         )
-        return [(start, end, self._labels[match_id]) for match_id, start, end in self.matcher(bare)]
+        found = self.matcher(bare)
+        return [(at[start], at[end - 1] + 1, self._labels[match_id]) for match_id, start, end in found]
 
     def extend_mentions(self, doc: Doc, blocked: set[int], mentions: list[tuple[int, int, str]]) -> int:
         """Widen each entity of ``doc.ents`` that is a proper part of a found mention with its

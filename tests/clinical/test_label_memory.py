@@ -183,6 +183,15 @@ def test_finder_adds_precise_wordings_where_nothing_was_found() -> None:
     assert list(doc.ents) == []
 
 
+@pytest.mark.parametrize("gap", ["  ", "\t", "\u00a0"])
+def test_finder_reads_wordings_across_extra_spaces_but_not_across_lines(gap: str) -> None:
+    nlp = _nlp(_memory({"disnea de esfuerzo": ("SINTOMA", 0.9)}))
+    text = f"Refiere disnea{gap}de esfuerzo.  Disnea\nde esfuerzo."
+    doc = nlp.make_doc(text)
+    nlp.get_pipe("alia_ner")._set_annotations(doc, [])  # type: ignore[attr-defined]
+    assert [(e.text, e.label_) for e in doc.ents] == [(f"disnea{gap}de esfuerzo", "SINTOMA")]
+
+
 def test_lookup_ignores_accents_but_not_enye_or_conflicting_labels() -> None:
     memory = _memory(
         {
