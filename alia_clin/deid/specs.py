@@ -841,15 +841,16 @@ _NAME_PARTICLES = r"(?:[Dd]e[ ]+la|[Dd]e[ ]+las|[Dd]e[ ]+los|[Dd]el|[Dd]e|y|i|da
 def _person_name_regex() -> str:
     """Return a regex for a person's name written after a label: capitalised words on one line.
 
-    Words: ``"Pérez"``, ``"Herrero-Hahn"``, ``"O'Donnell"``, ``"Mª"``, initials ``"C."``, joined
+    Words: ``"Pérez"``, ``"Herrero-Hahn"``, ``"O'Donnell"``, ``"d'Ors"``, ``"Mª"``, initials ``"C."``, joined
     by one space and optional particles (``"de la"``, ``"y"``), starting at a word boundary. A
     name stops at a double space, a line end, punctuation, a lower-case word or a word of
     ``name_stop_words`` (service, facility, street and contact words: ``"Médico: Ana Gil  NºCol:
     …"`` gives ``"Ana Gil"``).
     """
     stop = _trie_alt(_words("name_stop_words", ()), spaces=False)
+    # "O'Donnell", "D'Angelo" and an elided "d'" ("Eugeni d'Ors") open a word too
     core = (
-        rf"(?:[{_UPPER}]{{1,2}}[{_LOWER}]+(?:['’-][{_UPPER}]?[{_LOWER}]+)*"
+        rf"(?:(?:d['’](?=[{_UPPER}]))?(?:[{_UPPER}]{{1,2}}|[{_UPPER}]['’][{_UPPER}])[{_LOWER}]+(?:['’-][{_UPPER}]?[{_LOWER}]+)*"
         rf"|M[ªa]|M\.[ªa]|[{_UPPER}]\.(?=[ ][{_UPPER}])|[{_UPPER}](?=\.?[ \t]*(?:\r?\n|$)))"
     )
     service = rf"[{_UPPER}][{_LOWER}]*log[íi]a"  # "Oncología", "Nefrología"
@@ -892,7 +893,7 @@ def _cased_name_regex(case: str) -> str:
     stop = _alt(forms, spaces=False)
     ordinal = "[ªA]" if upper else "[ªa]"
     core = (
-        rf"(?:[{letters}]{{2,}}(?:['’-][{letters}]+)*|[Mm]\.?{ordinal}"
+        rf"(?:(?:[{letters}]['’])?[{letters}]{{2,}}(?:['’-][{letters}]+)*|[Mm]\.?{ordinal}"
         rf"|[{letters}]\.(?=[ ][{letters}]))"
     )
     particle_words = ("de la", "de las", "de los", "del", "de", "y", "i", "da", "do", "dos", "das", "van", "von", "di")

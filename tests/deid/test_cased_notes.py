@@ -55,6 +55,21 @@ def test_names_on_form_lines_in_any_case(
     assert labelled(engine, text, CLINICIAN) == clinician
 
 
+@pytest.mark.parametrize(
+    ("text", "clinician"),
+    [
+        ("Médico: Dra. María O'Donnell Ruiz.\n", "María O'Donnell Ruiz"),
+        ("Médico: Dra. María O’Donnell Ruiz.\n", "María O’Donnell Ruiz"),
+        ("Metge: Dr. Eugeni d'Ors i Rovira.\n", "Eugeni d'Ors i Rovira"),
+        ("Remitido por: Dr. Luca D'Angelo Bianchi.\n", "Luca D'Angelo Bianchi"),
+        ("MÉDICO: DRA. MARÍA O'DONNELL RUIZ.\n", "MARÍA O'DONNELL RUIZ"),
+        ("médico: dra. maría o'donnell ruiz.\n", "maría o'donnell ruiz"),
+    ],
+)
+def test_surnames_with_an_apostrophe_stay_in_the_name(engine: RuleEngine, text: str, clinician: str) -> None:
+    assert labelled(engine, text, CLINICIAN) == [clinician]
+
+
 def test_a_name_in_capitals_ends_before_an_address_or_an_email(engine: RuleEngine) -> None:
     text = (
         "REMITIDO POR: DRA. Mª JOSÉ RUIZ C/ MAYOR 5, 28013 MADRID.\n"
