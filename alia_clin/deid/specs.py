@@ -623,7 +623,7 @@ class _WordGate(NamedTuple):
 
 
 def _first_word_gate(forms: Iterable[str], table: str) -> _WordGate:
-    """Return the gate of a case-sensitive regex whose matches open with one of ``forms``.
+    """Return the gate of a regex (of any case handling) whose matches open with one of ``forms``.
 
     ``gate_words`` are the forms' first words (their leading run of ``\\w``, lower-cased) and
     ``starts`` finds those words whole in any case (see :class:`PatternSpec`): both find every
@@ -812,14 +812,14 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
     ambiguous = {"chile", "xile", "china", "xina", "txina", "india", "índia", "guinea", "cuba", "ecuador", "mali",
                  "argentina", "el salvador", "usa", "u.s.a.", "irán", "iran"}
     cased_lower = {n.lower() for n in names if n.lower() not in ambiguous}
-    first_words = {re.split(r"[^\w]", n, maxsplit=1)[0] for n in cased_lower}
+    country_gate = _first_word_gate(cased_lower, "countries")
     pais = RuleSpec(
         "CountryRecognizer", "PAIS",
         (PatternSpec("country", rf"{_B}(?P<v>{_trie_alt(names, spaces=False)})(?![\w])", 0.6, 0),
          # case-insensitive over the lower-case forms; tried only where a name's first word stands
          # (the note's word index finds those places: see PatternSpec.gate_words)
          PatternSpec("country_cased", rf"{_B}(?P<v>{_trie_alt(cased_lower, spaces=False)})(?![\w])", 0.6,
-                     starts=rf"{_B}{_alt(first_words, spaces=False)}(?![\w])", gate_words=tuple(sorted(first_words)))),
+                     **country_gate._asdict())),
         context_words("country"),
     )
     del languages
