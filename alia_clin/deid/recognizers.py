@@ -26,6 +26,8 @@ from .specs import (
     check_language,
     context_words,
     load_resource,
+    value_groups,
+    value_spans,
 )
 
 __all__ = [
@@ -58,6 +60,7 @@ class AliaPatternRecognizer(PatternRecognizer):
         self.spec = spec
         self._flags = {p.name: p.flags for p in spec.patterns}
         self._regexes = [(p, re.compile(p.regex, p.flags)) for p in spec.patterns]
+        self._groups = [value_groups(regex) for _, regex in self._regexes]
         super().__init__(
             supported_entity=spec.label,
             name=spec.name,
@@ -81,7 +84,8 @@ class AliaPatternRecognizer(PatternRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        """Read ``text`` and return one result per accepted match (group ``v`` span when present).
+        """Read ``text`` and return one result per accepted value of a match (its value groups'
+        spans when it has them, else the whole match: see :class:`~.specs.PatternSpec`).
 
         A note with decomposed accents, odd spaces or invisible characters is read through its
         plain copy and the results mapped back to the note (see :mod:`.reading`).
@@ -90,21 +94,19 @@ class AliaPatternRecognizer(PatternRecognizer):
             return []
         copy = reading_copy(text)
         results: list[RecognizerResult] = []
-        for pattern, regex in self._regexes:
+        for (pattern, regex), groups in zip(self._regexes, self._groups, strict=True):
             for match in regex.finditer(text if copy is None else copy.text):
-                result = self._result(match, pattern)
-                if result is not None:
-                    if copy is not None:
-                        result.start, result.end = copy.span(result.start, result.end)
-                    results.append(result)
+                for start, end in value_spans(match, groups):
+                    result = self._result(match.string, start, end, pattern)
+                    if result is not None:
+                        if copy is not None:
+                            result.start, result.end = copy.span(result.start, result.end)
+                        results.append(result)
         return EntityRecognizer.remove_duplicates(results)
 
-    def _result(self, match: re.Match[str], pattern: PatternSpec) -> RecognizerResult | None:
-        """Turn one regex match into a scored result, or None when it is empty or rejected."""
-        start, end = match.span("v") if "v" in match.re.groupindex else match.span()
-        if start >= end:
-            return None
-        value = match.string[start:end]
+    def _result(self, subject: str, start: int, end: int, pattern: PatternSpec) -> RecognizerResult | None:
+        """Turn the value ``subject[start:end]`` of a match into a scored result, or None when rejected."""
+        value = subject[start:end]
         score = pattern.score
         verdict = self.validate_result(value)
         if verdict is not None:

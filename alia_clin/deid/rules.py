@@ -25,7 +25,7 @@ from typing import Any
 
 from .anchors import Anchor, NoteIndex, anchored_finditer, find_anchor, scan_cost
 from .reading import reading_copy
-from .specs import CONTEXT_BOOST, RuleSpec, build_specs
+from .specs import CONTEXT_BOOST, RuleSpec, build_specs, value_groups
 
 __all__ = ["PhiMatch", "RuleEngine", "resolve_overlaps"]
 
@@ -49,7 +49,7 @@ class _Compiled:
     ``IGNORECASE`` for notes whose lower-casing changes length.
     """
 
-    has_group: bool
+    groups: tuple[str, ...]
     score: float
     label: str
     source: str
@@ -332,7 +332,7 @@ class RuleEngine:
         exclude = _context_regex(spec.exclude_for(self.languages))
         for p in spec.patterns:
             compiled = _Compiled(
-                "v" in re.compile(p.regex, p.flags).groupindex, p.score, spec.label, spec.name,
+                value_groups(re.compile(p.regex, p.flags)), p.score, spec.label, spec.name,
                 context, spec.window, spec.requires_context, exclude, spec.exclude_window,
                 spec.validator, spec.invalidator,
             )
@@ -450,12 +450,12 @@ class RuleEngine:
                 continue
             for c in members:
                 for m in matches:
-                    start, end = m.span("v") if c.has_group else m.span(whole)
-                    if start >= end:
-                        continue
-                    score = self._score(c, text, context_text, start, end)
-                    if score >= min_score:
-                        found.append(PhiMatch(start, end, c.label, score, c.source))
+                    for start, end in (map(m.span, c.groups) if c.groups else (m.span(whole),)):
+                        if start >= end:  # an empty value, or a value group that took no part
+                            continue
+                        score = self._score(c, text, context_text, start, end)
+                        if score >= min_score:
+                            found.append(PhiMatch(start, end, c.label, score, c.source))
         return resolve_overlaps(found)
 
     @staticmethod

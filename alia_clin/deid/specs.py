@@ -55,7 +55,11 @@ _RESOURCE_DIR = ("resources", "deid")
 
 @dataclass(frozen=True)
 class PatternSpec:
-    """One regex of a rule: ``name``, ``regex`` (optional group ``v``), base ``score``, ``flags``.
+    """One regex of a rule: ``name``, ``regex`` (optional value groups), base ``score``, ``flags``.
+
+    The value is group ``v`` when the regex has one, else the whole match. A regex may name further
+    value groups ``v2`` … ``v9``: each that takes part in a match is a span of its own (the columns
+    of ``"Apellidos:<TAB>Gil<TAB>Sanz"``); see :func:`value_spans`.
 
     ``requires`` lists lower-case literals of which at least one occurs in any note the regex can
     match (lower-cased); the fast engine skips the regex in other notes. Empty: always run.
@@ -80,6 +84,23 @@ class PatternSpec:
     starts: str = ""
     gate_words: tuple[str, ...] = ()
     gate_before: str = ""
+
+
+#: Names of the value groups a pattern may have, in order (see :class:`PatternSpec`).
+VALUE_GROUPS = ("v", *(f"v{k}" for k in range(2, 10)))
+
+
+def value_groups(regex: re.Pattern[str]) -> tuple[str, ...]:
+    """Return the value groups of ``regex`` (``()`` when its value is the whole match)."""
+    return tuple(g for g in VALUE_GROUPS if g in regex.groupindex)
+
+
+def value_spans(match: re.Match[str], groups: Sequence[str]) -> list[tuple[int, int]]:
+    """Return the non-empty ``(start, end)`` spans of the value ``groups`` that took part in ``match``
+    (the whole match when ``groups`` is empty)."""
+    if not groups:
+        return [match.span()] if match.end() > match.start() else []
+    return [(s, e) for s, e in map(match.span, groups) if e > s >= 0]
 
 
 @dataclass(frozen=True)
@@ -906,6 +927,27 @@ def _cased_name_regex(case: str) -> str:
     return rf"(?<![\w])(?:{particles}[ ])?{word}(?:[ ]{{1,2}}(?:{particles}[ ])?{word}){{0,5}}{end}"
 
 
+#: What separates the parts of a patient's name on a form line: a comma ("Apellidos, Nombre"), a tab or
+#: a run of spaces (the next column).
+_NAME_PART_SEP = r"(?:,[ \t]*|[ ]*\t[ \t]*|[ ]{2,}[ \t]*)"
+#: A further part ends its column: punctuation, the line end, a tab or a run of spaces ("…  Sexo: V"
+#: is the next field, not a name).
+_NAME_PART_END = r"(?=[ \t]*(?:[.,;]|\r?\n|$)|[ ]*\t|[ ]{2,})"
+
+
+def _more_name_parts(name: str, parts: int = 3) -> str:
+    """Return a regex for up to ``parts`` further parts of a labelled patient name, groups ``v2`` ….
+
+    Forms write the name as "Apellidos, Nombre" ("Paciente: Gil Sanz, Ana") or in columns
+    ("Apellidos:<TAB>Gil<TAB>Sanz", "PACIENTE: GIL      SANZ      ANA"); each part is its own span so
+    the columns survive surrogates. ``name`` is the regex of one part.
+    """
+    regex = ""
+    for k in range(parts + 1, 1, -1):
+        regex = rf"(?:{_NAME_PART_SEP}(?P<v{k}>{name})(?![\w]){_NAME_PART_END}{regex})?"
+    return regex
+
+
 #: Words before a title that make it part of a place name ("Hospital Dr. Peset", "Calle del Dr. Esquerdo").
 _TITLE_PLACE_WORDS = ("Hospital", "Central", "Universitario", "Clínica", "Calle", "del", "Avenida", "Plaza", "Paseo",
                       "Carrer", "Institut", "Instituto")
@@ -937,7 +979,8 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
              for table in ("patient_name_labels", "clinician_name_labels")}
     gates["title"] = _first_word_gate(("Dr", "Dra"), "clinician_titles")
     patient = [
-        PatternSpec("patient_name_label", rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.85, 0,
+        PatternSpec("patient_name_label",
+                    rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w]){_more_name_parts(name)}", 0.85, 0,
                     **gates["patient_name_labels"]._asdict()),
     ]
     clinician = [
@@ -960,8 +1003,8 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
         cased_place = "".join(f"(?<!{w.lower() if lower_only else w.upper()} )" for w in _TITLE_PLACE_WORDS)
         short_titles = "(?:dr|dra|dr/a|dr/dra|dra/dr)" if lower_only else "(?:Dr|Dra|Dr/a|Dr/Dra|Dra/Dr|DR|DRA|DR/A|DR/DRA|DRA/DR)"
         patient.append(PatternSpec(f"patient_name_label_{case}",
-                                   rf"{_FIELD_START}{label_case('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{cased})", 0.85, 0,
-                                   **gates["patient_name_labels"]._asdict()))
+                                   rf"{_FIELD_START}{label_case('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{cased}){_more_name_parts(cased)}",
+                                   0.85, 0, **gates["patient_name_labels"]._asdict()))
         clinician += [
             PatternSpec(f"clinician_name_label_{case}",
                         rf"{_FIELD_START}{label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})", 0.85, 0,

@@ -60,6 +60,14 @@ def test_group_span_is_reported() -> None:
     assert text[res.start:res.end] == "445566"
 
 
+def test_each_value_group_is_a_result() -> None:
+    """A pattern with value groups v, v2 … gives one result per group that took part."""
+    rec = next(r for r in build_recognizers("es") if r.name == "PatientNameRecognizer")
+    text = "Apellidos:\tGil\tSanz\nPaciente: Ruiz Peral, Marta\n"
+    found = sorted(text[r.start:r.end] for r in rec.analyze(text, entities=[]))
+    assert found == ["Gil", "Marta", "Ruiz Peral", "Sanz"]
+
+
 def test_presidio_analyzer_offline(offline_analyzer: AnalyzerEngine) -> None:
     text = "NHC: 7700123. Varón de 47 años. Ingreso: 12/05/2019. Correo: luis.p@ejemplo.es. Tel: 655 443 221."
     results = offline_analyzer.analyze(text, language="es")

@@ -203,6 +203,24 @@ def test_patient_names_after_labels(engine: RuleEngine) -> None:
         assert ("NOMBRE_SUJETO_ASISTENCIA", name) in found
 
 
+def test_patient_name_in_columns_or_surnames_first(engine: RuleEngine) -> None:
+    """A labelled patient name goes on across a tab, a run of spaces or a comma ("Apellidos,
+    Nombre"); each part is its own span. A next column is no name part when it does not end there."""
+    cases = [
+        ("Apellidos:\tGil\tSanz\nNombre:\tAna Belén\n", ["Gil", "Sanz", "Ana Belén"]),
+        ("Apellido 1: Gil     Apellido 2: Sanz      Nombre: Ana\n", ["Gil", "Sanz", "Ana"]),
+        ("Paciente: Gil Sanz, Ana María       Edad: 58 años\n", ["Gil Sanz", "Ana María"]),
+        ("PACIENTE: GIL      SANZ      ANA     NHC: 1234567\n", ["GIL", "SANZ", "ANA"]),
+        ("PACIENTE: GIL SANZ, ANA MARÍA.\n", ["GIL SANZ", "ANA MARÍA"]),
+        ("Cognoms:\tPuig\tSoler\n", ["Puig", "Soler"]),
+        ("Nombre: Ana Gil    Fecha de nacimiento: 01/02/1960\n", ["Ana Gil"]),
+        ("Paciente: Ana Gil, de 58 años, remitida por disnea.\n", ["Ana Gil"]),
+    ]
+    for text, names in cases:
+        found = [text[m.start:m.end] for m in engine.analyze(text) if m.label == "NOMBRE_SUJETO_ASISTENCIA"]
+        assert sorted(found) == sorted(names), names
+
+
 def test_clinician_names_after_labels_and_titles(engine: RuleEngine) -> None:
     text = (
         "Médico: Tomasa Ruiz-Peral Bosch  NºCol: 44 44 10293.\n"
