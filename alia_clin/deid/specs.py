@@ -375,7 +375,7 @@ def _contact_rules(languages: Sequence[str]) -> list[RuleSpec]:
     """Build phone, fax, e-mail, URL and IP rules."""
     del languages
     phone_re = (
-        r"(?<![\w+/-])(?<!\d[ .-])(?<!\d)\+?(?P<v>(?:(?:00[ ]?)?34[ .-]?)?\(?[6789]\)?(?:[ .-]?\d){8}"
+        r"(?<![\w+/-])(?<!\d[ .-])(?<!\d)\+?(?P<v>(?:(?:00[ ]?)?34[ .-]?)?\(?[6789]\)?(?:(?:[ ]{1,2}|[.-])?\d){8}"
         r"(?:[ ]*ext\.?[ ]*\d{1,5})?)(?![\d]|[ .-]\d)"
     )
     phone = RuleSpec(

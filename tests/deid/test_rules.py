@@ -255,6 +255,24 @@ def test_names_need_capitals_and_skip_place_titles(engine: RuleEngine) -> None:
     assert not any(label.startswith("NOMBRE") for label, _ in found)
 
 
+def test_phones_double_spaced_or_after_a_plural_label(engine: RuleEngine) -> None:
+    """Digit groups two spaces apart are one phone; a plural label ("Teléfonos", "Tels.",
+    "Móviles", "Telèfons") is context like the singular one."""
+    cases = [
+        ("Teléfono: 600  111  222.", ["600  111  222"]),
+        ("Tfno.: 983  12  34  56 (casa).", ["983  12  34  56"]),
+        ("Teléfonos: 976 123 456  976 654 321.", ["976 123 456", "976 654 321"]),
+        ("Tels.: 976 123 456, 612 345 678.", ["976 123 456", "612 345 678"]),
+        ("Móviles: 612 345 678 y 699 112 233.", ["612 345 678", "699 112 233"]),
+        ("Telèfons: 972 123 456.", ["972 123 456"]),
+        ("Teléfono: 976 123 456  2 veces al día.", ["976 123 456"]),
+        ("Glucemias 98  110  95  102  99 mg/dl; valores 7  8  9  6  5  4  3  2  1.", []),
+    ]
+    for text, phones in cases:
+        found = [text[m.start:m.end] for m in engine.analyze(text) if m.label == "NUMERO_TELEFONO"]
+        assert found == phones, phones
+
+
 def test_phone_country_code_follows_meddocan(engine: RuleEngine) -> None:
     """MEDDOCAN leaves a leading "+" out of the phone span (the digits of the code stay in)."""
     found = spans(engine, "Tel.: +34 978 123 456. Móvil 0034 612 345 678.")
