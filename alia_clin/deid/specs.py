@@ -927,24 +927,26 @@ def _cased_name_regex(case: str) -> str:
     return rf"(?<![\w])(?:{particles}[ ])?{word}(?:[ ]{{1,2}}(?:{particles}[ ])?{word}){{0,5}}{end}"
 
 
-#: What separates the parts of a patient's name on a form line: a comma ("Apellidos, Nombre"), a tab or
-#: a run of spaces (the next column).
+#: What separates the parts of a name on a form line: a comma ("Apellidos, Nombre"), a tab or a run
+#: of spaces (the next column).
 _NAME_PART_SEP = r"(?:,[ \t]*|[ ]*\t[ \t]*|[ ]{2,}[ \t]*)"
-#: A further part ends its column: punctuation, the line end, a tab or a run of spaces ("…  Sexo: V"
-#: is the next field, not a name).
-_NAME_PART_END = r"(?=[ \t]*(?:[.,;]|\r?\n|$)|[ ]*\t|[ ]{2,})"
+#: A further part ends its column: punctuation (not ":"), the line end, a tab or a run of spaces
+#: ("…  Sexo: V" is the next field, not a name).
+_NAME_PART_END = r"(?=[ \t]*(?:[.,;()]|\r?\n|$)|[ ]*\t|[ ]{2,})"
 
 
-def _more_name_parts(name: str, parts: int = 3) -> str:
-    """Return a regex for up to ``parts`` further parts of a labelled patient name, groups ``v2`` ….
+def _more_name_parts(name: str, parts: int = 3, *, columns: bool = True) -> str:
+    """Return a regex for up to ``parts`` further parts of a labelled name, groups ``v2`` ….
 
-    Forms write the name as "Apellidos, Nombre" ("Paciente: Gil Sanz, Ana") or in columns
-    ("Apellidos:<TAB>Gil<TAB>Sanz", "PACIENTE: GIL      SANZ      ANA"); each part is its own span so
-    the columns survive surrogates. ``name`` is the regex of one part.
+    Forms write the name as "Apellidos, Nombre" ("Paciente: Gil Sanz, Ana", "Firmado: GIL SANZ,
+    ANA") or, with ``columns``, in columns ("Apellidos:<TAB>Gil<TAB>Sanz", "PACIENTE: GIL      SANZ
+    ANA"); each part is its own span so the columns survive surrogates. ``name`` is the regex of
+    one part.
     """
+    sep = _NAME_PART_SEP if columns else r",[ \t]*"
     regex = ""
     for k in range(parts + 1, 1, -1):
-        regex = rf"(?:{_NAME_PART_SEP}(?P<v{k}>{name})(?![\w]){_NAME_PART_END}{regex})?"
+        regex = rf"(?:{sep}(?P<v{k}>{name})(?![\w]){_NAME_PART_END}{regex})?"
     return regex
 
 
@@ -978,6 +980,11 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     gates = {table: _first_word_gate(_words(table, SUPPORTED_LANGUAGES), table)
              for table in ("patient_name_labels", "clinician_name_labels")}
     gates["title"] = _first_word_gate(("Dr", "Dra"), "clinician_titles")
+    # after a clinician's label, a given name after a comma ("Firmado: Gil Sanz, Ana"); not after a
+    # bare title in prose ("el Dr. Gil, Cardiólogo, …") nor in the next column ("Médico: Ana Gil  NºCol")
+    def surname_first(part: str) -> str:
+        return _more_name_parts(part, 1, columns=False)
+
     patient = [
         PatternSpec("patient_name_label",
                     rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w]){_more_name_parts(name)}", 0.85, 0,
@@ -985,7 +992,8 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     ]
     clinician = [
         PatternSpec("clinician_name_label",
-                    rf"{_B}{labels('clinician_name_labels')}[ \t]*:[ \t]*(?:{title})?(?P<v>{name})(?![\w])", 0.85, 0,
+                    rf"{_B}{labels('clinician_name_labels')}[ \t]*:[ \t]*(?:{title})?(?P<v>{name})(?![\w]){surname_first(name)}",
+                    0.85, 0,
                     **gates["clinician_name_labels"]._asdict()),
         PatternSpec("clinician_title", rf"{_B}{place}(?:Dr|Dra|Dr/a|Dra/Dr|Dr/Dra)\.?[ ]+(?:(?:D|Dña|Dª)\.[ ]*)?(?P<v>{name})(?![\w])",
                     0.55, 0, **gates["title"]._asdict()),
@@ -1007,7 +1015,8 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
                                    0.85, 0, **gates["patient_name_labels"]._asdict()))
         clinician += [
             PatternSpec(f"clinician_name_label_{case}",
-                        rf"{_FIELD_START}{label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})", 0.85, 0,
+                        rf"{_FIELD_START}{label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})"
+                        rf"{surname_first(cased)}", 0.85, 0,
                         **gates["clinician_name_labels"]._asdict()),
             PatternSpec(f"clinician_title_{case}",
                         rf"{_B}{cased_place}{short_titles}\.?[ ]+(?:{honorific}\.[ ]*)?(?P<v>{cased})", 0.55, 0, **gates["title"]._asdict()),

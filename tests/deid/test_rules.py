@@ -236,6 +236,21 @@ def test_clinician_names_after_labels_and_titles(engine: RuleEngine) -> None:
     assert not any("Servicio" in value or "Calle" in value for value in names)
 
 
+def test_clinician_name_surnames_first_after_a_label(engine: RuleEngine) -> None:
+    """After a clinician label, "Apellidos, Nombre" gives both parts; a bare title in prose does not
+    take the word after a comma ("Dr. Gil, Cardiólogo" is the profession)."""
+    cases = [
+        ("Médico responsable: López Fernández, María\n", ["López Fernández", "María"]),
+        ("Firmado: LOPEZ FERNANDEZ, MARIA (Nº Col. 474712345)\n", ["LOPEZ FERNANDEZ", "MARIA"]),
+        ("Facultativo: Dr. GARCÍA RUIZ, PEDRO\n", ["GARCÍA RUIZ", "PEDRO"]),
+        ("Valorado por el Dr. Gil, Cardiólogo, sin cambios.\n", ["Gil"]),
+        ("Médico: Ana Gil, Servicio de Cardiología.\n", ["Ana Gil"]),
+    ]
+    for text, names in cases:
+        found = [text[m.start:m.end] for m in engine.analyze(text) if m.label == "NOMBRE_PERSONAL_SANITARIO"]
+        assert sorted(found) == sorted(names), names
+
+
 def test_a_name_starts_at_a_word_boundary(engine: RuleEngine) -> None:
     """In capitals the name words do not match, and "DRA." must not leave its "A." as an initial."""
     text = "REMITIDO POR: DRA. MARTA RUIZ SOLER. SERVICIO DE CARDIOLOGÍA.\nRemitido por: Dra. Inés Gil.\n"
