@@ -13,6 +13,11 @@ def spans(engine: RuleEngine, text: str) -> set[tuple[str, str]]:
     return {(m.label, text[m.start:m.end]) for m in engine.analyze(text)}
 
 
+def texts_of(engine: RuleEngine, text: str, label: str) -> list[str]:
+    """Return the covered texts of the ``label`` matches in ``text``, in text order."""
+    return [text[m.start:m.end] for m in engine.analyze(text) if m.label == label]
+
+
 def test_header_block(engine: RuleEngine) -> None:
     text = (
         "Nombre: Lucía.\nNHC: 4412093.\nNASS: 31 77712345 09.\n"
@@ -217,8 +222,7 @@ def test_patient_name_in_columns_or_surnames_first(engine: RuleEngine) -> None:
         ("Paciente: Ana Gil, de 58 años, remitida por disnea.\n", ["Ana Gil"]),
     ]
     for text, names in cases:
-        found = [text[m.start:m.end] for m in engine.analyze(text) if m.label == "NOMBRE_SUJETO_ASISTENCIA"]
-        assert sorted(found) == sorted(names), names
+        assert sorted(texts_of(engine, text, "NOMBRE_SUJETO_ASISTENCIA")) == sorted(names), names
 
 
 def test_clinician_names_after_labels_and_titles(engine: RuleEngine) -> None:
@@ -247,8 +251,7 @@ def test_clinician_name_surnames_first_after_a_label(engine: RuleEngine) -> None
         ("Médico: Ana Gil, Servicio de Cardiología.\n", ["Ana Gil"]),
     ]
     for text, names in cases:
-        found = [text[m.start:m.end] for m in engine.analyze(text) if m.label == "NOMBRE_PERSONAL_SANITARIO"]
-        assert sorted(found) == sorted(names), names
+        assert sorted(texts_of(engine, text, "NOMBRE_PERSONAL_SANITARIO")) == sorted(names), names
 
 
 def test_a_name_starts_at_a_word_boundary(engine: RuleEngine) -> None:
@@ -284,8 +287,7 @@ def test_phones_double_spaced_or_after_a_plural_label(engine: RuleEngine) -> Non
         ("Glucemias 98  110  95  102  99 mg/dl; valores 7  8  9  6  5  4  3  2  1.", []),
     ]
     for text, phones in cases:
-        found = [text[m.start:m.end] for m in engine.analyze(text) if m.label == "NUMERO_TELEFONO"]
-        assert found == phones, phones
+        assert texts_of(engine, text, "NUMERO_TELEFONO") == phones, phones
 
 
 def test_phone_country_code_follows_meddocan(engine: RuleEngine) -> None:
