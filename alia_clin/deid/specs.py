@@ -1176,6 +1176,8 @@ def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
     mods = _alt(_words("kin_modifiers", languages))
     phrase = rf"(?:{number}[ \t]+)?{kin}(?:[ \t]+(?:o[ \t]+)?{mods}(?![\w])){{0,3}}"
     name = rf"{_given_name_gate()}{_person_name_regex()}"
+    # a courtesy title before a relative's name is not part of the span: "su esposa, Dña. Carmen Ruiz"
+    courtesy = r"(?:(?:D|Dña|Dª|Sr|Sra|Srta)\.[ ]*|(?:Don|Doña)[ ]+)?"
     states = _alt(_words("kin_states", languages))
     units = _alt(_words("age_units", languages), spaces=False)
     all_nums = _alt(_words("number_words", languages), spaces=False)
@@ -1193,6 +1195,8 @@ def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
     gap_stop = _trie_alt(["que", "qui", "cuando", "quan", "cando", "y", "i", "e", *all_kin], spaces=False)
     gap = rf"(?:[ \t]+(?!{gap_stop}(?![\w]))[{_LOWER}]+){{0,6}}?"
     at = r"(?:a[ \t]+los|als|aos)"
+    contact_words = _words("contact_person_labels", SUPPORTED_LANGUAGES)
+    contact_labels = _alt([*contact_words, *(w.upper() for w in contact_words)])
     not_parents = r"(?<!\bde )(?<!\bdel )(?<!\bDe )"
     # Every match starts at a kin noun, a side head or a number before a kin noun: one scan of the
     # note finds those places (a number consumes one character only, so the noun is found too).
@@ -1209,7 +1213,9 @@ def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
             PatternSpec("kin_named", rf"{_B}(?P<v>{phrase}[ \t]{{1,2}}{name})(?![\w])", 0.65, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
             PatternSpec("kin_phrase", rf"{_B}(?P<v>{phrase})(?![\w])", 0.6, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
             PatternSpec("kin_noun", rf"{_B}(?P<v>{kin})", 0.55, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
-            PatternSpec("kin_apposition", rf"{_B}{phrase}(?:[ \t]*\([ \t]*|,[ \t]*)(?P<v>{name})(?=[ \t]*(?:[,;)]|\.(?:\s|$)))", 0.6, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
+            PatternSpec("kin_apposition",
+                        rf"{_B}{phrase}(?:[ \t]*\([ \t]*|,[ \t]*){courtesy}(?P<v>{name})(?=[ \t]*(?:[,;)]|\.(?:\s|$)|\r?\n|$))",
+                        0.6, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
             PatternSpec("kin_label", rf"{_B}{phrase}[ \t]*:[ \t]*(?P<v>{name})(?![\w])", 0.6, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
             PatternSpec("kin_side", rf"{_B}{side_heads}[ \t]+(?:de[ \t]+la[ \t]+)?(?P<v>(?i:{sides}))(?![\w-])", 0.55, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
             PatternSpec("relative_age_of", rf"{_B}{phrase}{age_of}(?P<v>{first_age})", 1.0, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
@@ -1218,6 +1224,9 @@ def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
                         rf"[ \t]+(?:y|i|e|eta)[ \t]+(?P<v>{age_value})", 1.0, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
             PatternSpec("relative_age_paren", rf"{_B}{phrase}[ \t]*\([ \t]*(?P<v>{age_value})[ \t]*\)", 1.0, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
             PatternSpec("relative_age_at", rf"{_B}{not_parents}{phrase}{gap}[ \t]+{at}[ \t]+(?P<v>{age_value})", 1.0, 0, starts=starts, gate_words=gate_words, gate_before=gate_before),
+            # a contact person's form field: "Persona de contacto: Ana Gil (hija)", "Cuidadora: Sra. Noelia Peña"
+            PatternSpec("contact_person_label", rf"{_FIELD_START}{contact_labels}[ \t]*:[ \t]*{courtesy}(?P<v>{name})(?![\w])", 0.6, 0,
+                        **_first_word_gate(_words("contact_person_labels", SUPPORTED_LANGUAGES), "contact_person_labels")._asdict()),
         ),
         {},
     )

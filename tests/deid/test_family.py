@@ -61,6 +61,26 @@ def test_named_relative_in_apposition_or_after_a_label_is_its_own_span(engine: R
     assert family(engine, text) == ["padre", "Andrés", "hermana mayor", "Noelia", "Madre", "Carmen Ruiz Peña"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Acompañante: su esposa, Dña. Carmen Ruiz\n", ["esposa", "Carmen Ruiz"]),
+        ("Vive con su hijo, D. Andrés Gil.\n", ["hijo", "Andrés Gil"]),
+        ("Persona de contacto: Ana García Soler (hija) - Tel. 600 111 222\n", ["Ana García Soler", "hija"]),
+        ("Cuidadora: Sra. Noelia Peña\n", ["Noelia Peña"]),
+        ("Persona de contacte: Jordi Puig\n", ["Jordi Puig"]),
+        ("Contacto: Hospital de día, planta 3.\n", []),
+    ],
+)
+def test_relative_named_after_a_courtesy_title_a_line_end_or_a_contact_label(
+    engine: RuleEngine, text: str, expected: list[str]
+) -> None:
+    """"su esposa, Dña. Carmen Ruiz" at a line end and a contact person's label ("Persona de
+    contacto:", "Cuidadora:", ca "Persona de contacte:") name a relative; the name is its own
+    span, the title is not in it, and a label before no given name finds nothing."""
+    assert family(engine, text) == expected
+
+
 def test_a_word_that_is_no_given_name_does_not_make_a_named_relative(engine: RuleEngine) -> None:
     # "Rh" is no given name: only the kin word is marked
     assert family(engine, "Diabetes gestacional y madre Rh negativo.") == ["madre"]
@@ -248,6 +268,7 @@ GATE_NOTES = [
     "Remitido al Hospital Universitario Doctor Peset Gaspar Aguilar 90. 46017 Valencia. Centro de Salud "
     "Las Huelgas Constitución, 3 13600. C.S. Delicias Calle Mayor 4, 50017. Dr. Luis Sanz. DRA. ANA GIL\n"
     "PACIENTE: JUAN PÉREZ. Médico: Dra. Gil. nombre: juan pérez. médico: dr. luis sanz. dra. ana gil.",
+    "Persona de contacto: Ana Gil (hija). Cuidadora: Sra. Noelia Peña.",
     "",
 ]
 
