@@ -248,7 +248,7 @@ def _id_rules(languages: Sequence[str]) -> list[RuleSpec]:
     """Build the identifier rules: DNI/NIE/CIF/NASS/IBAN with checksums and label-driven ids."""
     dni = RuleSpec(
         "DniRecognizer", "ID_SUJETO_ASISTENCIA",
-        (PatternSpec("dni", rf"(?<![\w-])(?P<v>\d{{8}}[ -]?[A-Z]){_E}", 0.4, 0),),
+        (PatternSpec("dni", rf"(?<![\w.-])(?P<v>(?:\d{{8}}|\d{{2}}\.\d{{3}}\.\d{{3}})[ -]?[A-Z]){_E}", 0.4, 0),),
         context_words("dni"), validator=val.is_valid_dni,
     )
     nie = RuleSpec(
@@ -453,7 +453,9 @@ def _date_rules(languages: Sequence[str]) -> list[RuleSpec]:
                 r"(?![\w/-]|[.,]\d)",
                 0.6,
             ),
-            PatternSpec("date_ymd", r"(?<![\w/.-])(?P<v>(?:1[89]|20)\d{2}[/-][01]?\d[/-][0-3]?\d)(?![\w/-]|[.,]\d)",
+            # ISO 8601 also with its time: "2024-03-12T10:35:00" (exports, HL7 and FHIR timestamps)
+            PatternSpec("date_ymd",
+                        r"(?<![\w/.-])(?P<v>(?:1[89]|20)\d{2}[/-][01]?\d[/-][0-3]?\d)(?:(?=T[0-2]\d:)|(?![\w/-]|[.,]\d))",
                         0.6),
         ),
         context_words("date"), validator=val.is_valid_date,
@@ -464,6 +466,8 @@ def _date_rules(languages: Sequence[str]) -> list[RuleSpec]:
             PatternSpec("date_written", written, 0.85),
             PatternSpec("date_abbr", rf"{_B}(?P<v>[0-3]?\d[ \t]*[-/ ][ \t]*{abbr}\.?[ \t]*[-/ ][ \t]*{year}){_E}", 0.7),
             PatternSpec("date_eu", basque, 0.85),
+            # month and year: "03/2024" (a two-digit month: "1/2048" is a titre)
+            PatternSpec("date_month_year", r"(?<![\w/.,-])(?P<v>(?:0[1-9]|1[0-2])/(?:19|20)\d{2})(?![\w/-]|[.,]\d)", 0.6),
             PatternSpec("date_year_word", rf"{_B}(?P<v>(?:año|any|ano|urte)[ \t]+(?:1[89]\d{{2}}|20\d{{2}})){_E}",
                         0.8),
         ),
@@ -489,12 +493,19 @@ def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
     intro = _alt(_words("age_introducers", SUPPORTED_LANGUAGES))
     age_labels = _alt(_words("age_labels", SUPPORTED_LANGUAGES))
     age_value = rf"{num}[ \t]+{units}(?:,?[ \t]+y[ \t]+(?:{num}[ \t]+{units}|medio)|[ \t]+i[ \t]+{num}[ \t]+{units})?"
+    # "67 a." after an introducer ("Varón de 67a.", "paciente de 67 a."); not "de 6 a 8 …"
+    short_value = r"\d{1,3}[ \t]?a\.?(?![\w])(?![ \t]*\d)"
+    # a sex word or "paciente", then a comma or a bracket: "Mujer, 67 años", "Varón, de 67 años",
+    # "sexo femenino, 23 años", "Paciente (67 años)"; not a duration ("…, 2 años de evolución")
+    person = _alt([*_words("sex_words", SUPPORTED_LANGUAGES), "paciente", "pacient"])
+    after_person = rf"{_B}(?:{person})[ \t]*(?:,[ \t]*(?:de[ \t]+)?|\([ \t]*)(?P<v>{age_value})(?![\w])(?![ \t]+de[ \t]+(?!edad))"
     age = RuleSpec(
         "AgeRecognizer", "EDAD_SUJETO_ASISTENCIA",
         (
             PatternSpec("age_label",
                         rf"{_B}{age_labels}[ \t]*[:.]?[ \t]*(?P<v>\d{{1,3}}(?:[ \t]*(?:{units}|a\.?)(?!\w))?){_E}", 0.9),
-            PatternSpec("age_intro", rf"{_B}{intro}[ \t]+(?P<v>{age_value}){_E}", 0.85),
+            PatternSpec("age_intro", rf"{_B}{intro}[ \t]+(?P<v>{age_value}|{short_value}){_E}", 0.85),
+            PatternSpec("age_after_person", after_person, 0.85),
             PatternSpec(
                 "age_at",
                 rf"{_B}(?:a|desde|hasta|hacia)[ \t]+los[ \t]+(?P<v>{num}[ \t]+(?:años|anys|anos))"

@@ -290,6 +290,31 @@ def test_phones_double_spaced_or_after_a_plural_label(engine: RuleEngine) -> Non
         assert texts_of(engine, text, "NUMERO_TELEFONO") == phones, phones
 
 
+@pytest.mark.parametrize(
+    ("text", "label", "expected"),
+    [
+        ("Mujer, 67 años, sin alergias conocidas.", "EDAD_SUJETO_ASISTENCIA", ["67 años"]),
+        ("Varón, de 58 años, con disnea.", "EDAD_SUJETO_ASISTENCIA", ["58 años"]),
+        ("Paciente (71 años) remitido.", "EDAD_SUJETO_ASISTENCIA", ["71 años"]),
+        ("Varón de 67a. Paciente de 45 a.", "EDAD_SUJETO_ASISTENCIA", ["67a.", "45 a."]),
+        ("Mujer, 2 años de evolución de la disnea.", "EDAD_SUJETO_ASISTENCIA", []),
+        ("Pacientes de 6 a 8 horas de ayuno.", "EDAD_SUJETO_ASISTENCIA", []),
+        ("Fecha y hora: 2024-03-12T10:35:00", "FECHAS", ["2024-03-12"]),
+        ("Visto el 03/2024 en consulta.", "FECHAS", ["03/2024"]),
+        ("ANA positivos 1/2048 y 1/1280.", "FECHAS", []),
+        ("DNI: 12.345.678-Z", "ID_SUJETO_ASISTENCIA", ["12.345.678-Z"]),
+        ("DNI: 12.345.678-A", "ID_SUJETO_ASISTENCIA", []),
+    ],
+)
+def test_ages_dates_and_ids_as_exports_write_them(
+    engine: RuleEngine, text: str, label: str, expected: list[str]
+) -> None:
+    """An age after a sex word or "paciente" and a comma or bracket, "67 a." after an introducer,
+    ISO timestamps, month/year with a two-digit month and a DNI with thousands dots; not a
+    duration, a range of hours, a titre or a DNI whose letter does not check."""
+    assert texts_of(engine, text, label) == expected
+
+
 def test_phone_country_code_follows_meddocan(engine: RuleEngine) -> None:
     """MEDDOCAN leaves a leading "+" out of the phone span (the digits of the code stay in)."""
     found = spans(engine, "Tel.: +34 978 123 456. Móvil 0034 612 345 678.")
