@@ -506,6 +506,12 @@ def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
                         rf"{_B}{age_labels}[ \t]*[:.]?[ \t]*(?P<v>\d{{1,3}}(?:[ \t]*(?:{units}|a\.?)(?!\w))?){_E}", 0.9),
             PatternSpec("age_intro", rf"{_B}{intro}[ \t]+(?P<v>{age_value}|{short_value}){_E}", 0.85),
             PatternSpec("age_after_person", after_person, 0.85),
+            # ", de 67 años" after a capitalised word (a name): "Sr. Antonio García, de 80 años, acude …"
+            PatternSpec("age_after_name",
+                        rf"{_B}[{_UPPER}][{_LOWER}]+,[ \t]+de[ \t]+(?P<v>{age_value})(?![\w])(?![ \t]+de[ \t]+(?!edad))", 0.85, 0),
+            # the age in brackets after a (birth) date: "Fecha nacimiento: 14/07/1948 (75 años)"
+            PatternSpec("age_after_date",
+                        rf"(?<![\w/.-])[0-3]?\d[/.-][01]?\d[/.-](?:\d{{4}}|\d{{2}})[ \t]*\([ \t]*(?P<v>{age_value})[ \t]*\)", 0.85),
             PatternSpec(
                 "age_at",
                 rf"{_B}(?:a|desde|hasta|hacia)[ \t]+los[ \t]+(?P<v>{num}[ \t]+(?:años|anys|anos))"
@@ -996,12 +1002,25 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
     def surname_first(part: str) -> str:
         return _more_name_parts(part, 1, columns=False)
 
+    given = _given_name_gate()
+    # a courtesy title in prose: "el Sr. García", "la Sra. Ruiz"; "D." and "Don/Doña" only before a
+    # given name ("vitamina D. Se …"); not after a clinician's title ("Dr. D. Ramón Sanz": that rule wins)
+    courtesy = (
+        r"(?<!Dr\. )(?<!Dra\. )(?<!Dr )(?<!Dra )"
+        rf"(?:(?:Sr|Sra|Srta)\.?[ ]+(?P<v>{name})|(?:D|Dña|Dª)\.[ ]*{given}(?P<v2>{name})|(?:Don|Doña)[ ]+{given}(?P<v3>{name}))"
+    )
     patient = [
+        PatternSpec("patient_courtesy_title", rf"{_B}{courtesy}(?![\w])", 0.5, 0,
+                    **_first_word_gate(("Sr", "Sra", "Srta", "D", "Dña", "Dª", "Don", "Doña"), "courtesy titles")._asdict()),
         PatternSpec("patient_name_label",
                     rf"{_B}{labels('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{name})(?![\w]){_more_name_parts(name)}", 0.85, 0,
                     **gates["patient_name_labels"]._asdict()),
     ]
+    roles = _words("clinician_role_nouns", SUPPORTED_LANGUAGES)
     clinician = [
+        # a role noun before a given name: "la enfermera Lucía Martín", "la matrona Ana Gil"
+        PatternSpec("clinician_role", rf"{_B}(?i:{_alt(roles)})[ \t]+{given}(?P<v>{name})(?![\w])", 0.55, 0,
+                    **_first_word_gate(roles, "clinician_role_nouns")._asdict()),
         PatternSpec("clinician_name_label",
                     rf"{_B}{labels('clinician_name_labels')}[ \t]*:[ \t]*(?:{title})?(?P<v>{name})(?![\w]){surname_first(name)}",
                     0.85, 0,

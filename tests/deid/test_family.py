@@ -269,6 +269,7 @@ GATE_NOTES = [
     "Las Huelgas Constitución, 3 13600. C.S. Delicias Calle Mayor 4, 50017. Dr. Luis Sanz. DRA. ANA GIL\n"
     "PACIENTE: JUAN PÉREZ. Médico: Dra. Gil. nombre: juan pérez. médico: dr. luis sanz. dra. ana gil.",
     "Persona de contacto: Ana Gil (hija). Cuidadora: Sra. Noelia Peña.",
+    "El Sr. García y Doña Carmen Gil. D. Juan Sanz. La enfermera Lucía Martín. Dr. D. Ramón Sanz.",
     "",
 ]
 

@@ -13,6 +13,10 @@ def spans(engine: RuleEngine, text: str) -> set[tuple[str, str]]:
     return {(m.label, text[m.start:m.end]) for m in engine.analyze(text)}
 
 
+PATIENT, STAFF, AGE = "NOMBRE_SUJETO_ASISTENCIA", "NOMBRE_PERSONAL_SANITARIO", "EDAD_SUJETO_ASISTENCIA"
+ID, DATE = "ID_SUJETO_ASISTENCIA", "FECHAS"
+
+
 def texts_of(engine: RuleEngine, text: str, label: str) -> list[str]:
     """Return the covered texts of the ``label`` matches in ``text``, in text order."""
     return [text[m.start:m.end] for m in engine.analyze(text) if m.label == label]
@@ -293,25 +297,40 @@ def test_phones_double_spaced_or_after_a_plural_label(engine: RuleEngine) -> Non
 @pytest.mark.parametrize(
     ("text", "label", "expected"),
     [
-        ("Mujer, 67 años, sin alergias conocidas.", "EDAD_SUJETO_ASISTENCIA", ["67 años"]),
-        ("Varón, de 58 años, con disnea.", "EDAD_SUJETO_ASISTENCIA", ["58 años"]),
-        ("Paciente (71 años) remitido.", "EDAD_SUJETO_ASISTENCIA", ["71 años"]),
-        ("Varón de 67a. Paciente de 45 a.", "EDAD_SUJETO_ASISTENCIA", ["67a.", "45 a."]),
-        ("Mujer, 2 años de evolución de la disnea.", "EDAD_SUJETO_ASISTENCIA", []),
-        ("Pacientes de 6 a 8 horas de ayuno.", "EDAD_SUJETO_ASISTENCIA", []),
-        ("Fecha y hora: 2024-03-12T10:35:00", "FECHAS", ["2024-03-12"]),
-        ("Visto el 03/2024 en consulta.", "FECHAS", ["03/2024"]),
-        ("ANA positivos 1/2048 y 1/1280.", "FECHAS", []),
-        ("DNI: 12.345.678-Z", "ID_SUJETO_ASISTENCIA", ["12.345.678-Z"]),
-        ("DNI: 12.345.678-A", "ID_SUJETO_ASISTENCIA", []),
+        ("Mujer, 67 años, sin alergias conocidas.", AGE, ["67 años"]),
+        ("Varón, de 58 años, con disnea.", AGE, ["58 años"]),
+        ("Paciente (71 años) remitido.", AGE, ["71 años"]),
+        ("Varón de 67a. Paciente de 45 a.", AGE, ["67a.", "45 a."]),
+        ("Mujer, 2 años de evolución de la disnea.", AGE, []),
+        ("Pacientes de 6 a 8 horas de ayuno.", AGE, []),
+        ("Fecha y hora: 2024-03-12T10:35:00", DATE, ["2024-03-12"]),
+        ("Visto el 03/2024 en consulta.", DATE, ["03/2024"]),
+        ("ANA positivos 1/2048 y 1/1280.", DATE, []),
+        ("DNI: 12.345.678-Z", ID, ["12.345.678-Z"]),
+        ("DNI: 12.345.678-A", ID, []),
+        ("D./Dña.: Rosa María Vázquez Iglesias\n", PATIENT, ["Rosa María Vázquez Iglesias"]),
+        ("Sr. Antonio García, de 80 años, acude solo.", PATIENT, ["Antonio García"]),
+        ("Sr. Antonio García, de 80 años, acude solo.", AGE, ["80 años"]),
+        ("La Sra. Ruiz refiere mejoría. Doña Carmen Gil firma.", PATIENT, ["Ruiz", "Carmen Gil"]),
+        ("Déficit de vitamina D. Se pauta colecalciferol.", PATIENT, []),
+        ("Responsable clínico: Dr. D. Ramón Sanz Vidal\n", PATIENT, []),
+        ("Exploración hecha por la enfermera Lucía Martín.", STAFF, ["Lucía Martín"]),
+        ("La infermera Núria Vila i Soler fa la cura.", STAFF, ["Núria Vila i Soler"]),
+        ("Valorado por la enfermera de enlace.", STAFF, []),
+        ("Fecha nacimiento: 14/07/1948 (75 años)\n", AGE, ["75 años"]),
+        ("Paciente: Juan García Pérez, de 67 años, natural de Soria.", AGE, ["67 años"]),
+        ("Dolor en Madrid, de 2 años de evolución.", AGE, []),
     ],
 )
-def test_ages_dates_and_ids_as_exports_write_them(
+def test_forms_that_leaked_from_exports_and_prose(
     engine: RuleEngine, text: str, label: str, expected: list[str]
 ) -> None:
     """An age after a sex word or "paciente" and a comma or bracket, "67 a." after an introducer,
-    ISO timestamps, month/year with a two-digit month and a DNI with thousands dots; not a
-    duration, a range of hours, a titre or a DNI whose letter does not check."""
+    ISO timestamps, month/year with a two-digit month and a DNI with thousands dots; names after
+    "D./Dña.:", "Sr.", "Doña" (a given name after "D." or "Doña") and after a role noun ("la
+    enfermera Lucía Martín"); an age after a birth date in brackets or after a name and ", de".
+    Not a duration, a range of hours, a titre, a DNI whose letter does not check, "vitamina D.
+    Se", a title after "Dr." or a role noun before no given name."""
     assert texts_of(engine, text, label) == expected
 
 
