@@ -248,7 +248,11 @@ def _id_rules(languages: Sequence[str]) -> list[RuleSpec]:
     """Build the identifier rules: DNI/NIE/CIF/NASS/IBAN with checksums and label-driven ids."""
     dni = RuleSpec(
         "DniRecognizer", "ID_SUJETO_ASISTENCIA",
-        (PatternSpec("dni", rf"(?<![\w.-])(?P<v>(?:\d{{8}}|\d{{2}}\.\d{{3}}\.\d{{3}})[ -]?[A-Z]){_E}", 0.4, 0),),
+        (
+            PatternSpec("dni", rf"(?<![\w-])(?P<v>\d{{8}}[ -]?[A-Z]){_E}", 0.4, 0),
+            # with thousands dots: "12.345.678-Z"
+            PatternSpec("dni_dots", rf"(?<![\w.-])(?P<v>\d{{2}}\.\d{{3}}\.\d{{3}}[ -]?[A-Z]){_E}", 0.4, 0),
+        ),
         context_words("dni"), validator=val.is_valid_dni,
     )
     nie = RuleSpec(
@@ -498,6 +502,7 @@ def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
     # a sex word or "paciente", then a comma or a bracket: "Mujer, 67 años", "Varón, de 67 años",
     # "sexo femenino, 23 años", "Paciente (67 años)"; not a duration ("…, 2 años de evolución")
     person = _alt([*_words("sex_words", SUPPORTED_LANGUAGES), "paciente", "pacient"])
+    name_before = "(?:" + "|".join(rf"(?<=(?<![\w])[{_UPPER}][{_LOWER}]{{{n}}})" for n in range(1, 16)) + ")"
     after_person = rf"{_B}(?:{person})[ \t]*(?:,[ \t]*(?:de[ \t]+)?|\([ \t]*)(?P<v>{age_value})(?![\w])(?![ \t]+de[ \t]+(?!edad))"
     age = RuleSpec(
         "AgeRecognizer", "EDAD_SUJETO_ASISTENCIA",
@@ -505,10 +510,13 @@ def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
             PatternSpec("age_label",
                         rf"{_B}{age_labels}[ \t]*[:.]?[ \t]*(?P<v>\d{{1,3}}(?:[ \t]*(?:{units}|a\.?)(?!\w))?){_E}", 0.9),
             PatternSpec("age_intro", rf"{_B}{intro}[ \t]+(?P<v>{age_value}|{short_value}){_E}", 0.85),
-            PatternSpec("age_after_person", after_person, 0.85),
+            PatternSpec("age_after_person", after_person, 0.85,
+                        **_first_word_gate([*_words("sex_words", SUPPORTED_LANGUAGES), "paciente", "pacient"], "sex_words")._asdict()),
             # ", de 67 años" after a capitalised word (a name): "Sr. Antonio García, de 80 años, acude …"
+            # (the match starts at the comma, the word before is checked by fixed-width look-behinds:
+            # the engine then scans for ", de" instead of trying every capitalised word)
             PatternSpec("age_after_name",
-                        rf"{_B}[{_UPPER}][{_LOWER}]+,[ \t]+de[ \t]+(?P<v>{age_value})(?![\w])(?![ \t]+de[ \t]+(?!edad))", 0.85, 0),
+                        rf"{name_before},[ \t]+de[ \t]+(?P<v>{age_value})(?![\w])(?![ \t]+de[ \t]+(?!edad))", 0.85, 0),
             # the age in brackets after a (birth) date: "Fecha nacimiento: 14/07/1948 (75 años)"
             PatternSpec("age_after_date",
                         rf"(?<![\w/.-])[0-3]?\d[/.-][01]?\d[/.-](?:\d{{4}}|\d{{2}})[ \t]*\([ \t]*(?P<v>{age_value})[ \t]*\)", 0.85),
