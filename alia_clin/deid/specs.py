@@ -689,19 +689,13 @@ def _first_word_gate(forms: Iterable[str], table: str) -> _WordGate:
 def _named_street() -> str:
     """Return a regex for an untyped street before a postal code, written after a facility name.
 
-    The street opens with a given name (Faker's es_ES/es_CA lists) or an opener of
+    The street opens with a given name (:func:`_given_names`) or an opener of
     ``street_name_openers`` (``"San"``, ``"Doctor"``…) and holds no later opener, so
     ``"Hospital Universitario Doctor Peset Gaspar Aguilar 90. 46017"`` gives
     ``"Gaspar Aguilar 90"``; or it is one capitalised word before a comma and a number
     (``"… La Mancha Centro Constitución, 3 13600"``).
     """
-    from faker.providers.person.es_CA import Provider as CatalanPersons
-    from faker.providers.person.es_ES import Provider as SpanishPersons
-
-    given = {
-        n for p in (SpanishPersons, CatalanPersons) for n in (*p.first_names_male, *p.first_names_female)
-        if " " not in n and "-" not in n and len(n) > 2
-    }
+    given = _given_names()
     # The ~900 given names sit in a double negative look-ahead, i.e. "(?=name)", which the
     # keyword-anchor analysis (alia_clin.deid.anchors) does not descend into: expanding them
     # there would cost seconds at every engine build.
@@ -1119,17 +1113,23 @@ def _not_after(words: Iterable[str]) -> str:
 
 
 @cache
-def _given_name_gate() -> str:
-    """Return a look-ahead that holds before a given name of Faker's es_ES/es_CA lists (whole word)."""
+@cache
+def _given_names() -> frozenset[str]:
+    """Return the one-word given names (over two letters) of Faker's es_ES/es_CA lists and of the
+    lexicon's ``given_names`` (ca/eu/gl names those lists lack: "Iñaki", "Sabela", "Oriol")."""
     from faker.providers.person.es_CA import Provider as CatalanPersons
     from faker.providers.person.es_ES import Provider as SpanishPersons
 
-    given = {
-        n for p in (SpanishPersons, CatalanPersons) for n in (*p.first_names_male, *p.first_names_female)
-        if " " not in n and "-" not in n and len(n) > 2
-    }
+    faker = [n for p in (SpanishPersons, CatalanPersons) for n in (*p.first_names_male, *p.first_names_female)]
+    return frozenset(
+        n for n in (*faker, *_words("given_names", SUPPORTED_LANGUAGES)) if " " not in n and "-" not in n and len(n) > 2
+    )
+
+
+def _given_name_gate() -> str:
+    """Return a look-ahead that holds before a given name of :func:`_given_names` (whole word)."""
     # double negative look-ahead: kept out of the keyword-anchor analysis (see _named_street)
-    return rf"(?!(?!{_trie_alt(given, spaces=False)}(?![\w])))"
+    return rf"(?!(?!{_trie_alt(_given_names(), spaces=False)}(?![\w])))"
 
 
 def _kin_forms(languages: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
@@ -1196,8 +1196,8 @@ def _family_rules(languages: Sequence[str]) -> list[RuleSpec]:
     named right after the kin word (``"[[madre Teresa Rodríguez]]"``), in apposition or after a
     label (``"madre ([[María]])"``, ``"Padre: [[Juan Gil]]"``: the name is its own span), and a
     relative's age apart from the kin words (``"Hermano mayor de [[65 años]]"``, ``"Abuelo
-    materno operado a los [[40 años]]"``). A named relative's first word must be a given name of
-    Faker's es_ES/es_CA lists. Not marked: ``"antecedentes familiares"``, ``"medicina familiar"``,
+    materno operado a los [[40 años]]"``). A named relative's first word must be a given name
+    (:func:`_given_names`). Not marked: ``"antecedentes familiares"``, ``"medicina familiar"``,
     ``"mujer"`` as a sex word, ``"hijo único"`` / ``"sin hijos"`` (MEDDOCAN gives these facts
     about the patient another label), a one-word number (``"un hermano"`` gives ``"hermano"``).
 

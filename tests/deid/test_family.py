@@ -70,6 +70,9 @@ def test_named_relative_in_apposition_or_after_a_label_is_its_own_span(engine: R
         ("Cuidadora: Sra. Noelia Peña\n", ["Noelia Peña"]),
         ("Persona de contacte: Jordi Puig\n", ["Jordi Puig"]),
         ("Contacto: Hospital de día, planta 3.\n", []),
+        ("Acude con su hija Amaia y su hijo Iñaki.", ["hija Amaia", "hijo Iñaki"]),
+        ("Acode coa súa filla Sabela.", ["filla Sabela"]),
+        ("Ve amb la seva filla Laia.", ["filla Laia"]),
     ],
 )
 def test_relative_named_after_a_courtesy_title_a_line_end_or_a_contact_label(
@@ -77,7 +80,8 @@ def test_relative_named_after_a_courtesy_title_a_line_end_or_a_contact_label(
 ) -> None:
     """"su esposa, Dña. Carmen Ruiz" at a line end and a contact person's label ("Persona de
     contacto:", "Cuidadora:", ca "Persona de contacte:") name a relative; the name is its own
-    span, the title is not in it, and a label before no given name finds nothing."""
+    span, the title is not in it, and a label before no given name finds nothing. Basque,
+    Galician and Catalan given names ("Amaia", "Sabela", "Laia") count as given names."""
     assert family(engine, text) == expected
 
 

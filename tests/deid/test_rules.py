@@ -317,6 +317,7 @@ def test_phones_double_spaced_or_after_a_plural_label(engine: RuleEngine) -> Non
         ("Exploración hecha por la enfermera Lucía Martín.", STAFF, ["Lucía Martín"]),
         ("La infermera Núria Vila i Soler fa la cura.", STAFF, ["Núria Vila i Soler"]),
         ("Valorado por la enfermera de enlace.", STAFF, []),
+        ("Cura hecha por la enfermera Uxía Otero.", STAFF, ["Uxía Otero"]),
         ("Fecha nacimiento: 14/07/1948 (75 años)\n", AGE, ["75 años"]),
         ("Paciente: Juan García Pérez, de 67 años, natural de Soria.", AGE, ["67 años"]),
         ("Dolor en Madrid, de 2 años de evolución.", AGE, []),
