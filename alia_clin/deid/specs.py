@@ -882,8 +882,9 @@ def _person_name_regex() -> str:
     """Return a regex for a person's name written after a label: capitalised words on one line.
 
     Words: ``"Pérez"``, ``"Herrero-Hahn"``, ``"O'Donnell"``, ``"d'Ors"``, ``"Mª"``, initials ``"C."``, joined
-    by one space and optional particles (``"de la"``, ``"y"``), starting at a word boundary. A
-    name stops at a double space, a line end, punctuation, a lower-case word or a word of
+    by one or two spaces and optional particles (``"de la"``, ``"y"``; one or two spaces after them
+    too, as in text spaced out for justification), starting at a word boundary. A name stops at a
+    tab or three spaces, a line end, punctuation, a lower-case word or a word of
     ``name_stop_words`` (service, facility, street and contact words: ``"Médico: Ana Gil  NºCol:
     …"`` gives ``"Ana Gil"``).
     """
@@ -896,7 +897,7 @@ def _person_name_regex() -> str:
     service = rf"[{_UPPER}][{_LOWER}]*log[íi]a"  # "Oncología", "Nefrología"
     word = rf"(?!(?:{stop}|{service})(?![{_LOWER}{_UPPER}]))(?:{core})(?![\w/º°])"
     # a name starts at a word boundary: "DRA. ANA GIL" must not give the initial "A." of "DRA."
-    return rf"(?<![\w])(?:{_NAME_PARTICLES}[ ])?{word}(?:[ ]{{1,2}}(?:{_NAME_PARTICLES}[ ])?{word}){{0,6}}"
+    return rf"(?<![\w])(?:{_NAME_PARTICLES}[ ]{{1,2}})?{word}(?:[ ]{{1,2}}(?:{_NAME_PARTICLES}[ ]{{1,2}})?{word}){{0,6}}"
 
 
 # a form field's label is not preceded by an article or a preposition: "Informe clínico del
@@ -943,7 +944,7 @@ def _cased_name_regex(case: str) -> str:
     # the next token is punctuation, a line end, far away, not a plain word ("C/ MAYOR",
     # "ANA@…", "28 28 …") or a stop word, also after a particle ("… SERVIVIO DE UROLOGÍA")
     end = rf"(?=[ \t]*(?:[^\w \t]|$)|[ \t]{{2,}}|[ \t]+\S*[^\w\s]|[ \t]+\d|[ \t]+(?:{lone}[ \t]+)?{stop}(?![\w]))"
-    return rf"(?<![\w])(?:{particles}[ ])?{word}(?:[ ]{{1,2}}(?:{particles}[ ])?{word}){{0,5}}{end}"
+    return rf"(?<![\w])(?:{particles}[ ]{{1,2}})?{word}(?:[ ]{{1,2}}(?:{particles}[ ]{{1,2}})?{word}){{0,5}}{end}"
 
 
 #: What separates the parts of a name on a form line: a comma ("Apellidos, Nombre"), a tab or a run
