@@ -501,7 +501,8 @@ def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
     short_value = r"\d{1,3}[ \t]?a\.?(?![\w])(?![ \t]*\d)"
     # a sex word or "paciente", then a comma or a bracket: "Mujer, 67 años", "Varón, de 67 años",
     # "sexo femenino, 23 años", "Paciente (67 años)"; not a duration ("…, 2 años de evolución")
-    person = _alt([*_words("sex_words", SUPPORTED_LANGUAGES), "paciente", "pacient"])
+    person_words = [*_words("sex_words", SUPPORTED_LANGUAGES), "paciente", "pacient"]
+    person = _alt(person_words)
     name_before = "(?:" + "|".join(rf"(?<=(?<![\w])[{_UPPER}][{_LOWER}]{{{n}}})" for n in range(1, 16)) + ")"
     after_person = rf"{_B}(?:{person})[ \t]*(?:,[ \t]*(?:de[ \t]+)?|\([ \t]*)(?P<v>{age_value})(?![\w])(?![ \t]+de[ \t]+(?!edad))"
     age = RuleSpec(
@@ -511,7 +512,7 @@ def _person_rules(languages: Sequence[str]) -> list[RuleSpec]:
                         rf"{_B}{age_labels}[ \t]*[:.]?[ \t]*(?P<v>\d{{1,3}}(?:[ \t]*(?:{units}|a\.?)(?!\w))?){_E}", 0.9),
             PatternSpec("age_intro", rf"{_B}{intro}[ \t]+(?P<v>{age_value}|{short_value}){_E}", 0.85),
             PatternSpec("age_after_person", after_person, 0.85,
-                        **_first_word_gate([*_words("sex_words", SUPPORTED_LANGUAGES), "paciente", "pacient"], "sex_words")._asdict()),
+                        **_first_word_gate(person_words, "sex_words")._asdict()),
             # ", de 67 años" after a capitalised word (a name): "Sr. Antonio García, de 80 años, acude …"
             # (the match starts at the comma, the word before is checked by fixed-width look-behinds:
             # the engine then scans for ", de" instead of trying every capitalised word)
@@ -1114,7 +1115,6 @@ def _not_after(words: Iterable[str]) -> str:
 
 
 @cache
-@cache
 def _given_names() -> frozenset[str]:
     """Return the one-word given names (over two letters) of Faker's es_ES/es_CA lists and of the
     lexicon's ``given_names`` (ca/eu/gl names those lists lack: "Iñaki", "Sabela", "Oriol")."""
@@ -1127,6 +1127,7 @@ def _given_names() -> frozenset[str]:
     )
 
 
+@cache
 def _given_name_gate() -> str:
     """Return a look-ahead that holds before a given name of :func:`_given_names` (whole word)."""
     # double negative look-ahead: kept out of the keyword-anchor analysis (see _named_street)
