@@ -59,8 +59,8 @@ class AliaPatternRecognizer(PatternRecognizer):
         check_language(language)
         self.spec = spec
         self._flags = {p.name: p.flags for p in spec.patterns}
-        self._regexes = [(p, re.compile(p.regex, p.flags)) for p in spec.patterns]
-        self._groups = [value_groups(regex) for _, regex in self._regexes]
+        compiled = [(p, re.compile(p.regex, p.flags)) for p in spec.patterns]
+        self._regexes = [(p, regex, value_groups(regex)) for p, regex in compiled]
         super().__init__(
             supported_entity=spec.label,
             name=spec.name,
@@ -94,7 +94,7 @@ class AliaPatternRecognizer(PatternRecognizer):
             return []
         copy = reading_copy(text)
         results: list[RecognizerResult] = []
-        for (pattern, regex), groups in zip(self._regexes, self._groups, strict=True):
+        for pattern, regex, groups in self._regexes:
             for match in regex.finditer(text if copy is None else copy.text):
                 for start, end in value_spans(match, groups):
                     result = self._result(match.string, start, end, pattern)

@@ -25,7 +25,7 @@ from typing import Any
 
 from .anchors import Anchor, NoteIndex, anchored_finditer, find_anchor, scan_cost
 from .reading import reading_copy
-from .specs import CONTEXT_BOOST, RuleSpec, build_specs, value_groups
+from .specs import CONTEXT_BOOST, RuleSpec, build_specs, value_groups, value_spans
 
 __all__ = ["PhiMatch", "RuleEngine", "resolve_overlaps"]
 
@@ -450,9 +450,7 @@ class RuleEngine:
                 continue
             for c in members:
                 for m in matches:
-                    for start, end in (map(m.span, c.groups) if c.groups else (m.span(whole),)):
-                        if start >= end:  # an empty value, or a value group that took no part
-                            continue
+                    for start, end in value_spans(m, c.groups, whole):
                         score = self._score(c, text, context_text, start, end)
                         if score >= min_score:
                             found.append(PhiMatch(start, end, c.label, score, c.source))

@@ -95,12 +95,11 @@ def value_groups(regex: re.Pattern[str]) -> tuple[str, ...]:
     return tuple(g for g in VALUE_GROUPS if g in regex.groupindex)
 
 
-def value_spans(match: re.Match[str], groups: Sequence[str]) -> list[tuple[int, int]]:
+def value_spans(match: re.Match[str], groups: Sequence[str], whole: int | str = 0) -> list[tuple[int, int]]:
     """Return the non-empty ``(start, end)`` spans of the value ``groups`` that took part in ``match``
-    (the whole match when ``groups`` is empty)."""
-    if not groups:
-        return [match.span()] if match.end() > match.start() else []
-    return [(s, e) for s, e in map(match.span, groups) if e > s >= 0]
+    (group ``whole``, by default the whole match, when ``groups`` is empty)."""
+    spans = map(match.span, groups) if groups else (match.span(whole),)
+    return [(s, e) for s, e in spans if e > s >= 0]
 
 
 @dataclass(frozen=True)
