@@ -20,7 +20,11 @@ fraction", method unspecified; 8806-2 is echo-specific and not used). eGFR uses 
 (CKD-EPI, the formula Spanish labs report) unless the text names MDRD (33914-3). SpO2 uses
 59408-5 (pulse oximetry). Creatinine in µmol/L uses 14682-9 (moles/volume). Blood pressure is
 one measurement (kind ``BP``, panel 85354-9) whose ``components`` hold systolic (8480-6) and
-diastolic (8462-4); its ``value`` is None.
+diastolic (8462-4); its ``value`` is None. A pressure written alone ("TAS 85 mmHg", "PAD 95") is
+kind ``SBP`` (8480-6) or ``DBP`` (8462-4) with its ``value``.
+
+A unit may be glued to its number ("82kg", "1,2mg/dl", "140/90mmHg", "72x'", "37,5ºC"), except
+a bare "C", which glued is more often a bed or room than degrees.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ LOINC: dict[str, str] = {
     "NT_PROBNP": "33762-6",
     "BNP": "30934-4",
     "BP": "85354-9",
+    "SBP": "8480-6",
+    "DBP": "8462-4",
     "HR": "8867-4",
     "SPO2": "59408-5",
     "WEIGHT": "29463-7",
@@ -51,8 +57,8 @@ LOINC: dict[str, str] = {
     "HBA1C": "4548-4",
     "TEMPERATURE": "8310-5",
 }
-LOINC_SYSTOLIC = "8480-6"
-LOINC_DIASTOLIC = "8462-4"
+LOINC_SYSTOLIC = LOINC["SBP"]
+LOINC_DIASTOLIC = LOINC["DBP"]
 LOINC_CREATININE_MOLAR = "14682-9"
 LOINC_EGFR_MDRD = "33914-3"
 
@@ -161,6 +167,7 @@ class _Unit:
     high: float
     loinc: str | None = None  # overrides the kind's code
     anchor: bool = True  # may this unit anchor a keyword-less match ("82 kg")?
+    glued: bool = True  # may it follow the number without a space ("82kg")?
 
 
 @dataclass(frozen=True)
@@ -178,14 +185,25 @@ _PCT = r"%|por\s*ciento"
 _MEQ = r"mEq\s*/\s*l(?:itro)?|meq\s*/\s*l"
 _MMOL = r"mmol\s*/\s*l(?:itro)?"
 
+def _single_pressure(kind: str, letter: str, adjective: str, low: float, high: float) -> _Spec:
+    """One blood pressure written on its own ("TAS 85 mmHg", "presión arterial diastólica de 95")."""
+    return _Spec(
+        kind,
+        rf"(?-i:TA{letter}|PA{letter}|T\.A\.{letter}\.)"
+        rf"|(?:tensi[oó]n|presi[oó]n|tensi[oó]|pressi[oó])\s+arterial\s+{adjective}",
+        (_Unit(r"mm\s*(?:de\s*)?hg", "mm[Hg]", low, high),),
+        ranges=False,
+    )
+
+
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
         "LVEF",
         r"fevizda|fevi|feve|lvef|(?-i:FE|EF)"
-        r"|fracci[oó]n\s+de\s+e(?:y|j|x)ecci[oó]n(?:\s+(?:del\s+)?(?:ventr[ií]culo\s+izquierdo|"
-        r"ventricular\s+izquierda|(?-i:VI)))?"
+        r"|fracci[oó]n\s+de\s+e(?:y|j|x)ecci[oó]n(?:\s+(?:d(?:el|o)\s+)?"
+        r"(?:ventr[ií]culo\s+(?:izquierdo|esquerdo)|ventricular\s+izquierda|(?-i:VI)))?"
         r"|fracci[oó]\s+d['’]ejecci[oó](?:\s+del\s+ventricle\s+esquerre)?"
-        r"|ejekzio[- ]frakzioa"
+        r"|(?:ezkerreko\s+bentrikuluaren\s+)?ejekzio[- ]frakzioa"
         r"|funci[oó]n?\s+sist[oó]lica(?:\s+(?:global|biventricular|del\s+(?-i:VI)|del\s+ventr[ií]culo\s+"
         r"izquierdo|ventricular\s+izquierda))*",
         (_Unit(_PCT, "%", 5, 90),),
@@ -195,7 +213,10 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "NT_PROBNP",
-        r"nt[- ]?pro[- ]?bnp|pro-?bnp",
+        r"nt[- ]?pro[- ]?bnp|pro-?bnp"
+        r"|(?:fracci[oó]n\s+aminoterminal\s+del\s+)?prop[eé]ptido\s+natriur[eé]tico"
+        r"\s+(?:cerebral|(?:de\s+)?tipo\s+(?-i:B))(?:\s+(?-i:N)-?terminal)?"
+        r"|p[eé]ptido\s+natriur[eé]tico\s+(?:cerebral\s+)?(?-i:N)-?terminal",
         (
             _Unit(r"pg\s*/\s*ml", "pg/mL", 1, 200000),
             _Unit(r"ng\s*/\s*l", "ng/L", 1, 200000),
@@ -204,17 +225,21 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "BNP",
-        r"(?<!pro[- ]?)bnp|p[eé]ptido\s+natriur[eé]tico\s+(?:cerebral|(?:de\s+)?tipo\s+(?-i:B))",
+        r"(?<!pro[- ]?)bnp|p[eé]ptido\s+natriur[eé]tico\s+(?:cerebral|(?:de\s+)?tipo\s+(?-i:B))"
+        r"|p[eè]ptid\s+natri[uü]r[eè]tic\s+(?:de\s+)?tipus\s+(?-i:B)",
         (_Unit(r"pg\s*/\s*ml", "pg/mL", 1, 50000), _Unit(r"ng\s*/\s*l", "ng/L", 1, 50000)),
     ),
     _Spec(
         "BP",
-        r"(?-i:TA|PA|T\.A\.|P\.A\.)|tensi[oó]n\s+arterial|presi[oó]n\s+arterial|tensi[oó]\s+arterial"
+        r"(?-i:TA|PA|T\.A\.|P\.A\.|TAS/TAD|PAS/PAD)|tensi[oó]n\s+arterial|presi[oó]n\s+arterial|tensi[oó]\s+arterial"
         r"|pressi[oó]\s+arterial|tentsio\s+arteriala|odol[- ]presioa",
         (_Unit(r"mm\s*(?:de\s*)?hg", "mm[Hg]", 20, 300),),
-        fillers=r"sist[eé]mica|sist[oó]lica/diast[oó]lica|(?-i:TAS/TAD)|brazo\s+(?:derecho|izquierdo)",
+        fillers=r"sist[eé]mica|sist[oó]lica/diast[oó]lica|sist[oó]lica\s+y\s+diast[oó]lica|(?-i:TAS/TAD)"
+        r"|brazo\s+(?:derecho|izquierdo)",
         unit_anchor=True,
     ),
+    _single_pressure("SBP", "S", r"sist[oóò]lica", 50, 300),
+    _single_pressure("DBP", "D", r"diast[oóò]lica", 20, 200),
     _Spec(
         "HR",
         r"(?-i:FC|Fc|F\.C\.)|frecuencia\s+card[ií]aca|frec\.\s*card[ií]aca|freq[üu][eè]ncia\s+card[ií]aca"
@@ -233,9 +258,10 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "SPO2",
-        r"sato2|sato₂|sao2|spo2|sat\.?\s*o2|(?-i:Sat|SAT)|saturaci[oó]n?(?:\s+(?:de\s+)?(?:ox[ií]geno|(?-i:O2)))?",
+        r"sato2|sato₂|sao2|spo2|sat\.?\s*o2|(?-i:Sat|SAT)|pulsioximetr[ií]a|oxigeno[- ]saturazioa"
+        r"|saturaci[oó]n?(?:\s+(?:de\s+)?(?:ox[ií]geno|os[ií]xeno|(?-i:O2))|\s+d['’]oxigen)?",
         (_Unit(_PCT, "%", 40, 100),),
-        fillers=r"basal|arterial|perif[eé]rica|capilar|(?:a|con)\s+aire\s+ambiente|(?-i:AA)",
+        fillers=r"basal|arterial|perif[eé]rica|capilar|(?:a|con)\s+aire\s+ambiente|(?-i:AA)|por\s+pulsioximetr[ií]a",
     ),
     _Spec(
         "WEIGHT",
@@ -253,7 +279,7 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "BMI",
-        r"imc|bmi|(?-i:GMI)|[ií]ndice\s+de\s+masa\s+corporal",
+        r"imc|bmi|(?-i:GMI)|[ií]nd(?:ice|ex)\s+de\s+mass?a\s+corporal|gorputz[- ]masaren\s+indizea",
         (_Unit(r"kg\s*/\s*m\s*(?:2|²|\^2)", "kg/m2", 10, 90),),
         ranges=False,
         unit_anchor=True,
@@ -270,7 +296,8 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "EGFR",
-        r"fge|tfge?|egfr|(?-i:FG)|filtrado\s+glomerular(?:\s+estimado)?|filtrat\s+glomerular",
+        r"fge|tfge?|egfr|(?-i:FG)|ckd[- ]?epi|mdrd(?:-4)?"
+        r"|(?:tasa\s+de\s+)?filtra(?:do|ci[oó]n)\s+glomerular(?:\s+estimad[oa])?|filtrat\s+glomerular(?:\s+estimat)?",
         (
             _Unit(
                 r"ml\s*/\s*min(?:uto)?\s*/\s*1[.,]73\s*(?:m\s*(?:2|²|\^2)|m2)?|ml\s*/\s*min(?:uto)?\s*x\s*1[.,]73\s*m\s*(?:2|²)",
@@ -286,34 +313,39 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "SODIUM",
-        r"sodio|sodi|(?-i:Na\+?)(?!\w)",
+        r"sodioa?|sodi|natremia|(?-i:Na\+?)(?!\w)",
         (_Unit(_MEQ, "meq/L", 90, 190), _Unit(_MMOL, "mmol/L", 90, 190)),
         fillers=r"s[eé]rico|plasm[aá]tico",
         ranges=False,
     ),
     _Spec(
         "POTASSIUM",
-        r"potasio|potassi|(?-i:K\+?)(?![\w+])|(?-i:K\+)",
+        r"potasioa?|potassi|potasemia|kaliemia|(?-i:K\+?)(?![\w+])|(?-i:K\+)",
         (_Unit(_MEQ, "meq/L", 1.5, 10), _Unit(_MMOL, "mmol/L", 1.5, 10)),
         fillers=r"s[eé]rico|plasm[aá]tico",
         ranges=False,
     ),
     _Spec(
         "HBA1C",
-        r"hb\s*a1c|(?-i:A1c)|hemoglobina\s+glic(?:osil)?ada",
+        r"(?:hb|hemoglobina)\s*a1c|(?-i:A1c)|(?:hemoglobina|(?-i:Hb))\s+(?:glic(?:osil)?ada|glucosilada)"
+        r"|glicohemoglobina|hemoglobina\s+glikatua",
         (_Unit(_PCT, "%", 3, 20),),
         ranges=False,
     ),
     _Spec(
         "HEMOGLOBIN",
-        r"(?:hemoglobina|(?-i:Hb|Hgb|HB))(?!\s*(?:glic|A1|a1))",
-        (_Unit(r"g\s*/\s*dl", "g/dL", 2, 25), _Unit(r"g\s*/\s*l", "g/L", 20, 250)),
+        r"(?:hemoglobina|(?-i:Hb|Hgb|HB))(?!\s*(?:glic|gluc|A1|a1))",
+        (_Unit(r"g(?:rs?)?\s*/\s*dl", "g/dL", 2, 25), _Unit(r"g(?:rs?)?\s*/\s*l", "g/L", 20, 250)),
         ranges=False,
     ),
     _Spec(
         "TEMPERATURE",
-        r"temperatura|(?-i:[Tt]ª|T\s*ª)|(?-i:Ta|T\.?)(?=\s*[:\d])|temp\.?|tenperatura",
-        (_Unit(r"[º°o]\s*C\b|grados(?:\s+cent[ií]grados)?|(?-i:C)\b", "Cel", 30, 45),),
+        r"temperatura|(?-i:[Tt]ª|T\s*ª)|(?-i:Ta|T\.?)(?=\s*[:\d])|temp\.?|(?:gorputzeko\s+)?tenperatura",
+        # a bare "C" glued to a number is a bed or room ("cama 37C"), not degrees
+        (
+            _Unit(r"[º°o]\s*C\b|grados(?:\s+cent[ií]grados)?", "Cel", 30, 45),
+            _Unit(r"(?-i:C)\b", "Cel", 30, 45, glued=False),
+        ),
         fillers=r"axilar|timp[aá]nica|corporal|central",
         ranges=False,
         unit_anchor=True,
@@ -323,7 +355,7 @@ _SPECS: tuple[_Spec, ...] = (
 # Filler words allowed between a keyword and its value (any kind).
 _COMMON_FILLERS = (
     r"\((?:[^()\n\d]{1,30})\)|\[(?:[^\[\]\n\d]{1,30})\]|[:=]|de(?:\s+una?)?|del|la|el|en|al|es|era|fue|se\s+estim[oó]\s+en"
-    r"|inicial|previa|previo|actual|m[aá]xima|m[ií]nima|al\s+ingreso|ingreso|aproximadamente|aprox\.?"
+    r"|inicial|previa|previo|actual|m[aá]xima|m[ií]nima|al\s+ingreso|ingreso|aproximadamente|aproximad[ao]|aprox\.?"
     r"|en\s+torno\s+al?|alrededor\s+del?|de\s+hasta|hasta|entre|medida|medido"
 )
 _CMP = "|".join(regex.escape(c) for c in sorted(_COMPARATORS, key=len, reverse=True))
@@ -332,19 +364,32 @@ _NUM_GUARD_L = r"(?<![\w.,/\-])"
 _NUM_GUARD_R = r"(?![\w]|[.,]\d|\s*/\s*\d|:\d)"
 
 
-def _value_pattern(ranges: bool, percent_first: bool = False) -> str:
-    num1 = rf"{_NUM_GUARD_L}(?P<v1>{_NUM}){_NUM_GUARD_R}"
-    num2 = rf"(?P<v2>{_NUM}){_NUM_GUARD_R}"
+def _num_end(glued: str) -> str:
+    """What may follow a number: :data:`_NUM_GUARD_R`, or one of the units ``glued`` to it.
+
+    Notes often write the unit without a space ("82kg", "1,2mg/dl", "72x'", "37,5ºC"); the
+    guard alone would reject those, as the unit's first character is a word character.
+    """
+    return rf"(?:(?=(?:{glued})(?!\w))|{_NUM_GUARD_R})" if glued else _NUM_GUARD_R
+
+
+def _value_pattern(ranges: bool, percent_first: bool = False, glued: str = "") -> str:
+    end = _num_end(glued)
+    num1 = rf"{_NUM_GUARD_L}(?P<v1>{_NUM}){end}"
+    num2 = rf"(?P<v2>{_NUM}){end}"
     rng = rf"(?:(?:{_RANGE_SEP}){num2})?" if ranges else ""
     # Basque writes the percent sign first ("SatO2 % 94", "%35"): the unit is then implied.
     pre = r"(?:%\s*)?" if percent_first else ""
     return rf"{pre}(?P<val>(?:(?P<cmp>{_CMP})\s*)?{num1}{rng})"
 
 
-_BP_VALUE = (
-    rf"(?P<val>(?:(?P<cmp>{_CMP})\s*)?{_NUM_GUARD_L}(?P<v1>\d{{2,3}})\s*/\s*(?P<v2>\d{{2,3}})"
-    r"(?![\w/]|\s*/\s*\d|[.,]\d))"
-)
+_BP_GUARD_R = r"(?![\w/]|\s*/\s*\d|[.,]\d)"
+
+
+def _bp_value(glued: str) -> str:
+    end = rf"(?:(?=(?:{glued})(?!\w))|{_BP_GUARD_R})"
+    return rf"(?P<val>(?:(?P<cmp>{_CMP})\s*)?{_NUM_GUARD_L}(?P<v1>\d{{2,3}})\s*/\s*(?P<v2>\d{{2,3}}){end})"
+
 
 _QUALITATIVE: tuple[tuple[str, str], ...] = (
     (
@@ -371,7 +416,11 @@ def _spec_regex(spec: _Spec) -> regex.Pattern[str]:
     fillers = spec.fillers + "|" + _COMMON_FILLERS if spec.fillers else _COMMON_FILLERS
     gap = rf"(?P<gap>(?:\s*(?:{fillers})(?!\w))*)\s*"
     units = "|".join(f"(?P<u{i}>{u.pattern})" for i, u in enumerate(spec.units))
-    value = _BP_VALUE if spec.kind == "BP" else _value_pattern(spec.ranges, spec.kind in ("LVEF", "SPO2"))
+    glued = "|".join(f"(?:{u.pattern})" for u in spec.units if u.glued)
+    if spec.kind == "BP":
+        value = _bp_value(glued)
+    else:
+        value = _value_pattern(spec.ranges, spec.kind in ("LVEF", "SPO2"), glued)
     unit_part = rf"(?:\s*(?P<unit>{units})(?!\w))?"
     kw = rf"(?<![\w\-])(?P<kw>{spec.keywords})(?!\w)"
     alternatives = [rf"{kw}{gap}{value}{unit_part}"]

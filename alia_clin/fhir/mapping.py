@@ -82,7 +82,7 @@ DRUG_LABELS = frozenset({"FARMACO", "MEDICATION"})
 PROCEDURE_LABELS = frozenset({"PROCEDIMIENTO", "PROCEDURE"})
 HEART_FAILURE = {"system": SNOMED, "code": "84114007", "display": "Heart failure"}
 #: Measurement kinds → observation-category code.
-VITAL_SIGNS = frozenset({"BP", "HR", "SPO2", "WEIGHT", "HEIGHT", "BMI", "TEMPERATURE"})
+VITAL_SIGNS = frozenset({"BP", "SBP", "DBP", "HR", "SPO2", "WEIGHT", "HEIGHT", "BMI", "TEMPERATURE"})
 IMAGING = frozenset({"LVEF"})
 #: Readable names of measurement kinds (Observation.code.text).
 KIND_NAMES = {
@@ -90,6 +90,8 @@ KIND_NAMES = {
     "NT_PROBNP": "NT-proBNP",
     "BNP": "BNP",
     "BP": "Blood pressure panel",
+    "SBP": "Systolic blood pressure",
+    "DBP": "Diastolic blood pressure",
     "HR": "Heart rate",
     "SPO2": "Oxygen saturation (pulse oximetry)",
     "WEIGHT": "Body weight",

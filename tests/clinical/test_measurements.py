@@ -297,6 +297,49 @@ POSITIVES: list[tuple[str, str, str, float | None, float | None, str | None, str
     ("spo2 92 % basal", "SPO2", "spo2 92 %", 92, None, None, "%", None),
     ("imc 31,2 kg/m2", "BMI", "imc 31,2 kg/m2", 31.2, None, None, "kg/m2", None),
     ("hba1c 7,9 %", "HBA1C", "hba1c 7,9 %", 7.9, None, None, "%", None),
+    # units glued to the number, as notes often type them
+    ("Peso 80kg, talla 1,72m", "WEIGHT", "Peso 80kg", 80, None, None, "kg", None),
+    ("Peso 80kg, talla 1,72m", "HEIGHT", "talla 1,72m", 1.72, None, None, "m", None),
+    ("talla 161cm.", "HEIGHT", "talla 161cm", 161, None, None, "cm", None),
+    ("Cr 1,2mg/dl, urea 40", "CREATININE", "Cr 1,2mg/dl", 1.2, None, None, "mg/dL", None),
+    ("NT-proBNP 3.280pg/ml", "NT_PROBNP", "NT-proBNP 3.280pg/ml", 3280, None, None, "pg/mL", None),
+    ("TA 146/78mmHg, FC 90", "BP", "TA 146/78mmHg", None, None, None, "mm[Hg]", None),
+    ("FC 120lpm.", "HR", "FC 120lpm", 120, None, None, "/min", None),
+    ("FC: 72x'. Afebril", "HR", "FC: 72x'", 72, None, None, "/min", None),
+    ("taquicardia a 130x´", "HR", "130x´", 130, None, None, "/min", None),
+    ("IMC 41kg/m2", "BMI", "IMC 41kg/m2", 41, None, None, "kg/m2", None),
+    ("Sodio 129mmol/l", "SODIUM", "Sodio 129mmol/l", 129, None, None, "mmol/L", None),
+    ("K 4,5mEq/l", "POTASSIUM", "K 4,5mEq/l", 4.5, None, None, "meq/L", None),
+    ("Hb 10g/dl", "HEMOGLOBIN", "Hb 10g/dl", 10, None, None, "g/dL", None),
+    ("FGe 45ml/min/1,73m2", "EGFR", "FGe 45ml/min/1,73m2", 45, None, None, "mL/min/{1.73_m2}", None),
+    ("temperatura 39oC", "TEMPERATURE", "temperatura 39oC", 39, None, None, "Cel", None),
+    ("Tª 37,5ºC", "TEMPERATURE", "Tª 37,5ºC", 37.5, None, None, "Cel", None),
+    # "º" is a letter to the regex engine: a space before "C" used to hide it
+    ("fiebre de 38,4º C", "TEMPERATURE", "38,4º C", 38.4, None, None, "Cel", None),
+    # one pressure written alone
+    ("hipotensión con TAS 80 mmHg", "SBP", "TAS 80 mmHg", 80, None, None, "mm[Hg]", None),
+    ("TAS > 200 mmHg", "SBP", "TAS > 200 mmHg", 200, None, ">", "mm[Hg]", None),
+    ("PAD 95, FC 70", "DBP", "PAD 95", 95, None, None, "mm[Hg]", None),
+    (
+        "presión arterial diastólica de 48 mm de Hg",
+        "DBP",
+        "presión arterial diastólica de 48 mm de Hg",
+        48,
+        None,
+        None,
+        "mm[Hg]",
+        None,
+    ),
+    ("TAS/TAD 140/90", "BP", "TAS/TAD 140/90", None, None, None, "mm[Hg]", None),
+    # other spellings
+    ("Hb 13,2 gr/dl", "HEMOGLOBIN", "Hb 13,2 gr/dl", 13.2, None, None, "g/dL", None),
+    ("Hb glicada 6,8 %", "HBA1C", "Hb glicada 6,8 %", 6.8, None, None, "%", None),
+    ("hemoglobina glucosilada 7,3%", "HBA1C", "hemoglobina glucosilada 7,3%", 7.3, None, None, "%", None),
+    ("Hemoglobina A1c 7,7%", "HBA1C", "Hemoglobina A1c 7,7%", 7.7, None, None, "%", None),
+    ("FEVI aproximada del 40%", "LVEF", "FEVI aproximada del 40%", 40, None, None, "%", None),
+    ("CKD-EPI > 90 ml/min/1,73", "EGFR", "CKD-EPI > 90 ml/min/1,73", 90, None, ">", "mL/min/{1.73_m2}", None),
+    ("natremia 128 mEq/l", "SODIUM", "natremia 128 mEq/l", 128, None, None, "meq/L", None),
+    ("kaliemia 5,9 mmol/l", "POTASSIUM", "kaliemia 5,9 mmol/l", 5.9, None, None, "mmol/L", None),
 ]
 
 NEGATIVES: list[str] = [
@@ -332,6 +375,11 @@ NEGATIVES: list[str] = [
     "FC y TA normales",
     "2 comprimidos al día durante 7 días",
     "la paciente tomó 1.000 mg de paracetamol",
+    "Ingresa en la cama 37C de planta.",
+    "furosemida 40mg/12h y enalapril 5mg/24h",
+    "enoxaparina 1mg/kg/12h",
+    "tinción de PAS positiva",
+    "Hb glicada pendiente",
 ]
 
 
@@ -406,6 +454,9 @@ def test_codes_per_unit_and_formula() -> None:
     assert _one("creatinina 0,9 mg/dl", "CREATININE").loinc == "2160-0"
     assert _one("FG (MDRD) 40 ml/min/1,73 m2", "EGFR").loinc == "33914-3"
     assert _one("FGe 40 ml/min/1,73 m2", "EGFR").loinc == "62238-1"
+    assert _one("MDRD 46 ml/min", "EGFR").loinc == "33914-3"
+    assert _one("TAS 80 mmHg", "SBP").loinc == "8480-6"
+    assert _one("TAD 50 mmHg", "DBP").loinc == "8462-4"
 
 
 def test_parse_number() -> None:
@@ -429,3 +480,46 @@ def test_implausible_values_dropped() -> None:
     assert extract_measurements("FEVI 150 %") == []
     assert extract_measurements("TA 80/120 mmHg") == []
     assert extract_measurements("potasio 45 mEq/l") == []
+
+
+# A typical value and unit per kind, to write after each of its names in the terminology table.
+_TYPICAL_VALUE = {
+    "LVEF": "35 %",
+    "NT_PROBNP": "1250 pg/ml",
+    "BNP": "400 pg/ml",
+    "BP": "130/80 mmHg",
+    "SBP": "130 mmHg",
+    "DBP": "80 mmHg",
+    "HR": "72 lpm",
+    "SPO2": "95 %",
+    "WEIGHT": "70 kg",
+    "HEIGHT": "165 cm",
+    "BMI": "27 kg/m2",
+    "CREATININE": "1,1 mg/dl",
+    "EGFR": "55 ml/min/1,73 m2",
+    "SODIUM": "139 mmol/l",
+    "POTASSIUM": "4,2 mmol/l",
+    "HEMOGLOBIN": "12,5 g/dl",
+    "HBA1C": "7,1 %",
+    "TEMPERATURE": "37,8 ºC",
+}
+
+
+def test_every_terminology_name_of_a_measurement_is_extracted() -> None:
+    """Each name, synonym (es/ca/eu/gl) and abbreviation the terminology table gives a measurement
+    concept, followed by a value, is read as that kind over the whole phrase."""
+    from alia_clin.clinical.terminology import Terminology
+
+    concepts = [c for c in Terminology.load().concepts.values() if c.category == "measurement"]
+    assert {c.concept_id for c in concepts} == set(_TYPICAL_VALUE) == set(LOINC)
+    missed = []
+    for concept in concepts:
+        names = {concept.preferred, *concept.abbreviations}
+        names.update(name for terms in concept.synonyms.values() for name in terms)
+        for name in sorted(names):
+            text = f"{name} {_TYPICAL_VALUE[concept.concept_id]}"
+            found = [(m.kind, m.start, m.end) for m in extract_measurements(text)]
+            if found != [(concept.concept_id, 0, len(text))]:
+                missed.append((concept.concept_id, name, found))
+    assert missed == []
+    assert sum(len(c.abbreviations) + sum(map(len, c.synonyms.values())) for c in concepts) > 60
