@@ -5,7 +5,8 @@ span per section, from its heading to the next heading, labelled with the canoni
 name (``past_history``, ``family_history``, ``present_illness``, ``physical_exam``, ``tests``,
 ``diagnosis``, ``treatment``, ``evolution``, ``plan``, ``allergies``, ``medication``,
 ``social_history``, ``reason_for_visit``); ``doc.spans[spans_key].attrs["heading_ends"]`` holds
-the character offset where each heading ends. The Span extension ``span._.section`` (a getter)
+the character offset where each heading ends (its start for an implicit section, which has no
+heading words: see :mod:`alia_clin.context.sections`). The Span extension ``span._.section`` (a getter)
 returns the name of the section that contains the span's start, or None.
 
 Headings of every language are matched together (case reports mix them rarely, and a heading
@@ -117,7 +118,7 @@ class SectionsComponent(ErrorHandlingPipe):
             while end_tok > start_tok + 1 and doc[end_tok - 1].is_space:
                 end_tok -= 1
             spans.append(Span(doc, start_tok, end_tok, label=h.name))
-            ends.append(words[h.end - 1].end)
+            ends.append(words[h.end - 1].end if h.end > h.start else words[h.start].start)
         key = self.cfg["spans_key"]
         doc.spans[key] = spans
         doc.spans[key].attrs["heading_ends"] = ends

@@ -108,3 +108,83 @@ def test_context_works_without_sections_pipe() -> None:
     nlp.initialize()
     got = annotate_with(nlp, "Antecedentes personales: no diabetes. HTA.", ["diabetes", "HTA"])
     assert got == {"diabetes": "negated", "HTA": "present"}
+
+
+def _labels(nlp: Language, text: str) -> list[str]:
+    return [label for label, _ in _sections(nlp, text)]
+
+
+def test_ap_in_an_examination_is_an_auscultation(nlp: Language) -> None:
+    exam = "Exploración física:\nAC: rítmica sin soplos.\nAP: crepitantes en ambas bases.\nAbdomen: blando."
+    assert _labels(nlp, exam) == ["physical_exam"]
+    got = annotate_with(nlp, exam, ["crepitantes"])
+    assert got == {"crepitantes": "present"}
+    # outside a recognized examination, the word after "AP:" tells an auscultation or a
+    # pathology result (anatomía patológica) from the past history
+    inline = "A la exploración, TA 140/80. AC: rítmico. AP: murmullo vesicular con crepitantes bibasales."
+    assert _labels(nlp, inline) == []
+    assert _labels(nlp, "Se reseca la lesión. AP: adenocarcinoma de colon pT3N0.") == []
+    history = "AP: HTA, DM2, dislipemia.\nEA: disnea de esfuerzo."
+    assert _labels(nlp, history) == ["past_history", "present_illness"]
+
+
+def test_abbreviated_headings(nlp: Language) -> None:
+    text = "MC: disnea.\nAP: HTA. EA: disnea de 3 días.\nJC: insuficiencia cardiaca."
+    assert _labels(nlp, text) == ["reason_for_visit", "past_history", "present_illness", "diagnosis"]
+
+
+def test_a_heading_line_with_more_words(nlp: Language) -> None:
+    text = "Antecedentes cardiológicos\nIAM en 2010.\nEVOLUCIÓN CLÍNICA\nBuena.\nExploración física en UCI"
+    assert _labels(nlp, text) == ["past_history", "evolution", "physical_exam"]
+    # a line that runs on is not a heading
+    assert _labels(nlp, "Evolución clínica favorable con diuréticos y controles semanales en consulta") == []
+
+
+def test_more_headings(nlp: Language) -> None:
+    text = (
+        "Historia cardiológica: IAM en 2010.\nSituación basal: independiente.\n"
+        "Tratamiento actual: furosemida.\nHistorial actual: disnea.\nConstantes vitales: TA 120/80 mmHg."
+    )
+    assert _labels(nlp, text) == [
+        "past_history",
+        "social_history",
+        "medication",
+        "present_illness",
+        "physical_exam",
+    ]
+    # "Historia cardiológica" is a heading at the start of a line only, not inside a paragraph
+    assert _labels(nlp, "Ingresa por síncope. Historia cardiológica: IAM en 2010. Se realiza ECG.") == []
+
+
+def test_the_current_episode_after_the_past_history(nlp: Language) -> None:
+    for text in (
+        "Antecedentes personales: HTA, DM2. Acude a urgencias por disnea de 3 días.",
+        "Antecedentes personales:\nHTA, DM2.\nVarón de 61 años que ingresa por disnea de 3 días.",
+        "Tratamiento habitual: enalapril.\nEs remitido a nuestro centro por disnea de 3 días.",
+        "Antecedents personals: HTA. Acudeix a urgències per disnea de 3 dies.",
+    ):
+        if text.startswith("Antecedentes personales: HTA"):
+            assert annotate_with(nlp, text, ["HTA"]) == {"HTA": "historical"}
+        assert _labels(nlp, text)[-1] == "present_illness", text
+        assert annotate_with(nlp, text, ["disnea"]) == {"disnea": "present"}, text
+    doc = nlp("Antecedentes personales: HTA. Acude por disnea.")
+    implicit = doc.spans["sections"][1]
+    assert implicit.text.startswith("Acude")
+    assert doc.spans["sections"].attrs["heading_ends"][1] == implicit.start_char
+    # past tenses narrate the history itself
+    past = "Antecedentes personales: HTA. Ingresó en 2019 por disnea. Acudió a urgencias por dolor torácico."
+    assert _labels(nlp, past) == ["past_history"]
+    assert annotate_with(nlp, past, ["disnea"])["disnea"] == "historical"
+
+
+def test_shipped_pipelines_carry_the_packaged_headings() -> None:
+    import json
+    from pathlib import Path
+
+    from alia_clin.context.sections import load_sections_data
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    shipped = sorted(models.glob("*/alia_sections/headings.json"))
+    assert len(shipped) >= 2
+    for path in shipped:
+        assert json.loads(path.read_text(encoding="utf-8")) == load_sections_data(), path
