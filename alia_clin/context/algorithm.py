@@ -231,6 +231,8 @@ def entity_categories(
         if m.end <= ws and rule.direction in ("forward", "both"):
             if _distance(words, m.end, ws, ent_of, lexicon.light_words) >= scope:
                 continue
+            if _is_answer(lexicon, words, m.start, m.end, sent[1]):
+                continue
             if _starts_clause(m, matches, ws, words, lexicon):
                 continue
             if not _blocked(m, matches, m.end, ws, words, lexicon, True, sent[1]):
@@ -242,7 +244,23 @@ def entity_categories(
                 found.add(rule.category)
     if "negated" not in found and _partitive_negated(lexicon, words, sent, ws, we):
         found.add("negated")
+    if we + 1 < sent[1] and words[we].norm == ":" and _is_answer(lexicon, words, we + 1, we + 2, sent[1]):
+        found.add("negated")
     return found
+
+
+_ANSWER_END = frozenset({".", ",", ";", ")"})
+
+
+def _is_answer(lexicon: ContextLexicon, words: Sequence[Word], start: int, end: int, sent_end: int) -> bool:
+    """Whether words ``[start, end)`` answer a checklist item: "Disnea: *no*." (see the lexicon)."""
+    return (
+        bool(lexicon.negative_answers)
+        and start > 0
+        and words[start - 1].norm == ":"
+        and all(words[k].norm in lexicon.negative_answers for k in range(start, end))
+        and (end >= sent_end or words[end].norm in _ANSWER_END)
+    )
 
 
 def resolve(categories: set[str]) -> str:

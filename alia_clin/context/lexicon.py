@@ -30,7 +30,10 @@ accents kept: Spanish "-ó", "-aron", "-ieron" — preterites) is a terminator: 
 starts a new clause ("sin incidencias y subió a planta"). Phrases are matched on normalized
 tokens (:func:`~alia_clin.context.sentences.normalize`); at every position the longest phrase
 wins, so "no se descarta" (uncertain) beats "no" (negated) and "sin embargo" (terminator) beats
-"sin".
+"sin". ``negative_answers`` ("no" in Spanish and Catalan, "non" in Galician, "ez" in Basque) answer
+a checklist item: right after the item and its colon, and followed by the end of the clause
+(". , ;" or ")", or the sentence's end), one negates that item ("Disnea: no.", "Edemas en
+MMII: no") and negates nothing after it ("Fiebre: no; tos: sí" affirms the cough).
 """
 
 from __future__ import annotations
@@ -97,6 +100,8 @@ class ContextLexicon:
     #: Normalized nouns naming a test or examination ("serología", "hemocultivo"): an entity
     #: holding one is a test, whose negative result does not negate it (``negative_results="auto"``).
     test_words: frozenset[str] = frozenset()
+    #: Negative answers of a checklist item ("no" in "Disnea: no."): see the module docstring.
+    negative_answers: frozenset[str] = frozenset()
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> ContextLexicon:
@@ -174,6 +179,7 @@ class ContextLexicon:
         light = frozenset(t for p in data.get("light_words", []) for t in phrase_tokens(p))
         verbs = tuple(str(v).lower() for v in data.get("verb_suffixes", []))
         tests = frozenset(toks[0] for p in data.get("test_words", []) if len(toks := phrase_tokens(p)) == 1)
+        answers = frozenset(t for p in data.get("negative_answers", []) for t in phrase_tokens(p))
         return cls(
             language,
             data,
@@ -188,6 +194,7 @@ class ContextLexicon:
             light,
             verbs,
             tests,
+            answers,
         )
 
     def match(self, words: Sequence[Word], start: int, end: int) -> list[Match]:

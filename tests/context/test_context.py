@@ -176,6 +176,18 @@ def test_scope_stops_at_sentence_end(annotate: Annotate) -> None:
     assert got["Dolor abdominal"] == "present"
 
 
+def test_checklist_answers(annotate: Annotate) -> None:
+    got = annotate("Disnea: no. Ortopnea: NO\nEdemas en MMII: sí.", ["Disnea", "Ortopnea", "Edemas en MMII"])
+    assert got == {"Disnea": "negated", "Ortopnea": "negated", "Edemas en MMII": "present"}
+    # the answer negates its own item only, not the next one
+    assert annotate("Fiebre: no; tos: sí.", ["Fiebre", "tos"]) == {"Fiebre": "negated", "tos": "present"}
+    # "no" that goes on is a negation trigger as before, not an answer
+    assert annotate("Exploración: no edemas.", ["edemas"]) == {"edemas": "negated"}
+    assert annotate("Dispnea: no.", ["Dispnea"], "ca") == {"Dispnea": "negated"}
+    assert annotate("Disnea: non.", ["Disnea"], "gl") == {"Disnea": "negated"}
+    assert annotate("Disnea: ez.", ["Disnea"], "eu") == {"Disnea": "negated"}
+
+
 def test_max_scope_window() -> None:
     text = "No presenta, tras revisar historia previa extensa completa detallada, fiebre."
     nlp = make_nlp(max_scope=2)
