@@ -79,3 +79,21 @@ def test_disk_round_trip_in_fresh_process(tmp_path: Path) -> None:
     assert got == expected
     assert got_custom == expected_custom
     assert "import alia_clin" not in script
+
+
+def test_shipped_pipelines_carry_the_packaged_data() -> None:
+    """The headings and lexicons saved in every shipped pipeline are the package data (a change
+    to ``alia_clin/resources/context`` must be copied into ``models/*/``)."""
+    import json
+    from pathlib import Path
+
+    from alia_clin.context import load_lexicon_data, load_sections_data
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    headings = sorted(models.glob("*/alia_sections/headings.json"))
+    lexicons = sorted(models.glob("*/alia_context/lexicons/*.json"))
+    assert len(headings) >= 2 and len(lexicons) >= 8
+    for path in headings:
+        assert json.loads(path.read_text(encoding="utf-8")) == load_sections_data(), path
+    for path in lexicons:
+        assert json.loads(path.read_text(encoding="utf-8")) == load_lexicon_data(path.stem), path

@@ -176,15 +176,3 @@ def test_the_current_episode_after_the_past_history(nlp: Language) -> None:
     assert _labels(nlp, past) == ["past_history"]
     assert annotate_with(nlp, past, ["disnea"])["disnea"] == "historical"
 
-
-def test_shipped_pipelines_carry_the_packaged_headings() -> None:
-    import json
-    from pathlib import Path
-
-    from alia_clin.context.sections import load_sections_data
-
-    models = Path(__file__).resolve().parents[2] / "models"
-    shipped = sorted(models.glob("*/alia_sections/headings.json"))
-    assert len(shipped) >= 2
-    for path in shipped:
-        assert json.loads(path.read_text(encoding="utf-8")) == load_sections_data(), path
