@@ -17,7 +17,11 @@ own predictions on those notes start 0 correct entities with these words out of 
    ``doc.spans["nested_entities"]``, where the gold has it too;
 2. **trims**: any other entity loses the function words at its edges (:data:`LEAD_TRIMS`,
    :data:`TRAIL_TRIMS`); an entity made only of them is removed;
-3. **closes brackets**: an entity with more "(" than ")" takes the text up to the next ")" when
+3. **drops answers**: an entity that is only the answer to a checklist item, right after its
+   colon ("Ortopnea: *SI*", "Edemas: *ausentes*"; :data:`ANSWER_WORDS`), is removed: no gold
+   span of CardioCCC, DisTEMIST/SympTEMIST/MedProcNER, PharmaCoNER or CANTEMIST train is one
+   of those words alone (one "SI" is a disease abbreviation, and no colon comes before it);
+4. **closes brackets**: an entity with more "(" than ")" takes the text up to the next ")" when
    it is on the same line, at most :data:`BRACKET_REACH` characters on, and touches no other
    entity and no PHI token ("stent a descendente anterior (DA" → "… (DA)").
 
@@ -58,6 +62,11 @@ TRAIL_TRIMS = frozenset(
     | {"en", "con", "sin", "por", "para", "la", "las", "el", "los", "se"}
     | {"no", "tras", "su", "sus", "un", "una", "como", "muy"}
 )
+#: Lower-cased answers to a checklist item ("Disnea: no", "Ortopnea: SI", "Edemas: ausentes").
+ANSWER_WORDS = frozenset(
+    {"si", "sí", "no", "ausente", "ausentes", "presente", "presentes"}
+    | {"negativo", "negativa", "negativos", "negativas", "positivo", "positiva", "positivos", "positivas"}
+)
 #: How far (characters after the entity) the ")" closing an entity's open bracket may be.
 BRACKET_REACH = 20
 
@@ -71,6 +80,8 @@ def repair_entity_edges(doc: Doc, labels: Set[str], phi_tokens: Set[int] = froze
     changed = 0
     for ent in merged:
         trimmed = _trimmed(ent) if ent.label_ in labels else ent
+        if trimmed is not None and ent.label_ in labels and _is_answer(trimmed):
+            trimmed = None
         changed += trimmed is not ent
         if trimmed is not None:
             out.append(trimmed)
@@ -104,6 +115,16 @@ def _join_continuations(ents: list[Span], labels: Set[str]) -> tuple[list[Span],
         else:
             merged.append(ent)
     return merged, first_parts
+
+
+def _is_answer(ent: Span) -> bool:
+    """Whether ``ent`` is one answer word right after a colon (see the module docstring)."""
+    if ent.end - ent.start != 1 or ent.text.lower() not in ANSWER_WORDS:
+        return False
+    before = ent.start - 1
+    while before >= 0 and ent.doc[before].is_space:
+        before -= 1
+    return before >= 0 and ent.doc[before].text == ":"
 
 
 def _trimmed(ent: Span) -> Span | None:

@@ -145,6 +145,23 @@ def test_well_formed_entities_are_left_alone(
     assert _ents(doc) == ents
 
 
+def test_checklist_answers_are_not_entities(nlp: spacy.language.Language) -> None:
+    doc = doc_with_ents(
+        nlp,
+        "Disnea: no. Ortopnea: SI. Edemas:  ausentes. SI en seguimiento.",
+        [
+            ("Disnea", "SINTOMA"),
+            ("Ortopnea", "SINTOMA"),
+            ("SI", "SINTOMA"),
+            ("ausentes", "SINTOMA"),
+            ("SI", "ENFERMEDAD"),
+        ],
+    )
+    assert repair_entity_edges(doc, LABELS) == (0, 2)
+    # the last "SI" follows no colon: an abbreviation, kept
+    assert _ents(doc) == [("Disnea", "SINTOMA"), ("Ortopnea", "SINTOMA"), ("SI", "ENFERMEDAD")]
+
+
 def test_other_labels_are_neither_joined_nor_trimmed(nlp: spacy.language.Language) -> None:
     doc = doc_with_ents(
         nlp,
