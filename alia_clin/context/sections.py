@@ -3,7 +3,8 @@
 A heading is a known heading phrase (``resources/context/sections.json``, matched on normalized
 tokens, longest first) that starts a line (after optional bullets or numbering) or follows a
 sentence end, and is followed by ":" (up to ``max_extra_words`` further words may come before
-the colon: "Exploración física al ingreso:"), or — at the start of a line — by a line break or
+the colon: "Exploración física al ingreso:", and a short bracket: "Factores de riesgo
+cardiovascular (FRCV):"), or — at the start of a line — by a line break or
 the end of the text (again after up to ``max_extra_words`` words: "Evolución clínica"), or is
 written in capitals while the rest of its line is not ("ANTECEDENTES PERSONALES Niega…",
 "ANTECEDENTES PERSONALES HTA, DM2 y dislipemia"; in a line written in capitals only the colon,
@@ -141,8 +142,11 @@ class SectionMatcher:
     def _heading_end(self, text: str, words: Sequence[Word], start: int, end: int) -> int | None:
         """End of the heading (after its colon), or None when the phrase is not a heading."""
         n = len(words)
+        j = end - 1
         for extra in range(self.max_extra_words + 1):
-            j = end + extra
+            j += 1
+            if j < n and words[j].norm == "(" and (close := _closing_bracket(text, words, j)) is not None:
+                j = close + 1  # an abbreviation or a remark: "Factores de riesgo cardiovascular (FRCV):"
             if j >= n:
                 # the phrase and a few more words make up the last line ("EVOLUCIÓN CLÍNICA")
                 if extra and self._line_start(text, words, start):
@@ -222,6 +226,16 @@ class _Opener:
             if any(_tokens_at(words, j, p) for p in self.after_subject):
                 return True
         return False
+
+
+def _closing_bracket(text: str, words: Sequence[Word], k: int, reach: int = 4) -> int | None:
+    """Index of the ")" closing the "(" at word ``k`` within ``reach`` words on its line, or None."""
+    for j in range(k + 1, min(k + reach + 2, len(words))):
+        if "\n" in text[words[j - 1].end : words[j].start] or words[j].norm == "(":
+            return None
+        if words[j].norm == ")":
+            return j
+    return None
 
 
 def _tokens_at(words: Sequence[Word], k: int, toks: tuple[str, ...]) -> bool:

@@ -136,6 +136,8 @@ def test_abbreviated_headings(nlp: Language) -> None:
 def test_a_heading_line_with_more_words(nlp: Language) -> None:
     text = "Antecedentes cardiológicos\nIAM en 2010.\nEVOLUCIÓN CLÍNICA\nBuena.\nExploración física en UCI"
     assert _labels(nlp, text) == ["past_history", "evolution", "physical_exam"]
+    bracket = "Mujer de 80 años.\nFactores de riesgo cardiovascular (FRCV): HTA.\nEA (hoy): tos."
+    assert _labels(nlp, bracket) == ["past_history", "present_illness"]
     # a line that runs on is not a heading
     assert _labels(nlp, "Evolución clínica favorable con diuréticos y controles semanales en consulta") == []
 
