@@ -23,8 +23,9 @@ one measurement (kind ``BP``, panel 85354-9) whose ``components`` hold systolic 
 diastolic (8462-4); its ``value`` is None. A pressure written alone ("TAS 85 mmHg", "PAD 95") is
 kind ``SBP`` (8480-6) or ``DBP`` (8462-4) with its ``value``.
 
-A unit may be glued to its number ("82kg", "1,2mg/dl", "140/90mmHg", "72x'", "37,5ºC"), except
-a bare "C", which glued is more often a bed or room than degrees.
+An ejection fraction written as a fraction without unit ("FE: 0,61", "FEVI 0.35") is read as a
+percentage (61, 35). A unit may be glued to its number ("82kg", "1,2mg/dl", "140/90mmHg", "72x'",
+"37,5ºC"), except a bare "C", which glued is more often a bed or room than degrees.
 """
 
 from __future__ import annotations
@@ -471,6 +472,17 @@ def _plausible(readings: list[float], unit: _Unit) -> float | None:
     return None
 
 
+_FRACTION = regex.compile(r"0[.,]\d{2}")
+
+
+def _readings(token: str, fraction: bool) -> list[float]:
+    """:func:`parse_number`, with an ejection fraction written as a fraction ("FE: 0,61") read as
+    a percentage when ``fraction`` (no unit was written)."""
+    if fraction and _FRACTION.fullmatch(token):
+        return [round(float(token.replace(",", ".")) * 100, 1)]
+    return parse_number(token)
+
+
 def _match_to_measurement(spec: _Spec, m: regex.Match[str], text: str) -> Measurement | None:
     """Turn one regex match into a Measurement, or None when implausible."""
     gd = m.groupdict()
@@ -557,14 +569,15 @@ def _match_to_measurement(spec: _Spec, m: regex.Match[str], text: str) -> Measur
             unit_text=unit_text,
             components=comps,
         )
-    readings = parse_number(gd["v1"])
+    fraction = spec.kind == "LVEF" and unit_idx is None
+    readings = _readings(gd["v1"], fraction)
     for unit in candidates:
         v1 = _plausible(readings, unit)
         if v1 is None:
             continue
         v2 = None
         if gd.get("v2"):
-            v2 = _plausible(parse_number(gd["v2"]), unit)
+            v2 = _plausible(_readings(gd["v2"], fraction), unit)
             if v2 is None or v2 < v1:
                 return None
         loinc = unit.loinc or LOINC[spec.kind]

@@ -337,6 +337,8 @@ POSITIVES: list[tuple[str, str, str, float | None, float | None, str | None, str
     ("hemoglobina glucosilada 7,3%", "HBA1C", "hemoglobina glucosilada 7,3%", 7.3, None, None, "%", None),
     ("Hemoglobina A1c 7,7%", "HBA1C", "Hemoglobina A1c 7,7%", 7.7, None, None, "%", None),
     ("FEVI aproximada del 40%", "LVEF", "FEVI aproximada del 40%", 40, None, None, "%", None),
+    ("con FE: 0,61, VTD 61 ml", "LVEF", "FE: 0,61", 61, None, None, "%", None),
+    ("FEVI 0.35-0.40 por Simpson", "LVEF", "FEVI 0.35-0.40", 35, 40, None, "%", None),
     ("CKD-EPI > 90 ml/min/1,73", "EGFR", "CKD-EPI > 90 ml/min/1,73", 90, None, ">", "mL/min/{1.73_m2}", None),
     ("natremia 128 mEq/l", "SODIUM", "natremia 128 mEq/l", 128, None, None, "meq/L", None),
     ("kaliemia 5,9 mmol/l", "POTASSIUM", "kaliemia 5,9 mmol/l", 5.9, None, None, "mmol/L", None),
