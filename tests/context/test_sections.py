@@ -154,6 +154,7 @@ def test_more_headings(nlp: Language) -> None:
         "present_illness",
         "physical_exam",
     ]
+    assert _labels(nlp, "Antecedentes: HTA.\nProbas: ECG en ritmo sinusal.") == ["past_history", "tests"]
     # "Historia cardiológica" is a heading at the start of a line only, not inside a paragraph
     assert _labels(nlp, "Ingresa por síncope. Historia cardiológica: IAM en 2010. Se realiza ECG.") == []
 
