@@ -4,17 +4,17 @@ A heading is a known heading phrase (``resources/context/sections.json``, matche
 tokens, longest first) that starts a line (after optional bullets or numbering) or follows a
 sentence end, and is followed by ":" (up to ``max_extra_words`` further words may come before
 the colon: "Exploración física al ingreso:", and a short bracket: "Factores de riesgo
-cardiovascular (FRCV):"), or — at the start of a line — by a line break or
-the end of the text (again after up to ``max_extra_words`` words: "Evolución clínica"), or is
-written in capitals while the rest of its line is not ("ANTECEDENTES PERSONALES Niega…",
-"ANTECEDENTES PERSONALES HTA, DM2 y dislipemia"; in a line written in capitals only the colon,
-full-stop and line-break forms count). A section runs from its heading to the next heading.
-Reads tokens only; writes nothing.
+cardiovascular (FRCV):"), or — at the start of a line — by a line break or the end of the text
+(again after up to ``max_extra_words`` words when the phrase starts the line: "Evolución
+clínica"), or is written in capitals while the rest of its line is not ("ANTECEDENTES
+PERSONALES Niega…", "ANTECEDENTES PERSONALES HTA, DM2 y dislipemia"; in a line written in
+capitals only the colon, full-stop and line-break forms count). A section runs from its heading
+to the next heading. Reads tokens only; writes nothing.
 
 More keys of the data refine that:
 
 * ``line_start_only``: phrases that are headings only at the start of a line, not after a
-  sentence end inside one ("... sin soplos. AP: crepitantes bibasales").
+  sentence end inside one ("Ingresa por síncope. Historia cardiológica: IAM en 2010. …").
 * ``subheadings`` (section → phrases): inside that section those phrases are not headings.
   In a physical examination "AP:" is *auscultación pulmonar*, not *antecedentes personales*,
   and "AC:" *auscultación cardíaca*; their findings stay in the examination.
@@ -149,13 +149,13 @@ class SectionMatcher:
                 j = close + 1  # an abbreviation or a remark: "Factores de riesgo cardiovascular (FRCV):"
             if j >= n:
                 # the phrase and a few more words make up the last line ("EVOLUCIÓN CLÍNICA")
-                if extra and self._line_start(text, words, start):
+                if extra and self._starts_line(text, words, start):
                     return j
                 break
             if words[j].norm == ":":
                 return j + 1
             if "\n" in text[words[j - 1].end : words[j].start]:
-                if extra and self._line_start(text, words, start):
+                if extra and self._starts_line(text, words, start):
                     return j  # a line of its own: "Evolución clínica", "Antecedentes cardiológicos"
                 break
             if not words[j].norm.isalnum():

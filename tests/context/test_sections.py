@@ -138,6 +138,8 @@ def test_a_heading_line_with_more_words(nlp: Language) -> None:
     assert _labels(nlp, text) == ["past_history", "evolution", "physical_exam"]
     bracket = "Mujer de 80 años.\nFactores de riesgo cardiovascular (FRCV): HTA.\nEA (hoy): tos."
     assert _labels(nlp, bracket) == ["past_history", "present_illness"]
+    # nor a phrase and more words after a sentence end
+    assert _labels(nlp, "Tiene HTA. Antecedentes de tabaquismo\nDisnea.") == []
     # a line that runs on is not a heading
     assert _labels(nlp, "Evolución clínica favorable con diuréticos y controles semanales en consulta") == []
 
