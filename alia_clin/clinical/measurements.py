@@ -365,13 +365,13 @@ _NUM_GUARD_L = r"(?<![\w.,/\-])"
 _NUM_GUARD_R = r"(?![\w]|[.,]\d|\s*/\s*\d|:\d)"
 
 
-def _num_end(glued: str) -> str:
-    """What may follow a number: :data:`_NUM_GUARD_R`, or one of the units ``glued`` to it.
+def _num_end(glued: str, guard: str = _NUM_GUARD_R) -> str:
+    """What may follow a number: ``guard``, or one of the units ``glued`` to it.
 
     Notes often write the unit without a space ("82kg", "1,2mg/dl", "72x'", "37,5ºC"); the
     guard alone would reject those, as the unit's first character is a word character.
     """
-    return rf"(?:(?=(?:{glued})(?!\w))|{_NUM_GUARD_R})" if glued else _NUM_GUARD_R
+    return rf"(?:(?=(?:{glued})(?!\w))|{guard})" if glued else guard
 
 
 def _value_pattern(ranges: bool, percent_first: bool = False, glued: str = "") -> str:
@@ -388,7 +388,7 @@ _BP_GUARD_R = r"(?![\w/]|\s*/\s*\d|[.,]\d)"
 
 
 def _bp_value(glued: str) -> str:
-    end = rf"(?:(?=(?:{glued})(?!\w))|{_BP_GUARD_R})"
+    end = _num_end(glued, _BP_GUARD_R)
     return rf"(?P<val>(?:(?P<cmp>{_CMP})\s*)?{_NUM_GUARD_L}(?P<v1>\d{{2,3}})\s*/\s*(?P<v2>\d{{2,3}}){end})"
 
 
