@@ -244,7 +244,7 @@ def entity_categories(
                 found.add(rule.category)
     if "negated" not in found and _partitive_negated(lexicon, words, sent, ws, we):
         found.add("negated")
-    if we + 1 < sent[1] and words[we].norm == ":" and _is_answer(lexicon, words, we + 1, we + 2, sent[1]):
+    if we + 1 < sent[1] and _is_answer(lexicon, words, we + 1, we + 2, sent[1]):
         found.add("negated")
     return found
 

@@ -94,17 +94,9 @@ class SectionMatcher:
 
     def _line_start(self, text: str, words: Sequence[Word], k: int) -> bool:
         """Whether word ``k`` starts a line (ignoring leading bullets/numbers) or a sentence."""
-        if k == 0:
+        if k > 0 and words[k - 1].norm in SENTENCE_END and text[words[k - 1].end : words[k].start]:
             return True
-        gap = text[words[k - 1].end : words[k].start]
-        if "\n" in gap or (words[k - 1].norm in SENTENCE_END and bool(gap)):
-            return True
-        j = k - 1
-        while j >= 0 and (words[j].norm in _BULLETS or words[j].norm.isdigit()):
-            if j == 0 or "\n" in text[words[j - 1].end : words[j].start]:
-                return True
-            j -= 1
-        return False
+        return self._starts_line(text, words, k)
 
     def find(self, text: str, words: Sequence[Word]) -> list[Heading]:
         """Headings of a text, in order (implicit ones have an empty word range)."""
@@ -116,10 +108,9 @@ class SectionMatcher:
             within = self._subheadings.get(current, set()) if current else set()
             hit = None
             for toks, name in self._phrases.get(words[k].norm, ()):
-                m = len(toks)
-                if toks in within or k + m > n or any(words[k + j].norm != toks[j] for j in range(m)):
+                if toks in within or not _tokens_at(words, k, toks):
                     continue
-                end = self._heading_end(text, words, k, k + m)
+                end = self._heading_end(text, words, k, k + len(toks))
                 if end is None or not self._line_start(text, words, k):
                     continue
                 if toks in self._line_start_only and not self._starts_line(text, words, k):
