@@ -22,7 +22,11 @@ entity of the same sentence when the entity lies in its scope:
   punctuation counts for nothing;
 * a trigger that overlaps the entity does not modify it, unless it is a forward trigger that
   starts before the entity ("sin signos de" reaches the entity "signos de trombosis") and does
-  not state an outcome (the entity "retira" in "se retira" is the withdrawal, which happened);
+  not state an outcome (the entity "retira" in "se retira" is the withdrawal, which happened),
+  or an unbounded backward negation that ends the entity and is said of its head ("*Disnea
+  ausente*", "*Edemas negativos*": a tagger took the finding and its result together; not when
+  a light word comes before the trigger inside the entity, as in "obstrucción de causa no
+  objetivada");
 * an entity that is itself a terminator (an affirmative verb: "sin incidencias y *subió*")
   starts a new clause, so a forward trigger before it does not reach it (unless only bridge
   words separate them: "no *presentó*").
@@ -224,7 +228,9 @@ def entity_categories(
             # An entity that starts inside a forward trigger that began before it ("sin signos
             # de" + "signos de trombosis", "no presentaba" + "presentaba") is in its scope; not
             # when the trigger states an outcome and the entity is that action ("se *retira*").
-            if m.start < ws and rule.direction in ("forward", "both") and not rule.result:
+            # A backward negation that ends the entity is read too (see _closes_entity).
+            opens = m.start < ws and rule.direction in ("forward", "both") and not rule.result
+            if opens or _closes_entity(m, words, ws, we, lexicon):
                 found.add(rule.category)
             continue
         scope = min(max_scope, rule.max_scope) if rule.max_scope else max_scope
@@ -250,6 +256,28 @@ def entity_categories(
 
 
 _ANSWER_END = frozenset({".", ",", ";", ")"})
+
+
+def _closes_entity(m: Match, words: Sequence[Word], ws: int, we: int, lexicon: ContextLexicon) -> bool:
+    """Whether a backward negation is the entity's own last words, said of its head.
+
+    A tagger that takes the finding and its result together ("*Disnea ausente*", "*Edemas
+    negativos*", "*Dolor torácico: negativo*") leaves the trigger inside the entity; it still
+    negates what comes before it. Only an unbounded negation counts ("resuelto" and "nula" reach
+    one word), and only when no light word (a preposition, an article) comes before it in the
+    entity: in "obstrucción de causa *no objetivada*" the trigger is said of "causa".
+    """
+    rule = m.rule
+    before = range(ws, m.start)
+    return (
+        m.end == we
+        and m.start > ws
+        and rule.category == "negated"
+        and rule.direction in ("backward", "both")
+        and not rule.max_scope
+        and any(words[k].norm.isalnum() for k in before)
+        and not any(words[k].norm in lexicon.light_words for k in before)
+    )
 
 
 def _is_answer(lexicon: ContextLexicon, words: Sequence[Word], start: int, end: int, sent_end: int) -> bool:

@@ -6,8 +6,10 @@ when ``alia_sections`` ran before it, ``doc.spans[sections_key]``. Writes ``span
 on every entity: one of ``present``, ``negated``, ``uncertain``, ``historical``,
 ``hypothetical``, ``family``. A nested entity takes the assertion of the entity it lies in ("no
 se inicia perfusión de dobutamina": both negated); one without a container in ``doc.ents`` is
-asserted on its own. Getters ``span._.is_negated``, ``is_uncertain``, ``is_historical``,
-``is_hypothetical``, ``is_family`` read it (medspaCy names). The value is a plain string
+asserted on its own, and so is a test (``negative_results`` below) inside a negated entity
+("sin alteraciones en el *ecocardiograma*": the test was done). Getters ``span._.is_negated``,
+``is_uncertain``, ``is_historical``, ``is_hypothetical``, ``is_family`` read it (medspaCy
+names). The value is a plain string
 (msgpack-serializable) and is stored in ``Doc.user_data``, so ``Doc.to_bytes`` keeps it.
 
 The algorithm is :mod:`alia_clin.context.algorithm` (pre/post/bidirectional triggers,
@@ -55,7 +57,7 @@ from spacy.util import minibatch
 from ..context.algorithm import ASSERTIONS, entity_category_sets, resolve
 from ..context.combine import check_policy, combine
 from ..context.lexicon import ContextLexicon, load_lexicon_data
-from ..context.sentences import doc_words, split_sentences
+from ..context.sentences import doc_words, normalize, split_sentences
 from ..entities import container_of, nested_entities
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode, WarningCode, warn
 from ..extensions import install_extensions
@@ -260,7 +262,9 @@ class ContextComponent(ErrorHandlingPipe):
         orphans: list[Span] = []
         for span in nested_entities(doc):
             outer = container_of(span, ents)
-            if outer is None:
+            if outer is None or (outer._.assertion == "negated" and self._is_test(doc, span)):
+                # A test inside a negated entity is asserted on its own: under "auto" a negative
+                # result ("*Broncoaspirado*: microbiología negativa") does not undo the test.
                 orphans.append(span)
             else:
                 span._.assertion = outer._.assertion
@@ -298,12 +302,23 @@ class ContextComponent(ErrorHandlingPipe):
         setting = self.cfg["negative_results"]
         if setting != "auto":
             return bool(setting == "negated")
-        labels = {str(label).upper() for label in self.cfg.get("test_labels", DEFAULT_TEST_LABELS)}
+        labels = self._test_labels()
         tests = lexicon.test_words
         return [
             not (ent.label_.upper() in labels or any(words[k].norm in tests for k in range(ws, we)))
             for ent, (ws, we) in zip(ents, ranges, strict=True)
         ]
+
+    def _test_labels(self) -> set[str]:
+        return {str(label).upper() for label in self.cfg.get("test_labels", DEFAULT_TEST_LABELS)}
+
+    def _is_test(self, doc: Doc, span: Span) -> bool:
+        """Whether a negative result leaves ``span`` present (``present``, or ``auto`` and a test)."""
+        setting = self.cfg["negative_results"]
+        if setting != "auto":
+            return bool(setting == "present")
+        tests = self.lexicon_for(doc).test_words
+        return span.label_.upper() in self._test_labels() or any(normalize(t.text) in tests for t in span)
 
     def _combine_with_head(
         self, doc: Doc, ents: list[Span], sets: list[set[str]], policy: str

@@ -385,3 +385,44 @@ def test_resolution_triggers_follow_the_result_setting(text: str, entity: str) -
 def test_descartando_negates() -> None:
     text = "Valorado por Cirugía, descartando apendicitis aguda."
     assert annotate_with(make_nlp(), text, ["apendicitis aguda"])["apendicitis aguda"] == "negated"
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "lang", "expected"),
+    [
+        # a tagger took the finding and its negation together: the trigger still negates it
+        ("Disnea ausente.", "Disnea ausente", "es", "negated"),
+        ("Edemas negativos en la exploración.", "Edemas negativos", "es", "negated"),
+        ("Dolor torácico: negativo.", "Dolor torácico: negativo", "es", "negated"),
+        ("Reflujo hepatoyugular no presente.", "Reflujo hepatoyugular no presente", "es", "negated"),
+        ("Febre ausente.", "Febre ausente", "gl", "negated"),
+        ("Edemes absents.", "Edemes absents", "ca", "negated"),
+        # a test with a negative result was done (auto); the result word alone is no entity head
+        ("Urocultivo: negativo.", "Urocultivo: negativo", "es", "present"),
+        # the trigger is said of a word after a preposition, not of the entity's head
+        ("Obstrucción de causa no objetivada.", "Obstrucción de causa no objetivada", "es", "present"),
+        # bounded triggers reach one or two words only; they do not close an entity
+        ("Probable síndrome resuelto.", "síndrome resuelto", "es", "uncertain"),
+        # the trigger word alone is not an entity with a head
+        ("Negativo.", "Negativo", "es", "present"),
+    ],
+)
+def test_negation_closing_the_entity(text: str, entity: str, lang: str, expected: str) -> None:
+    assert annotate_with(make_nlp(), text, [entity], lang)[entity] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("ECG: ritmo sinusal, ondas T negativas en V1-V3.", "ritmo sinusal"),
+        ("ECG: ondas T negativas en cara inferior.", "ondas T negativas"),
+        ("Mejoría de los signos congestivos tras balance hídrico negativo.", "signos congestivos"),
+        ("Se administra furosemida para realizar balance negativo.", "furosemida"),
+        ("Drenaje con presión negativa.", "Drenaje"),
+        ("ECG: ones T negatives a V1-V3.", "ones T negatives"),
+    ],
+)
+def test_named_negative_findings_do_not_negate(text: str, entity: str) -> None:
+    """Negative T waves or a negative fluid balance are findings, not negative results."""
+    lang = "ca" if "ones" in text else "es"
+    assert annotate_with(make_nlp(), text, [entity], lang)[entity] == "present"

@@ -231,3 +231,50 @@ def test_fhir_has_no_medication_statement_for_a_drug_named_in_a_disorder() -> No
     )
     assert codes_ == ["C03CA01"]  # furosemida (relabelled), not the ibuprofeno of "Alergia a ibuprofeno"
     assert len(by_type["Procedure"]) >= 2  # the nested hemocultivos and RM are procedures
+
+
+@pytest.mark.parametrize(
+    ("text", "outer", "inner", "expected"),
+    [
+        # the test was done: a negation of what it found does not undo it
+        (
+            "Sin alteraciones en el ecocardiograma.",
+            ("alteraciones en el ecocardiograma", "SINTOMA"),
+            ("ecocardiograma", "PROCEDIMIENTO"),
+            ("negated", "present"),
+        ),
+        (
+            "Broncoaspirado: microbiología negativa.",
+            ("Broncoaspirado: microbiología negativa", "SINTOMA"),
+            ("Broncoaspirado", "PROCEDIMIENTO"),
+            ("negated", "present"),
+        ),
+        # a test that was not done is negated on its own
+        (
+            "No se realizó ecocardiograma transtorácico.",
+            ("ecocardiograma transtorácico", "SINTOMA"),
+            ("ecocardiograma", "PROCEDIMIENTO"),
+            ("negated", "negated"),
+        ),
+        # anything else takes its container's assertion
+        (
+            "Insuficiencia cardiaca (IC) descartada.",
+            ("Insuficiencia cardiaca (IC) descartada", "ENFERMEDAD"),
+            ("IC", "ENFERMEDAD"),
+            ("negated", "negated"),
+        ),
+    ],
+)
+def test_nested_test_in_a_negated_entity_is_asserted_on_its_own(
+    text: str, outer: tuple[str, str], inner: tuple[str, str], expected: tuple[str, str]
+) -> None:
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    nlp.add_pipe("alia_context")
+    nlp.initialize()
+    doc = nlp.make_doc(text)
+    doc._.language = "es"
+    o, i = text.index(outer[0]), text.index(inner[0])
+    doc.ents = exact_spans(doc, [(o, o + len(outer[0]), outer[1])])
+    doc.spans[NESTED_KEY] = exact_spans(doc, [(i, i + len(inner[0]), inner[1])])
+    doc = nlp(doc)
+    assert (doc.ents[0]._.assertion, nested_entities(doc)[0]._.assertion) == expected
