@@ -54,6 +54,32 @@ _AGE = regex.compile(
     r"(?<!\d)(\d{1,3})\s*(?:años|anys|anos|urte(?:ko|kin|koa)?)(?!\w)|(?:edad|edat|adina)\s*(?:de|:)?\s*(\d{1,3})(?!\d)",
     regex.IGNORECASE,
 )
+#: An age said of the patient: "Varón de 74 años", "paciente mujer de 81 años", "dona de 67
+#: anys" (before the number), "74 años de edad", "74 urteko gizona" (from the number on).
+_PATIENT_BEFORE = regex.compile(
+    r"(?:var[oó]n|mujer|hombre|paciente|ni[ñn][oa]|chic[oa]|se[ñn]ora?|ancian[oa]|gestante|lactante|joven"
+    r"|adolescente|home|dona|noi|noia|nen|nena|pacient|muller|rapaz|rapaza|neno)"
+    r"(?:\s+[^\W\d]+){0,3}?\s+de\s+$",
+    regex.IGNORECASE,
+)
+_PATIENT_FROM = regex.compile(
+    r"\d{1,3}\s*(?:años|anys|anos)\s+(?:de\s+edad|d['’]edat|de\s+idade)"
+    r"|\d{1,3}\s*urteko\s+(?:gizon|emakume|paziente|haur|neska|mutil)",
+    regex.IGNORECASE,
+)
+#: Words just before a number of years that make it a duration or the age at an event, not
+#: the patient's age: "desde hace 10 años", "a los 40 años", "durante 3 años".
+_DURATION_BEFORE = regex.compile(
+    r"(?<!\w)(?:hace|fa|durante|durant|[uú]ltimos|darrers|cada|tras|despu[eé]s\s+de|a\s+los|als|aos|a|con|en"
+    r"|hasta)\s+(?:[<>≤≥~]\s*)?(?:(?:unos|uns|casi|m[aá]s\s+de|menos\s+de|aproximadamente)\s+)?$",
+    regex.IGNORECASE,
+)
+#: Words just after one: "15 años de evolución", "5 años antes", "10 anys d'evolució".
+_DURATION_AFTER = regex.compile(
+    r"\s*(?:de\s+(?:evoluci[oó]n|duraci[oó]n|seguimiento|antig[uü]edad|tratamiento|diagn[oó]stico)"
+    r"|d['’]evoluci[oó]|antes|despu[eé]s|atr[aá]s|m[aá]s\s+tarde|previos|abans|despr[eé]s)(?!\w)",
+    regex.IGNORECASE,
+)
 _DOSE = regex.compile(r"[^\d\n.;]{0,15}?(\d+(?:[.,]\d+)?)\s*mg(?!\w)", regex.IGNORECASE)
 _LOINC_KIND = {
     "33762-6": "NT_PROBNP",
@@ -228,12 +254,23 @@ def _entity_items(doc: Doc, taken: list[tuple[int, int]], include_diagnosis: boo
 
 
 def _age_item(text: str, taken: list[tuple[int, int]]) -> Evidence | None:
-    for m in _AGE.finditer(text, 0, min(len(text), 600)):
-        raw = m.group(1) or m.group(2)
-        age = float(raw)
-        if 0 < age < 120 and not _overlaps((m.start(), m.end()), taken):
-            return Evidence("age", "risk_factor", m.start(), m.end(), value=age, unit="a", source="text")
-    return None
+    """The patient's age from the first 600 characters: an age said of the patient ("Edad: 74",
+    "Varón de 74 años") first, else the first number of years that is not a duration ("HTA de 15 años de
+    evolución", "desde hace 10 años") or the age at an event ("a los 40 años")."""
+    end = min(len(text), 600)
+    first: Evidence | None = None
+    for m in _AGE.finditer(text, 0, end):
+        age = float(m.group(1) or m.group(2))
+        if not 0 < age < 120 or _overlaps((m.start(), m.end()), taken):
+            continue
+        item = Evidence("age", "risk_factor", m.start(), m.end(), value=age, unit="a", source="text")
+        head = text[max(0, m.start() - 40) : m.start()]
+        if m.group(2) or _PATIENT_BEFORE.search(head) or _PATIENT_FROM.match(text, m.start(), end):
+            return item
+        duration = _DURATION_BEFORE.search(head) or _DURATION_AFTER.match(text, m.end(), end)
+        if first is None and not duration:
+            first = item
+    return first
 
 
 def assert_char_spans(

@@ -109,3 +109,25 @@ def test_structured_context_adds_evidence(nlp: Language, lexicon: ContextLexicon
     x = evidence_features(items)
     assert x[FEATURE_NAMES.index("age_65_plus")] == 1.0
     assert x[FEATURE_NAMES.index("peptide_measured")] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("HTA de 15 años de evolución. Varón de 80 años con disnea.", "80 años"),
+        ("Exfumador desde hace 20 años. Paciente de 59 años.", "59 años"),
+        ("Padre fallecido a los 78 años. Mujer de 46 años.", "46 años"),
+        ("Edad: 74. Antecedentes: IAM a los 50 años.", "Edad: 74"),
+        ("Antecedentes: HTA, dislipemia. 81 años de edad.", "81 años"),
+        ("Home de 67 anys amb HTA.", "67 anys"),
+        ("Mujer, 81 años, con HTA.", "81 años"),
+        # a duration or the age at an event is not the patient's age
+        ("HTA de 15 años de evolución, DM2.", None),
+        ("Apendicectomía hace 20 años; infarto a los 54 años; fumó durante > 20 años.", None),
+    ],
+)
+def test_age_is_the_patients_not_a_duration(
+    nlp: Language, lexicon: ContextLexicon, text: str, age: str | None
+) -> None:
+    items = [e for e in extract_evidence(_doc(nlp, text), lexicon) if e.criterion == "age"]
+    assert [text[e.start : e.end] for e in items if e.start is not None] == ([age] if age else [])
