@@ -426,3 +426,23 @@ def test_named_negative_findings_do_not_negate(text: str, entity: str) -> None:
     """Negative T waves or a negative fluid balance are findings, not negative results."""
     lang = "ca" if "ones" in text else "es"
     assert annotate_with(make_nlp(), text, [entity], lang)[entity] == "present"
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "lang", "expected"),
+    [
+        ("Pendiente de ecocardiograma de control.", "ecocardiograma", "es", "hypothetical"),
+        ("Queda a la espera de cirugía cardiaca.", "cirugía cardiaca", "es", "hypothetical"),
+        ("Se realizará coronariografía en un segundo tiempo.", "coronariografía", "es", "hypothetical"),
+        ("Se recomienda realizar gastroscopia.", "gastroscopia", "es", "hypothetical"),
+        ("Pendent d'ecocardiograma de control.", "ecocardiograma", "ca", "hypothetical"),
+        ("Pendent de coronariografia.", "coronariografia", "ca", "hypothetical"),
+        ("Pendente de ecocardiograma.", "ecocardiograma", "gl", "hypothetical"),
+        # a requested test whose result follows was done: present and past requests stay present
+        ("Se solicitó ecocardiograma que mostró FEVI del 35 %.", "ecocardiograma", "es", "present"),
+    ],
+)
+def test_pending_and_planned_procedures_are_hypothetical(
+    text: str, entity: str, lang: str, expected: str
+) -> None:
+    assert annotate_with(make_nlp(), text, [entity], lang)[entity] == expected
