@@ -15,15 +15,17 @@ names). The value is a plain string
 The algorithm is :mod:`alia_clin.context.algorithm` (pre/post/bidirectional triggers,
 pseudo-triggers, terminators, sentence limits from a rule-based splitter, a ``max_scope``
 window, Basque partitive morphology). Sections imply an assertion (``section_assertions``,
-default: family history → ``family``, past history → ``historical``) that a trigger of higher
-priority (negated) overrides. ``negative_results``: what a test-result trigger ("hemocultivo
-negativo", "negativo para", "se suspende") does to the entity it reaches — ``"negated"``
-(ConText's reading), ``"present"`` (the test was done, the drug was taken; E3C's event
-convention) or ``"auto"`` (the default): a test, procedure or event (an entity labelled as one
-of ``test_labels``, compared case-insensitively — default ``PROCEDIMIENTO``, ``PROCEDURE`` and
-``EVENT``, the E3C/TimeML annotation of an occurrence — or holding a word of the lexicon's
-``test_words``) stays ``present`` because it was done, while what the test looked for ("PCR
-negativa para *SARS-CoV-2*") and anything else is ``negated``.
+default: family history → ``family``, past history → ``historical``), or for entities of some
+labels only (``section_label_assertions``, default: a PROCEDIMIENTO / PROCEDURE in the plan →
+``hypothetical``; spaCy merges a config dict with the default, so map a label to ``present`` to
+switch it off), that a trigger of higher priority (negated) overrides. ``negative_results``:
+what a test-result trigger ("hemocultivo negativo", "negativo para", "se suspende") does to the
+entity it reaches — ``"negated"`` (ConText's reading), ``"present"`` (the test was done, the
+drug was taken; E3C's event convention) or ``"auto"`` (the default): a test, procedure or event
+(an entity labelled as one of ``test_labels``, compared case-insensitively — default
+``PROCEDIMIENTO``, ``PROCEDURE`` and ``EVENT``, the E3C/TimeML annotation of an occurrence — or
+holding a word of the lexicon's ``test_words``) stays ``present`` because it was done, while
+what the test looked for ("PCR negativa para *SARS-CoV-2*") and anything else is ``negated``.
 
 **Learned scope head (optional).** With a :class:`~alia_clin.encoder.scope_head.ScopeHead`
 (``initialize(scope_head=DIR)``, :meth:`ContextComponent.set_scope_head`, or ``scope_head/`` in
@@ -71,6 +73,10 @@ logger = logging.getLogger("alia_clin")
 
 DEFAULT_LANGUAGES = ("es", "ca", "eu", "gl")
 DEFAULT_SECTION_ASSERTIONS = {"family_history": "family", "past_history": "historical"}
+#: Section → {entity label: assertion}: what a section implies for entities of some labels only. A
+#: procedure in the plan is to be done ("Plan: solicitar ecocardiograma"); a drug or a disease
+#: named there is not hypothetical ("Plan: se inicia furosemida").
+DEFAULT_SECTION_LABEL_ASSERTIONS = {"plan": {"PROCEDIMIENTO": "hypothetical", "PROCEDURE": "hypothetical"}}
 #: Settings of ``negative_results`` (see the module docstring).
 NEGATIVE_RESULTS = ("auto", "negated", "present")
 #: Entity labels whose negative result leaves them present under ``negative_results="auto"``:
@@ -118,6 +124,7 @@ class ContextComponent(ErrorHandlingPipe):
         negative_results: str = "auto",
         scope_policies: dict[str, str] | None = None,
         test_labels: list[str] | None = None,
+        section_label_assertions: dict[str, dict[str, str]] | None = None,
     ) -> None:
         install_context_extensions()
         if negative_results not in NEGATIVE_RESULTS:
@@ -129,13 +136,17 @@ class ContextComponent(ErrorHandlingPipe):
             )
         if max_scope < 1:
             raise AliaClinValueError(ErrorCode.E172, field="max_scope", reason="must be at least 1")
-        for section, value in section_assertions.items():
+        if section_label_assertions is None:
+            section_label_assertions = DEFAULT_SECTION_LABEL_ASSERTIONS
+        implied = [(f"section_assertions.{k}", v) for k, v in section_assertions.items()] + [
+            (f"section_label_assertions.{k}.{label}", v)
+            for k, by_label in section_label_assertions.items()
+            for label, v in by_label.items()
+        ]
+        for field, value in implied:
             if value not in ASSERTIONS:
                 raise AliaClinValueError(
-                    ErrorCode.E107,
-                    value=value,
-                    field=f"section_assertions.{section}",
-                    choices=", ".join(ASSERTIONS),
+                    ErrorCode.E107, value=value, field=field, choices=", ".join(ASSERTIONS)
                 )
         for lang, policy in (scope_policies or {}).items():
             check_policy(policy, f"scope_policies.{lang}")
@@ -155,6 +166,10 @@ class ContextComponent(ErrorHandlingPipe):
             "negative_results": negative_results,
             "scope_policies": dict(scope_policies or {}),
             "test_labels": list(DEFAULT_TEST_LABELS if test_labels is None else test_labels),
+            "section_label_assertions": {
+                k: {str(label).upper(): v for label, v in by_label.items()}
+                for k, by_label in section_label_assertions.items()
+            },
         }
         self._lexicons: dict[str, ContextLexicon] | None = None
         self._scope_head: ScopeHead | None = None
@@ -244,12 +259,15 @@ class ContextComponent(ErrorHandlingPipe):
             return [None] * len(ents)
         group = doc.spans[key]
         mapping = self.cfg["section_assertions"]
+        by_label = self.cfg.get("section_label_assertions", DEFAULT_SECTION_LABEL_ASSERTIONS)
         out: list[str | None] = []
         for ent in ents:
             value = None
             for section in group:
                 if section.start_char <= ent.start_char < section.end_char:
-                    value = mapping.get(section.label_)
+                    value = by_label.get(section.label_, {}).get(
+                        ent.label_.upper(), mapping.get(section.label_)
+                    )
                     break
             out.append(value)
         return out
@@ -427,6 +445,7 @@ class ContextComponent(ErrorHandlingPipe):
         "negative_results": "auto",
         "scope_policies": {},
         "test_labels": list(DEFAULT_TEST_LABELS),
+        "section_label_assertions": {k: dict(v) for k, v in DEFAULT_SECTION_LABEL_ASSERTIONS.items()},
     },
     default_score_weights={"assertion_acc": 1.0},
 )
@@ -443,6 +462,7 @@ def make_context(
     negative_results: str,
     scope_policies: dict[str, str],
     test_labels: list[str],
+    section_label_assertions: dict[str, dict[str, str]],
 ) -> ContextComponent:
     """Create the ``alia_context`` pipe (no I/O here: lexicons load in ``initialize``/``from_disk``)."""
     return ContextComponent(
@@ -458,4 +478,5 @@ def make_context(
         negative_results=negative_results,
         scope_policies=scope_policies,
         test_labels=test_labels,
+        section_label_assertions=section_label_assertions,
     )

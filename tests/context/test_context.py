@@ -280,6 +280,12 @@ def test_bad_config_raises_coded_errors() -> None:
         nlp.add_pipe("alia_context", name="c2", config={"negative_results": "maybe"})
     with pytest.raises(AliaClinValueError, match=r"\[E172\]"):
         nlp.add_pipe("alia_context", name="c3", config={"languages": ["eu"], "default_language": "es"})
+    with pytest.raises(AliaClinValueError, match=r"section_label_assertions.plan.PROCEDIMIENTO"):
+        nlp.add_pipe(
+            "alia_context",
+            name="c4",
+            config={"section_label_assertions": {"plan": {"PROCEDIMIENTO": "later"}}},
+        )
 
 
 def test_invalid_lexicon_raises_coded_error() -> None:
@@ -446,3 +452,28 @@ def test_pending_and_planned_procedures_are_hypothetical(
     text: str, entity: str, lang: str, expected: str
 ) -> None:
     assert annotate_with(make_nlp(), text, [entity], lang)[entity] == expected
+
+
+def test_procedures_in_the_plan_are_hypothetical() -> None:
+    """A procedure in the plan is to be done; a drug started there and a disease named there are not."""
+    nlp = make_nlp()
+    text = (
+        "Juicio clínico: HTA.\n"
+        "Plan: solicitar ecocardiograma. No se pedirá Holter. Se inicia furosemida. Control de HTA."
+    )
+    doc = nlp.make_doc(text)
+    doc._.language = "es"
+    labels = [("ecocardiograma", "PROCEDIMIENTO"), ("Holter", "PROCEDIMIENTO"), ("furosemida", "FARMACO")]
+    spans = [char_span(doc, text.index(t), text.index(t) + len(t), label=lab) for t, lab in labels]
+    spans.append(char_span(doc, text.rindex("HTA"), text.rindex("HTA") + 3, label="ENFERMEDAD"))
+    doc.ents = spans
+    got = [e._.assertion for e in nlp(doc).ents]
+    assert got == ["hypothetical", "negated", "present", "present"]
+    # spaCy merges config dicts with the defaults: a label is switched off by mapping it to present
+    off = make_nlp(section_label_assertions={"plan": {"PROCEDIMIENTO": "present"}})
+    doc = off.make_doc(text)
+    doc._.language = "es"
+    doc.ents = [
+        char_span(doc, text.index("ecocardiograma"), text.index("ecocardiograma") + 14, "PROCEDIMIENTO")
+    ]
+    assert off(doc).ents[0]._.assertion == "present"
