@@ -15,7 +15,11 @@ whose top label has a smaller share (at least ``find_share``) are kept for the f
 
 Both look wordings up without accents (:func:`folded_key`: "cardiaca" finds "cardíaca"; ñ and ç
 are kept), because many notes are typed without them and Spanish writes some words both ways.
-Wordings that fold to the same form but carry different labels are not looked up that way.
+Wordings that fold to the same form but carry different labels are not looked up that way. The
+memory also keeps the short one-word wordings the training gold writes in capitals
+(``capitals``: "FA", "HTA", "IC"); the finder does not add such a wording written in lower case in a note that
+uses capitals ("des de *fa* 10 dies" is Catalan for "10 days ago"), only in a note written all
+in lower case.
 
 ``alia_ner`` stores one in its folder (:data:`MEMORY_FILE`) and applies it after decoding;
 ``alia-clin models label-memory`` builds it from a trained pipeline's training split. The
@@ -52,6 +56,14 @@ FORMAT = "alia_clin.label_memory.v1"
 MIN_COUNT = 2
 #: Default least share of a wording's gold mentions that carry its kept label.
 MIN_SHARE = 0.9
+#: Least share of a one-word wording's gold mentions written in capitals for it to count as an
+#: abbreviation (:attr:`LabelMemory.capitals`), and its longest length: short ones are those that
+#: clash with words written in lower case ("fa", "pan", "pres", "ado").
+CAPITALS_SHARE = 0.9
+CAPITALS_MAX_LENGTH = 4
+#: A note whose cased letters are less than this share upper case is "written in lower case":
+#: there the finder also adds abbreviations written in lower case.
+LOWER_CASE_NOTE = 0.01
 #: Default least share of a wording kept for the finder only (its majority label, below
 #: ``MIN_SHARE``). On the same held-out folds, such wordings with training-text precision >= .5
 #: were gold mentions with their label in 69 % of their occurrences (worth adding where nothing
@@ -83,6 +95,7 @@ class LabelMemory:
     precision: dict[str, float] = field(default_factory=dict)
     found: dict[str, str] = field(default_factory=dict)
     find_share: float | None = None
+    capitals: frozenset[str] = frozenset()
 
     @cached_property
     def folded_labels(self) -> dict[str, str]:
@@ -120,6 +133,7 @@ class LabelMemory:
             "precision": dict(sorted(self.precision.items())),
             "find_share": self.find_share,
             "found": dict(sorted(self.found.items())),
+            "capitals": sorted(self.capitals),
         }
 
     @classmethod
@@ -135,6 +149,7 @@ class LabelMemory:
             precision={str(k): float(v) for k, v in data.get("precision", {}).items()},
             found={str(k): str(v) for k, v in (data.get("found") or {}).items()},
             find_share=None if data.get("find_share") is None else float(data["find_share"]),
+            capitals=frozenset(str(k) for k in data.get("capitals", [])),
         )
 
 
@@ -171,10 +186,13 @@ def build_label_memory(
     wanted = set(labels)
     examples = list(examples)
     counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    upper: Counter[str] = Counter()
     for text, spans in examples:
         for start, end, label in spans:
             if label in wanted:
-                counts[memory_key(text[start:end])][label] += 1
+                key = memory_key(text[start:end])
+                counts[key][label] += 1
+                upper[key] += text[start:end].isupper()
     kept: dict[str, str] = {}
     found: dict[str, str] = {}
     for key, by_label in counts.items():
@@ -186,6 +204,13 @@ def build_label_memory(
             kept[key] = label
         elif find_share is not None and n / total >= find_share:
             found[key] = label
+    capitals = frozenset(
+        key
+        for key in {**kept, **found}
+        if " " not in key
+        and len(key) <= CAPITALS_MAX_LENGTH
+        and upper[key] >= CAPITALS_SHARE * sum(counts[key].values())
+    )
     return LabelMemory(
         kept,
         min_count,
@@ -194,6 +219,7 @@ def build_label_memory(
         _precision({**kept, **found}, examples),
         found=found,
         find_share=find_share,
+        capitals=capitals,
     )
 
 
@@ -214,18 +240,26 @@ def _precision(
     return out
 
 
+def _lower_case_note(text: str) -> bool:
+    """Whether fewer than :data:`LOWER_CASE_NOTE` of the note's cased letters are upper case."""
+    cased = [ch for ch in text if ch.isupper() or ch.islower()]
+    return not cased or sum(ch.isupper() for ch in cased) < LOWER_CASE_NOTE * len(cased)
+
+
 class MemoryFinder:
     """Finds, in a doc, the memory's wordings (:attr:`LabelMemory.labels` and
     :attr:`LabelMemory.found`) whose training-text precision is at least
     ``min_precision`` (token sequences compared in lower case and without accents), labelled as
     the memory says. A folded form is looked for when every wording that folds to it has one
-    label and reaches the precision."""
+    label and reaches the precision. A wording of :attr:`LabelMemory.capitals` written without
+    a capital is skipped unless the note is written in lower case (:data:`LOWER_CASE_NOTE`)."""
 
     def __init__(self, memory: LabelMemory, nlp: Language, min_precision: float) -> None:
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._labels: dict[int, str] = {}
         self._vocab = nlp.vocab
         folded = memory.folded_finder_labels
+        self._capitals = {self._vocab.strings.add(folded_key(key)) for key in memory.capitals}
         precise: defaultdict[str, list[bool]] = defaultdict(list)
         for key in memory.finder_labels:
             precise[folded_key(key)].append(memory.precision.get(key, 0.0) >= min_precision)
@@ -250,6 +284,10 @@ class MemoryFinder:
             spaces=[bool(doc[i].whitespace_) for i in at],
         )
         found = self.matcher(bare)
+        if self._capitals and not _lower_case_note(doc.text):
+            found = [
+                (m, s, e) for m, s, e in found if m not in self._capitals or not bare[s:e].text.islower()
+            ]
         return [(at[start], at[end - 1] + 1, self._labels[match_id]) for match_id, start, end in found]
 
     def extend_mentions(self, doc: Doc, blocked: set[int], mentions: list[tuple[int, int, str]]) -> int:

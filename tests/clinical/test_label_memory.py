@@ -271,3 +271,35 @@ def test_entities_that_are_part_of_a_precise_wording_are_widened_to_it() -> None
     doc = off.make_doc(text)
     off.get_pipe("alia_ner")._set_annotations(doc, [(0, 23, "ENFERMEDAD", 0.9)])  # type: ignore[attr-defined]
     assert [e.text for e in doc.ents] == ["Miocardiopatia dilatada", "FA con RVR", "FA con RVR"]
+
+
+def test_short_wordings_written_in_capitals_are_kept_as_such() -> None:
+    train = [
+        ("FA paroxística. HTA.", [(0, 2, "ENFERMEDAD"), (16, 19, "ENFERMEDAD")]),
+        ("Con FA y tos.", [(4, 6, "ENFERMEDAD"), (9, 12, "SINTOMA")]),
+        ("hta", [(0, 3, "ENFERMEDAD")]),
+        ("HTA", [(0, 3, "ENFERMEDAD")]),
+        ("DIGOXINA", [(0, 8, "FARMACO")]),
+        ("DIGOXINA", [(0, 8, "FARMACO")]),
+    ]
+    memory = build_label_memory(train, labels=["ENFERMEDAD", "SINTOMA", "FARMACO"], min_count=1)
+    # "hta" is written in capitals in only half of its mentions; long words never count
+    assert memory.capitals == frozenset({"fa"})
+    assert LabelMemory.from_dict(memory.to_dict()).capitals == memory.capitals
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # Catalan "fa" (ago) in a note that uses capitals is not atrial fibrillation
+        ("Dona amb dispnea des de fa 10 dies. FA paroxística.", ["FA"]),
+        # a note written all in lower case keeps its lower-case abbreviations
+        ("mujer con fa paroxística desde hace 10 días.", ["fa"]),
+    ],
+)
+def test_finder_skips_lower_case_abbreviations_in_notes_with_capitals(text: str, found: list[str]) -> None:
+    memory = LabelMemory({"fa": "ENFERMEDAD"}, 1, 0.9, precision={"fa": 0.9}, capitals=frozenset({"fa"}))
+    nlp = _nlp(memory)
+    doc = nlp.make_doc(text)
+    nlp.get_pipe("alia_ner")._set_annotations(doc, [])  # type: ignore[attr-defined]
+    assert [e.text for e in doc.ents] == found
