@@ -477,3 +477,15 @@ def test_procedures_in_the_plan_are_hypothetical() -> None:
         char_span(doc, text.index("ecocardiograma"), text.index("ecocardiograma") + 14, "PROCEDIMIENTO")
     ]
     assert off(doc).ents[0]._.assertion == "present"
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Bihotz-gutxiegitasuna susmatzen da.", "Bihotz-gutxiegitasuna"),
+        ("Pneumonia susmatu zen.", "Pneumonia"),
+        ("Baliteke pneumonia izatea.", "pneumonia"),
+    ],
+)
+def test_basque_suspicion_is_uncertain(text: str, entity: str) -> None:
+    assert annotate_with(make_nlp(), text, [entity], "eu")[entity] == "uncertain"
