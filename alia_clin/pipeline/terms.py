@@ -1,8 +1,9 @@
 """``alia_terms``: dictionary entity recognition from the terminology table.
 
 Reads tokens, ``doc.ents`` (kept as they are: a model's or given entities win, but see
-``relabel_substances``) and ``doc.spans["phi"]`` when de-identification ran (PHI tokens are never
-part of an entity).
+``relabel_substances``), ``doc.spans["phi"]`` when de-identification ran (PHI tokens are never
+part of an entity) and ``doc._.language`` (Basque, ``eu``: inflected terms are found too,
+"sukarrik", "bularreko minik"; see :mod:`alia_clin.clinical.dictionary`).
 Writes ``doc.ents``: every longest, non-overlapping occurrence of a term of the curated table
 (:mod:`alia_clin.clinical.terminology`: preferred terms, es/ca/eu/gl synonyms, case-sensitive
 short abbreviations) that does not overlap an existing entity, labelled ENFERMEDAD (disorders),
@@ -55,6 +56,7 @@ from ..clinical.lab_values import drop_lab_analytes
 from ..clinical.terminology import Concept, Terminology
 from ..entities import add_nested, relabel_entities, token_indices
 from ..errors import AliaClinRuntimeError, ErrorCode
+from ..extensions import install_extensions
 from .table import TABLE_FILE, TerminologyTablePipe
 
 PHI_KEY = "phi"
@@ -97,6 +99,7 @@ class TermsComponent(TerminologyTablePipe):
         relabel_substances: bool = True,
         lab_values: bool = True,
     ) -> None:
+        install_extensions()
         self.name = name
         self.nlp = nlp
         self.cfg: dict[str, Any] = {
@@ -122,7 +125,7 @@ class TermsComponent(TerminologyTablePipe):
         if self.cfg.get("relabel_substances", True):
             self._relabel_substances(doc, texts)
         blocked = phi.union(*(range(e.start, e.end) for e in doc.ents))
-        found = self._dictionary.find(texts, blocked)
+        found = self._dictionary.find(texts, blocked, language=doc._.language)
         if found:
             new = [Span(doc, m.start, m.end, label=m.label) for m in found]
             doc.ents = filter_spans([*doc.ents, *new])

@@ -141,3 +141,35 @@ def test_table_drugs_read_as_lab_values_are_not_written() -> None:
     nlp.add_pipe("alia_terms", config={"lab_values": False})
     nlp.initialize()
     assert _ents(nlp(text)).count(("digoxina", "FARMACO")) == 2
+
+
+def _basque(nlp: spacy.language.Language, text: str, language: str = "eu") -> list[tuple[str, str]]:
+    doc = nlp.make_doc(text)
+    doc._.language = language
+    return _ents(nlp(doc))
+
+
+def test_inflected_basque_terms_are_found_in_basque_notes() -> None:
+    nlp = _nlp()
+    text = "Ez du sukarrik, ez du bularreko minik. Edemarik ez. Ortopnearekin dator. Sukarra du."
+    assert _basque(nlp, text) == [
+        ("sukarrik", "SINTOMA"),
+        ("bularreko minik", "SINTOMA"),
+        ("Edemarik", "SINTOMA"),
+        ("Ortopnearekin", "SINTOMA"),
+        ("Sukarra", "SINTOMA"),
+    ]
+    # only in Basque notes, and never a stem shorter than three letters or an unknown ending
+    assert _basque(nlp, text, "es") == [("Sukarra", "SINTOMA")]
+    assert _basque(nlp, "Sukarrez eta minez.") == []
+
+
+def test_inflected_basque_mentions_are_negated_by_the_partitive() -> None:
+    nlp = _nlp("alia_terms", "alia_context")
+    doc = nlp.make_doc("Ez du sukarrik. Edemarik ez. Sukarra du.")
+    doc._.language = "eu"
+    assert [(e.text, e._.assertion) for e in nlp(doc).ents] == [
+        ("sukarrik", "negated"),
+        ("Edemarik", "negated"),
+        ("Sukarra", "present"),
+    ]
