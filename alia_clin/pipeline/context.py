@@ -6,11 +6,11 @@ when ``alia_sections`` ran before it, ``doc.spans[sections_key]``. Writes ``span
 on every entity: one of ``present``, ``negated``, ``uncertain``, ``historical``,
 ``hypothetical``, ``family``. A nested entity takes the assertion of the entity it lies in ("no
 se inicia perfusión de dobutamina": both negated); one without a container in ``doc.ents`` is
-asserted on its own, and so is a test (``negative_results`` below) inside a negated entity
-("sin alteraciones en el *ecocardiograma*": the test was done). Getters ``span._.is_negated``,
+asserted on its own, and so is a test (``negative_results`` below) inside a negated entity ("sin
+alteraciones en el *ecocardiograma*": the test was done). Getters ``span._.is_negated``,
 ``is_uncertain``, ``is_historical``, ``is_hypothetical``, ``is_family`` read it (medspaCy
-names). The value is a plain string
-(msgpack-serializable) and is stored in ``Doc.user_data``, so ``Doc.to_bytes`` keeps it.
+names). The value is a plain string (msgpack-serializable) and is stored in ``Doc.user_data``,
+so ``Doc.to_bytes`` keeps it.
 
 The algorithm is :mod:`alia_clin.context.algorithm` (pre/post/bidirectional triggers,
 pseudo-triggers, terminators, sentence limits from a rule-based splitter, a ``max_scope``

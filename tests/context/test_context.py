@@ -489,3 +489,20 @@ def test_procedures_in_the_plan_are_hypothetical() -> None:
 )
 def test_basque_suspicion_is_uncertain(text: str, entity: str) -> None:
     assert annotate_with(make_nlp(), text, [entity], "eu")[entity] == "uncertain"
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Cambian la pauta: suspenden ceftriaxona e inician cloxacilina.", "ceftriaxona"),
+        ("Refiere haber suspendido la amiodarona.", "amiodarona"),
+        ("Fueron suspendidos los diuréticos por hipotensión.", "diuréticos"),
+        ("Mejora coincidiendo con la supresión de metformina.", "metformina"),
+        ("Iniciamos retirada progresiva de opiáceos.", "opiáceos"),
+        ("Deja de tomar el bisoprolol.", "bisoprolol"),
+        ("Se interrumpe la perfusión de heparina.", "perfusión de heparina"),
+    ],
+)
+def test_more_discontinuation_triggers(text: str, entity: str) -> None:
+    assert annotate_with(make_nlp(), text, [entity])[entity] == "negated"
+    assert annotate_with(make_nlp(negative_results="present"), text, [entity])[entity] == "present"
