@@ -506,3 +506,17 @@ def test_basque_suspicion_is_uncertain(text: str, entity: str) -> None:
 def test_more_discontinuation_triggers(text: str, entity: str) -> None:
     assert annotate_with(make_nlp(), text, [entity])[entity] == "negated"
     assert annotate_with(make_nlp(negative_results="present"), text, [entity])[entity] == "present"
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("El dolor con la presión sugeriría un origen mecánico.", "origen mecánico"),
+        ("Creemos que se trata de una neumonía aspirativa.", "neumonía aspirativa"),
+        ("Episodios presincopales que impresionan de vasovagales.", "vasovagales"),
+        ("Se interpretó como oligoartritis gotosa.", "oligoartritis gotosa"),
+        ("La fiebre central es una posibilidad.", "fiebre central"),
+    ],
+)
+def test_hedging_verbs_are_uncertain(text: str, entity: str) -> None:
+    assert annotate_with(make_nlp(), text, [entity])[entity] == "uncertain"
