@@ -280,7 +280,7 @@ class ContextComponent(ErrorHandlingPipe):
         orphans: list[Span] = []
         for span in nested_entities(doc):
             outer = container_of(span, ents)
-            if outer is None or (outer._.assertion == "negated" and self._is_test(doc, span)):
+            if outer is None or (outer._.assertion == "negated" and self._result_leaves_present(doc, span)):
                 # A test inside a negated entity is asserted on its own: under "auto" a negative
                 # result ("*Broncoaspirado*: microbiología negativa") does not undo the test.
                 orphans.append(span)
@@ -320,23 +320,22 @@ class ContextComponent(ErrorHandlingPipe):
         setting = self.cfg["negative_results"]
         if setting != "auto":
             return bool(setting == "negated")
-        labels = self._test_labels()
-        tests = lexicon.test_words
         return [
-            not (ent.label_.upper() in labels or any(words[k].norm in tests for k in range(ws, we)))
+            not self._is_test(ent.label_, (words[k].norm for k in range(ws, we)), lexicon)
             for ent, (ws, we) in zip(ents, ranges, strict=True)
         ]
 
-    def _test_labels(self) -> set[str]:
-        return {str(label).upper() for label in self.cfg.get("test_labels", DEFAULT_TEST_LABELS)}
+    def _is_test(self, label: str, norms: Iterable[str], lexicon: ContextLexicon) -> bool:
+        """Whether an entity (its label, its normalized words) is a test, procedure or event."""
+        labels = {str(name).upper() for name in self.cfg.get("test_labels", DEFAULT_TEST_LABELS)}
+        return label.upper() in labels or any(norm in lexicon.test_words for norm in norms)
 
-    def _is_test(self, doc: Doc, span: Span) -> bool:
+    def _result_leaves_present(self, doc: Doc, span: Span) -> bool:
         """Whether a negative result leaves ``span`` present (``present``, or ``auto`` and a test)."""
         setting = self.cfg["negative_results"]
         if setting != "auto":
             return bool(setting == "present")
-        tests = self.lexicon_for(doc).test_words
-        return span.label_.upper() in self._test_labels() or any(normalize(t.text) in tests for t in span)
+        return self._is_test(span.label_, (normalize(t.text) for t in span), self.lexicon_for(doc))
 
     def _combine_with_head(
         self, doc: Doc, ents: list[Span], sets: list[set[str]], policy: str
