@@ -8,9 +8,10 @@ them; writes nothing. Yields :class:`~alia_clin.io.folders.NoteRecord` with ``pa
 ``es-ES`` → ``es``). A bad record comes back with ``error``/``error_code`` and no text; the
 messages name ids and content types, never text.
 
-Content types: ``text/plain`` and ``text/html`` / ``application/xhtml+xml`` (tags dropped,
-block elements become line breaks, ``script``/``style`` removed, entities decoded). The
-``charset`` parameter is honoured (default UTF-8; a UTF-8 BOM is dropped).
+Content types: ``text/plain``, ``text/html`` / ``application/xhtml+xml`` and ``text/rtf`` /
+``application/rtf``, converted to plain text by :mod:`alia_clin.fhir.markup`. The ``charset``
+parameter is honoured (default UTF-8, for RTF the document's own code page; a UTF-8 BOM is
+dropped).
 """
 
 from __future__ import annotations
@@ -21,78 +22,20 @@ import codecs
 import json
 from collections.abc import Iterator, Mapping
 from email.message import Message
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from ..errors import ErrorCode
 from ..io.folders import NoteRecord
+from .markup import HTML_TYPES, RTF_TYPES, html_to_text, is_rtf, rtf_to_text
 
-SUPPORTED_CONTENT_TYPES = ("text/plain", "text/html", "application/xhtml+xml")
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_BLOCK_TAGS = frozenset(
-    [
-        "p",
-        "div",
-        "br",
-        "li",
-        "ul",
-        "ol",
-        "tr",
-        "table",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "pre",
-        "blockquote",
-        "dt",
-        "dd",
-    ]
+SUPPORTED_CONTENT_TYPES = (
+    "text/plain",
+    "text/html",
+    "application/xhtml+xml",
+    "text/rtf",
+    "application/rtf",
 )
-_SKIP_TAGS = frozenset({"script", "style", "head", "title"})
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML/XHTML fragment (see the module docstring)."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip("\n")
 
 
 def _content_type(value: str) -> tuple[str, str | None]:
@@ -104,6 +47,20 @@ def _content_type(value: str) -> tuple[str, str | None]:
 
 def _error(rid: str, code: ErrorCode, error_code: str, **fields: object) -> NoteRecord:
     return NoteRecord(rid, None, f"[{code.name}] " + code.value.format(**fields), error_code)
+
+
+def _decode_rtf(
+    raw: bytes, charset: str | None, *, resource_type: str, resource_id: str
+) -> tuple[str | None, NoteRecord | None]:
+    """RTF content → plain text, or a coded error (not RTF, undecodable escape or byte)."""
+    ids = {"resource_type": resource_type, "resource_id": resource_id}
+    if not is_rtf(raw):
+        return None, _error(resource_id, ErrorCode.E405, "invalid_rtf", reason="not an RTF document", **ids)
+    try:
+        return rtf_to_text(raw, charset), None
+    except UnicodeDecodeError as exc:
+        reason = f"invalid {exc.encoding} in the RTF content"
+        return None, _error(resource_id, ErrorCode.E405, "invalid_encoding", reason=reason, **ids)
 
 
 def decode_attachment(
@@ -144,6 +101,8 @@ def decode_attachment(
             resource_id=resource_id,
             reason=f"unknown charset '{encoding[:40]}'",
         )
+    if ctype in RTF_TYPES:
+        return _decode_rtf(raw, charset, resource_type=resource_type, resource_id=resource_id)
     if encoding in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
     try:
@@ -157,7 +116,7 @@ def decode_attachment(
             resource_id=resource_id,
             reason=f"invalid {encoding} at byte {exc.start}",
         )
-    if ctype in _HTML_TYPES:
+    if ctype in HTML_TYPES:
         text = html_to_text(text)
     return text, None
 

@@ -39,7 +39,8 @@ def operation_definitions(settings: ServiceSettings) -> dict[str, dict[str, Any]
         1,
         "1",
         "Resource",
-        "The clinical note: a DocumentReference with a text/plain attachment (data in base64). "
+        "The clinical note: a DocumentReference with a text/plain, text/html or RTF attachment "
+        "(data in base64). "
         "The body may also be that DocumentReference itself instead of Parameters.",
     )
     analyze = {

@@ -58,6 +58,52 @@ def test_html_attachment():
     assert rec.text == "Mujer de 70 años con disnea.\n\nNiega dolor torácico."  # paragraphs
 
 
+RTF_NOTE = (
+    b"{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss Arial;}}"
+    b"{\\info{\\author Autor Inventado}{\\company Centro Inventado}}"
+    b"{\\header Cabecera Inventada\\par}\r\n"
+    b"\\pard\\f0\\fs20{\\b Antecedentes:} HTA.\\par\r\n"
+    b"Var\\'f3n de 74 a\\'f1os con disnea\\tab y edemas.\\line Ni\\u241?o\\par\r\n"
+    b"\\trowd\\cellx1000\\cellx2000 FEVI\\cell 35 %\\cell\\row\r\n"
+    b"\\pard Fin.\\par}"
+)
+
+
+def _rtf_docref(raw: bytes, ctype: str = "text/rtf") -> dict:
+    res = docref(ctype=ctype)
+    res["content"][0]["attachment"]["data"] = base64.b64encode(raw).decode("ascii")
+    return res
+
+
+@pytest.mark.parametrize("ctype", ["text/rtf", "application/rtf", "application/rtf; charset=windows-1252"])
+def test_rtf_attachment(ctype):
+    (rec,) = notes_from_resource(_rtf_docref(RTF_NOTE, ctype))
+    assert rec.error is None
+    # \'hh and \uN escapes decoded, \par / \line / \tab kept as layout, table cells end with
+    # "|"; the font table, \info (author, company) and the page header are not note text.
+    assert rec.text == "Antecedentes: HTA.\nVarón de 74 años con disnea\ty edemas.\nNiño\nFEVI|35 %|\nFin.\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_rtf_with_raw_non_ascii_bytes(encoding):
+    raw = "{\\rtf1 Varón con disnea.\\par}".encode(encoding)
+    (rec,) = notes_from_resource(_rtf_docref(raw))
+    assert rec.text == "Varón con disnea.\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (NOTE.encode(), "invalid_rtf"),  # labelled RTF, but plain text
+        (b"{\\rtf1\\ansi\\ansicpg1252 disnea \\'81 edemas\\par}", "invalid_encoding"),  # undefined in cp1252
+    ],
+)
+def test_bad_rtf_is_coded_and_textless(raw, code):
+    (rec,) = notes_from_resource(_rtf_docref(raw))
+    assert rec.text is None and rec.error_code == code
+    assert "[E405]" in rec.error and "disnea" not in rec.error
+
+
 def test_unsupported_content_type_is_coded_and_textless():
     (rec,) = notes_from_resource(docref(ctype="application/pdf"))
     assert rec.text is None and rec.error_code == "unsupported_content_type"

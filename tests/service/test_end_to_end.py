@@ -86,6 +86,28 @@ def test_deidentify_operators(served: str) -> None:
         assert "disnea de esfuerzo" in text
 
 
+def test_deidentify_rtf_note(served: str) -> None:
+    """An RTF report (the note written as RTF escapes) comes back as de-identified plain text."""
+    escaped = "".join(c if ord(c) < 128 else f"\\'{ord(c):02x}" for c in NOTE).replace("\n", "\\par\n")
+    rtf = "{\\rtf1\\ansi\\ansicpg1252{\\fonttbl{\\f0 Arial;}}\\f0 " + escaped + "}"
+    docref = document_reference()
+    docref["content"][0]["attachment"].update(
+        contentType="application/rtf", data=base64.b64encode(rtf.encode("ascii")).decode("ascii")
+    )
+    r = httpx.post(
+        f"{served}/fhir/DocumentReference/$deidentify",
+        params={"operator": "mask"},
+        json=docref,
+        headers=auth(),
+        timeout=60,
+    )
+    assert r.status_code == 200, r.status_code
+    text = _decoded(r.json())
+    assert r.json()["content"][0]["attachment"]["contentType"].startswith("text/plain")
+    assert not any(p in text for p in PHI)
+    assert "con disnea de esfuerzo. No refiere dolor torácico.\nFEVI 35 %" in text
+
+
 def test_patient_context_parameters(served: str) -> None:
     params = {
         "resourceType": "Parameters",

@@ -1,0 +1,109 @@
+"""Plain text out of the marked-up note formats that EHR exports put in FHIR attachments.
+
+Reads decoded attachment content; writes nothing. HTML/XHTML: tags dropped, block elements
+become line breaks, ``script``/``style``/``head`` removed, entities decoded. RTF (many hospital
+information systems store their reports as RTF): converted with ``striprtf``; ``\\par`` and
+``\\line`` become line breaks, ``\\tab`` a tab, table cells end with ``|``, ``\\'hh`` and
+``\\uN`` escapes are decoded with the document's own code page (``\\ansicpg``), and
+destinations such as the font table, ``\\info`` (author, company …), headers, footers and
+pictures are dropped. Offsets in every output refer to the plain text returned here.
+"""
+
+from __future__ import annotations
+
+import codecs
+from html.parser import HTMLParser
+
+from striprtf.striprtf import rtf_to_text as _striprtf
+
+RTF_TYPES = frozenset({"text/rtf", "application/rtf"})
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_BLOCK_TAGS = frozenset(
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "tr",
+        "table",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "pre",
+        "blockquote",
+        "dt",
+        "dd",
+    ]
+)
+_SKIP_TAGS = frozenset({"script", "style", "head", "title"})
+_RTF_MAGIC = b"{\\rtf"
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML/XHTML fragment (see the module docstring)."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip("\n")
+
+
+def is_rtf(raw: bytes) -> bool:
+    """Whether ``raw`` opens like an RTF document (after an optional BOM and blanks)."""
+    return raw.removeprefix(codecs.BOM_UTF8).lstrip()[: len(_RTF_MAGIC)] == _RTF_MAGIC
+
+
+def rtf_to_text(raw: bytes, charset: str | None = None) -> str:
+    """Plain text of an RTF document given as bytes.
+
+    RTF is 7-bit: other characters come as ``\\'hh`` escapes in the document's code page
+    (``charset`` or Windows-1252 when the document names none) or as ``\\uN`` escapes. Raw
+    non-ASCII bytes, which some writers emit, are read as ``charset``, else UTF-8, else
+    Windows-1252. Raises ``UnicodeDecodeError`` or ``LookupError`` on undecodable content.
+    """
+    fallback = charset or "cp1252"
+    body = raw.removeprefix(codecs.BOM_UTF8)
+    try:
+        source = body.decode(charset or "utf-8")
+    except UnicodeDecodeError:
+        if charset:
+            raise
+        source = body.decode("cp1252")
+    text: str = _striprtf(source, encoding=fallback, errors="strict")
+    return text
