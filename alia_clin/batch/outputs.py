@@ -89,7 +89,8 @@ class LinesFormat(OutputFormat):
 
 
 class Documents(LinesFormat):
-    """``documents.jsonl``: one line per record: id, status, tasks, ``hf_risk`` when scored."""
+    """``documents.jsonl``: one line per record: id, status, tasks, ``hf_risk`` when scored,
+    ``markup`` (``rtf`` / ``html``) when the note was converted to plain text on reading."""
 
     name = "documents"
     filename = "documents.jsonl"
@@ -103,6 +104,8 @@ class Documents(LinesFormat):
         }
         if "HEART_FAILURE" in doc.cats:
             record["hf_risk"] = float(doc.cats["HEART_FAILURE"])
+        if rec.meta and rec.meta.get("markup"):
+            record["markup"] = rec.meta["markup"]
         return json.dumps(record)
 
     def render_failed(self, rec: NoteRecord, settings: BatchSettings) -> Any:

@@ -120,6 +120,13 @@ def process(
     binaries: Annotated[
         str | None, typer.Option(help="FHIR input: Binary NDJSON file or folder of the same export.")
     ] = None,
+    markup: Annotated[
+        str,
+        typer.Option(
+            help="Text column of CSV/TSV/JSONL/Parquet: auto (convert values that are whole RTF or HTML "
+            "documents to plain text), rtf, html, none."
+        ),
+    ] = "auto",
     max_chars: Annotated[int | None, typer.Option(help="Notes longer than this fail as 'oversize'.")] = None,
     entity_text: Annotated[
         str, typer.Option(help="Span text in the entity table: none, entities (clinical), all (PHI too).")
@@ -157,6 +164,7 @@ def process(
             quoting=quoting,
             encoding=encoding,
             binaries=binaries,
+            markup=markup,
         )
     )
     nlp = _guard(lambda: load(model))

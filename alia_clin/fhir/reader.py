@@ -9,7 +9,7 @@ them; writes nothing. Yields :class:`~alia_clin.io.folders.NoteRecord` with ``pa
 messages name ids and content types, never text.
 
 Content types: ``text/plain``, ``text/html`` / ``application/xhtml+xml`` and ``text/rtf`` /
-``application/rtf``, converted to plain text by :mod:`alia_clin.fhir.markup`. The ``charset``
+``application/rtf``, converted to plain text by :mod:`alia_clin.io.markup`. The ``charset``
 parameter is honoured (default UTF-8, for RTF the document's own code page; a UTF-8 BOM is
 dropped).
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import ErrorCode
 from ..io.folders import NoteRecord
-from .markup import HTML_TYPES, RTF_TYPES, html_to_text, is_rtf, rtf_to_text
+from ..io.markup import HTML_TYPES, RTF_TYPES, html_to_text, is_rtf, rtf_to_text
 
 SUPPORTED_CONTENT_TYPES = (
     "text/plain",

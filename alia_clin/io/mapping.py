@@ -1,7 +1,9 @@
 """Turn one source row (a mapping of column → value) into a :class:`NoteRecord`.
 
 Reads the columns named in :class:`ReaderOptions`; the original row travels in
-``record.meta["row"]`` so a de-identified copy of the export can be written. Bad rows become
+``record.meta["row"]`` so a de-identified copy of the export can be written. A text value written
+in RTF or HTML is converted to plain text per ``ReaderOptions.markup`` (``record.meta["markup"]``
+says which). Bad rows become
 records with ``error``/``error_code`` set (reasons name columns and positions, never text).
 """
 
@@ -12,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .folders import NoteRecord
+from .markup import detect_markup, markup_to_text
 from .options import ReaderOptions
 
 #: Stable reason codes of bad records (``errors.jsonl`` ``code``).
@@ -46,7 +49,7 @@ def record_from_row(row: Mapping[str, Any], options: ReaderOptions, position: st
     """Map one row to a record (see the module docstring)."""
     raw_id = row.get(options.id_col)
     note_id = _as_optional_str(raw_id)
-    meta = {"row": dict(row)}
+    meta: dict[str, Any] = {"row": dict(row)}
     if note_id is None:
         return NoteRecord(
             fallback_id(position), None, "empty id column", MISSING_ID, position=position, meta=meta
@@ -79,6 +82,15 @@ def record_from_row(row: Mapping[str, Any], options: ReaderOptions, position: st
         return NoteRecord(
             note_id, None, f"invalid bytes in column '{options.text_col}'", INVALID_ENCODING, **base
         )
+    markup = detect_markup(text) if options.markup == "auto" else options.markup
+    if markup in ("rtf", "html"):
+        try:
+            text = markup_to_text(text, markup)
+        except ValueError:  # UnicodeDecodeError included
+            return NoteRecord(
+                note_id, None, f"column '{options.text_col}' is not valid {markup.upper()}", MALFORMED, **base
+            )
+        meta["markup"] = markup
     if not text.strip():
         return NoteRecord(note_id, text, "empty note", EMPTY, **base)
     return NoteRecord(note_id, text, **base)

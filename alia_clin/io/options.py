@@ -21,6 +21,9 @@ QUOTING = {
     "none": csv.QUOTE_NONE,
 }
 
+#: ``--markup`` choices for the text column of tabular and record exports.
+MARKUPS = ("auto", "none", "rtf", "html")
+
 
 @dataclass(frozen=True)
 class ReaderOptions:
@@ -45,6 +48,7 @@ class ReaderOptions:
     quoting: str = "minimal"
     encoding: str = "utf-8-sig"
     binaries: str | None = None
+    markup: str = "auto"
 
     def __post_init__(self) -> None:
         try:
@@ -61,6 +65,10 @@ class ReaderOptions:
             )
         if self.delimiter is not None and len(self.delimiter) != 1:
             raise AliaClinValueError(ErrorCode.E507, option="delimiter", reason="must be one character")
+        if self.markup not in MARKUPS:
+            raise AliaClinValueError(
+                ErrorCode.E507, option="markup", reason=f"choose one of {', '.join(MARKUPS)}"
+            )
         if len(self.quotechar) != 1:
             raise AliaClinValueError(ErrorCode.E507, option="quotechar", reason="must be one character")
 

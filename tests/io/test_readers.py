@@ -41,6 +41,39 @@ def test_tsv_latin1_and_explicit_options(tmp_path: Path) -> None:
     assert recs[0].text == "Niño con fiebre." and recs[0].language == "ca"
 
 
+RTF_BODY = r"{\rtf1\ansi\ansicpg1252{\fonttbl{\f0 Arial;}}\f0 Var\'f3n con disnea.\par Niega fiebre.\par}"
+HTML_BODY = "<!DOCTYPE html><html><body><p>Ni&ntilde;o con fiebre.</p><p>Sin tos.</p></body></html>"
+
+
+def _markup_jsonl(tmp_path: Path) -> Path:
+    rows = [
+        {"id": "r", "text": RTF_BODY},
+        {"id": "h", "text": HTML_BODY},
+        {"id": "p", "text": "Nota con el texto {\\rtf1 citado} y <html> en medio."},
+    ]
+    return _write(tmp_path / "x.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
+
+
+def test_markup_auto_converts_whole_rtf_and_html_documents(tmp_path: Path) -> None:
+    recs = {r.id: r for r in iter_jsonl_notes(_markup_jsonl(tmp_path), ReaderOptions())}
+    assert recs["r"].text == "Varón con disnea.\nNiega fiebre.\n"
+    assert recs["h"].text == "Niño con fiebre.\n\nSin tos."
+    assert recs["p"].text == "Nota con el texto {\\rtf1 citado} y <html> en medio."  # not a document
+    assert [(recs[k].meta or {}).get("markup") for k in "rhp"] == ["rtf", "html", None]
+    assert recs["r"].meta is not None and recs["r"].meta["row"]["text"] == RTF_BODY  # the source row
+
+
+def test_markup_none_and_forced(tmp_path: Path) -> None:
+    path = _markup_jsonl(tmp_path)
+    assert next(r.text for r in iter_jsonl_notes(path, ReaderOptions(markup="none"))) == RTF_BODY
+    recs = {r.id: r for r in iter_jsonl_notes(path, ReaderOptions(markup="rtf"))}
+    assert recs["r"].error is None
+    assert recs["p"].text is None and recs["p"].error_code == "malformed"  # not RTF: a coded record
+    assert recs["p"].error == "column 'text' is not valid RTF"
+    with pytest.raises(AliaClinValueError, match="E507"):
+        ReaderOptions(markup="pdf")
+
+
 def test_bad_csv_rows_are_records_not_exceptions(tmp_path: Path) -> None:
     data = b"id,text\n" + b"a,fine note here\n" + b"b,bad \xff\xfe bytes\n" + b"c,too,many,fields\n"
     data += b",no id\n" + b"e,   \n" + b"f,last good\n"

@@ -1,6 +1,6 @@
-"""Plain text out of the marked-up note formats that EHR exports put in FHIR attachments.
+"""Plain text out of the marked-up note formats of EHR exports (FHIR attachments, text columns).
 
-Reads decoded attachment content; writes nothing. HTML/XHTML: tags dropped, block elements
+Reads note content; writes nothing. HTML/XHTML: tags dropped, block elements
 become line breaks, ``script``/``style``/``head`` removed, entities decoded. RTF (many hospital
 information systems store their reports as RTF): converted with ``striprtf``; ``\\par`` and
 ``\\line`` become line breaks, ``\\tab`` a tab, table cells end with ``|``, ``\\'hh`` and
@@ -89,15 +89,25 @@ def is_rtf(raw: bytes) -> bool:
     return raw.removeprefix(codecs.BOM_UTF8).lstrip()[: len(_RTF_MAGIC)] == _RTF_MAGIC
 
 
+def rtf_text(source: str, codepage: str = "cp1252") -> str:
+    """Plain text of an RTF document already decoded to a string.
+
+    ``\\'hh`` escapes are read in the document's ``\\ansicpg`` code page, else ``codepage``;
+    ``\\uN`` escapes and characters outside the escapes are kept as they are. Raises
+    ``UnicodeDecodeError`` on an escape that the code page does not define.
+    """
+    text: str = _striprtf(source, encoding=codepage, errors="strict")
+    return text
+
+
 def rtf_to_text(raw: bytes, charset: str | None = None) -> str:
     """Plain text of an RTF document given as bytes.
 
     RTF is 7-bit: other characters come as ``\\'hh`` escapes in the document's code page
     (``charset`` or Windows-1252 when the document names none) or as ``\\uN`` escapes. Raw
     non-ASCII bytes, which some writers emit, are read as ``charset``, else UTF-8, else
-    Windows-1252. Raises ``UnicodeDecodeError`` or ``LookupError`` on undecodable content.
+    Windows-1252. Raises ``UnicodeDecodeError`` on undecodable content.
     """
-    fallback = charset or "cp1252"
     body = raw.removeprefix(codecs.BOM_UTF8)
     try:
         source = body.decode(charset or "utf-8")
@@ -105,5 +115,33 @@ def rtf_to_text(raw: bytes, charset: str | None = None) -> str:
         if charset:
             raise
         source = body.decode("cp1252")
-    text: str = _striprtf(source, encoding=fallback, errors="strict")
-    return text
+    return rtf_text(source, charset or "cp1252")
+
+
+def detect_markup(text: str) -> str | None:
+    """``"rtf"`` or ``"html"`` when ``text`` is a whole RTF or HTML document, else None.
+
+    Only the document's opening is read (``{\\rtf``; ``<!DOCTYPE html``, ``<html``), so a plain
+    note that mentions a tag is never taken for markup.
+    """
+    head = text.lstrip("\ufeff \t\r\n")[:16].lower()
+    if head.startswith("{\\rtf"):
+        return "rtf"
+    if head.startswith(("<!doctype html", "<html")):
+        return "html"
+    return None
+
+
+def markup_to_text(text: str, markup: str) -> str:
+    """Plain text of ``text`` written in ``markup`` (``"rtf"`` or ``"html"``).
+
+    Raises ``ValueError`` when ``markup`` is ``"rtf"`` and ``text`` is not an RTF document, and
+    ``UnicodeDecodeError`` (a ``ValueError``) on an undecodable RTF escape.
+    """
+    if markup == "html":
+        return html_to_text(text)
+    if markup == "rtf":
+        if detect_markup(text) != "rtf":
+            raise ValueError("not an RTF document")
+        return rtf_text(text)
+    raise ValueError(f"unknown markup {markup!r}")
