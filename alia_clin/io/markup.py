@@ -1,17 +1,19 @@
 """Plain text out of the marked-up note formats of EHR exports (FHIR attachments, text columns).
 
-Reads note content; writes nothing. HTML/XHTML: tags dropped, block elements
-become line breaks, ``script``/``style``/``head`` removed, entities decoded. RTF (many hospital
-information systems store their reports as RTF): converted with ``striprtf``; ``\\par`` and
-``\\line`` become line breaks, ``\\tab`` a tab, table cells end with ``|``, ``\\'hh`` and
-``\\uN`` escapes are decoded with the document's own code page (``\\ansicpg``), and
-destinations such as the font table, ``\\info`` (author, company …), headers, footers and
-pictures are dropped. Offsets in every output refer to the plain text returned here.
+Reads note content; writes nothing. HTML/XHTML: tags dropped, block elements become line
+breaks, ``script``/``style``/``head`` removed, entities decoded. RTF (many hospital information
+systems store their reports as RTF): converted with ``striprtf``; ``\\par`` and ``\\line``
+become line breaks, ``\\tab`` a tab, ``\\'hh`` and ``\\uN`` escapes are decoded with the
+document's own code page (``\\ansicpg``), and destinations such as the font table, ``\\info``
+(author, company …), headers, footers and pictures are dropped. In both, the cells of a table
+row are separated by tabs, so "FEVI" and "35 %" in two cells stay apart and read as a label and
+its value. Offsets in every output refer to the plain text returned here.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from html.parser import HTMLParser
 
 from striprtf.striprtf import rtf_to_text as _striprtf
@@ -45,6 +47,9 @@ _BLOCK_TAGS = frozenset(
     ]
 )
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
+_CELL_TAGS = frozenset({"td", "th"})
+# RTF table cells end with \cell (\nestcell in nested tables); not \cellx, a cell's width.
+_RTF_CELL = re.compile(r"(?<!\\)\\(?:nest)?cell(?![a-z])(?:-?\d+)? ?", re.IGNORECASE)
 _RTF_MAGIC = b"{\\rtf"
 
 
@@ -53,11 +58,17 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
+        self._cells = 0  # cells opened in the current table row
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:
             self._skip += 1
+        elif tag in _CELL_TAGS:
+            if self._cells:
+                self.parts.append("\t")
+            self._cells += 1
         elif tag in _BLOCK_TAGS:
+            self._cells = 0 if tag == "tr" else self._cells
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
@@ -76,7 +87,10 @@ def html_to_text(html: str) -> str:
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
+    lines = [
+        "\t".join(" ".join(cell.split()) for cell in line.split("\t"))
+        for line in "".join(parser.parts).split("\n")
+    ]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
@@ -96,8 +110,8 @@ def rtf_text(source: str, codepage: str = "cp1252") -> str:
     ``\\uN`` escapes and characters outside the escapes are kept as they are. Raises
     ``UnicodeDecodeError`` on an escape that the code page does not define.
     """
-    text: str = _striprtf(source, encoding=codepage, errors="strict")
-    return text
+    text: str = _striprtf(_RTF_CELL.sub(r"\\tab ", source), encoding=codepage, errors="strict")
+    return text.replace("\t\n", "\n")
 
 
 def rtf_to_text(raw: bytes, charset: str | None = None) -> str:

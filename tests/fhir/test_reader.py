@@ -58,6 +58,15 @@ def test_html_attachment():
     assert rec.text == "Mujer de 70 años con disnea.\n\nNiega dolor torácico."  # paragraphs
 
 
+def test_html_table_cells_stay_apart():
+    html = (
+        "<table><tr><th>Prueba</th><th>Valor</th></tr><tr><td>FEVI</td><td> 35  %</td></tr>"
+        "<tr><td>NT-proBNP</td><td>1.250 pg/ml</td></tr></table>"
+    )
+    (rec,) = notes_from_resource(docref(text=html, ctype="text/html"))
+    assert rec.text == "Prueba\tValor\n\nFEVI\t35 %\n\nNT-proBNP\t1.250 pg/ml"
+
+
 RTF_NOTE = (
     b"{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss Arial;}}"
     b"{\\info{\\author Autor Inventado}{\\company Centro Inventado}}"
@@ -79,9 +88,9 @@ def _rtf_docref(raw: bytes, ctype: str = "text/rtf") -> dict:
 def test_rtf_attachment(ctype):
     (rec,) = notes_from_resource(_rtf_docref(RTF_NOTE, ctype))
     assert rec.error is None
-    # \'hh and \uN escapes decoded, \par / \line / \tab kept as layout, table cells end with
-    # "|"; the font table, \info (author, company) and the page header are not note text.
-    assert rec.text == "Antecedentes: HTA.\nVarón de 74 años con disnea\ty edemas.\nNiño\nFEVI|35 %|\nFin.\n"
+    # \'hh and \uN escapes decoded, \par / \line / \tab kept as layout, table cells apart by tabs;
+    # the font table, \info (author, company) and the page header are not note text.
+    assert rec.text == "Antecedentes: HTA.\nVarón de 74 años con disnea\ty edemas.\nNiño\nFEVI\t35 %\nFin.\n"
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
