@@ -123,8 +123,8 @@ def process(
     markup: Annotated[
         str,
         typer.Option(
-            help="Text column of CSV/TSV/JSONL/Parquet: auto (convert values that are whole RTF or HTML "
-            "documents to plain text), rtf, html, none."
+            help="Text column of CSV/TSV/JSONL/Parquet: auto (convert values that are whole RTF, HTML or "
+            "HL7 CDA documents to plain text), rtf, html, cda, none."
         ),
     ] = "auto",
     max_chars: Annotated[int | None, typer.Option(help="Notes longer than this fail as 'oversize'.")] = None,

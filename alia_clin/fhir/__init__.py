@@ -26,7 +26,7 @@ Output
 
 Input
     :func:`notes_from_resource` ``(resource: dict) -> list[NoteRecord]``
-        DocumentReference (inline base64 text/plain, text/html or RTF, charset-aware), Binary, or a
+        DocumentReference (inline base64 text/plain, text/html, RTF or CDA, charset-aware), Binary, or a
         Bundle of them; bad records come back with ``error``/``error_code``, never text.
     :func:`iter_ndjson_notes` ``(path, binaries=None) -> Iterator[NoteRecord]``
         a Bulk Data NDJSON export (a DocumentReference ``.ndjson`` file or an export folder);

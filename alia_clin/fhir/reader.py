@@ -8,8 +8,9 @@ them; writes nothing. Yields :class:`~alia_clin.io.folders.NoteRecord` with ``pa
 ``es-ES`` → ``es``). A bad record comes back with ``error``/``error_code`` and no text; the
 messages name ids and content types, never text.
 
-Content types: ``text/plain``, ``text/html`` / ``application/xhtml+xml`` and ``text/rtf`` /
-``application/rtf``, converted to plain text by :mod:`alia_clin.io.markup`. The ``charset``
+Content types: ``text/plain``, ``text/html`` / ``application/xhtml+xml``, ``text/rtf`` /
+``application/rtf`` (:mod:`alia_clin.io.markup`) and HL7 CDA R2 (``application/hl7-v3+xml``, or
+an XML type holding a ``ClinicalDocument``: :mod:`alia_clin.io.cda`), converted to plain text. The ``charset``
 parameter is honoured (default UTF-8, for RTF the document's own code page; a UTF-8 BOM is
 dropped).
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ErrorCode
+from ..io.cda import CdaError, cda_to_text
 from ..io.folders import NoteRecord
 from ..io.markup import HTML_TYPES, RTF_TYPES, html_to_text, is_rtf, rtf_to_text
 
@@ -35,7 +37,13 @@ SUPPORTED_CONTENT_TYPES = (
     "application/xhtml+xml",
     "text/rtf",
     "application/rtf",
+    "application/hl7-v3+xml",
+    "application/cda+xml",
+    "text/xml",
+    "application/xml",
 )
+#: CDA R2 documents; a generic XML type is read only when it holds a ClinicalDocument.
+CDA_TYPES = frozenset({"application/hl7-v3+xml", "application/cda+xml", "text/xml", "application/xml"})
 
 
 def _content_type(value: str) -> tuple[str, str | None]:
@@ -61,6 +69,26 @@ def _decode_rtf(
     except UnicodeDecodeError as exc:
         reason = f"invalid {exc.encoding} in the RTF content"
         return None, _error(resource_id, ErrorCode.E405, "invalid_encoding", reason=reason, **ids)
+
+
+def _decode_cda(
+    raw: bytes, charset: str | None, *, resource_type: str, resource_id: str
+) -> tuple[str | None, NoteRecord | None]:
+    """CDA XML → its narrative, or a coded error (not CDA, not well-formed, DTD, bad charset)."""
+    try:
+        return cda_to_text(raw.decode(charset) if charset else raw), None
+    except UnicodeDecodeError as exc:
+        reason = f"invalid {exc.encoding} at byte {exc.start}"
+    except CdaError as exc:
+        reason = f"CDA: {exc}"
+    return None, _error(
+        resource_id,
+        ErrorCode.E405,
+        "invalid_cda",
+        reason=reason,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
 
 
 def decode_attachment(
@@ -103,6 +131,8 @@ def decode_attachment(
         )
     if ctype in RTF_TYPES:
         return _decode_rtf(raw, charset, resource_type=resource_type, resource_id=resource_id)
+    if ctype in CDA_TYPES:
+        return _decode_cda(raw, charset, resource_type=resource_type, resource_id=resource_id)
     if encoding in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
     try:

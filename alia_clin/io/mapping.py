@@ -2,7 +2,7 @@
 
 Reads the columns named in :class:`ReaderOptions`; the original row travels in
 ``record.meta["row"]`` so a de-identified copy of the export can be written. A text value written
-in RTF or HTML is converted to plain text per ``ReaderOptions.markup`` (``record.meta["markup"]``
+in RTF, HTML or HL7 CDA is converted to plain text per ``ReaderOptions.markup`` (``record.meta["markup"]``
 says which). Bad rows become
 records with ``error``/``error_code`` set (reasons name columns and positions, never text).
 """
@@ -83,7 +83,7 @@ def record_from_row(row: Mapping[str, Any], options: ReaderOptions, position: st
             note_id, None, f"invalid bytes in column '{options.text_col}'", INVALID_ENCODING, **base
         )
     markup = detect_markup(text) if options.markup == "auto" else options.markup
-    if markup in ("rtf", "html"):
+    if markup in ("rtf", "html", "cda"):
         try:
             text = markup_to_text(text, markup)
         except ValueError:  # UnicodeDecodeError included

@@ -48,6 +48,7 @@ _BLOCK_TAGS = frozenset(
 )
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
 _CELL_TAGS = frozenset({"td", "th"})
+_SPACES = re.compile(r"\s+")
 # RTF table cells end with \cell (\nestcell in nested tables); not \cellx, a cell's width.
 _RTF_CELL = re.compile(r"(?<!\\)\\(?:nest)?cell(?![a-z])(?:-?\d+)? ?", re.IGNORECASE)
 _RTF_MAGIC = b"{\\rtf"
@@ -59,8 +60,10 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self._skip = 0
         self._cells = 0  # cells opened in the current table row
+        self._pre = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._pre += tag == "pre"
         if tag in _SKIP_TAGS:
             self._skip += 1
         elif tag in _CELL_TAGS:
@@ -72,14 +75,15 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
+        self._pre = max(0, self._pre - (tag == "pre"))
         if tag in _SKIP_TAGS:
             self._skip = max(0, self._skip - 1)
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
+        if not self._skip:  # source line breaks are spaces, as when rendered (but not in <pre>)
+            self.parts.append(data if self._pre else _SPACES.sub(" ", data))
 
 
 def html_to_text(html: str) -> str:
@@ -87,10 +91,16 @@ def html_to_text(html: str) -> str:
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    lines = [
-        "\t".join(" ".join(cell.split()) for cell in line.split("\t"))
-        for line in "".join(parser.parts).split("\n")
-    ]
+    return layout_text("".join(parser.parts))
+
+
+def layout_text(raw: str) -> str:
+    """Markup text with ``\\n`` at block edges and ``\\t`` between cells, laid out as a note.
+
+    Runs of spaces (source indentation, line wrapping) become one space inside each line and
+    cell, blank lines collapse to one, and the text is stripped of leading and trailing breaks.
+    """
+    lines = ["\t".join(" ".join(cell.split()) for cell in line.split("\t")) for line in raw.split("\n")]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
@@ -133,24 +143,30 @@ def rtf_to_text(raw: bytes, charset: str | None = None) -> str:
 
 
 def detect_markup(text: str) -> str | None:
-    """``"rtf"`` or ``"html"`` when ``text`` is a whole RTF or HTML document, else None.
+    """``"rtf"``, ``"html"`` or ``"cda"`` when ``text`` is a whole document of that kind, else None.
 
-    Only the document's opening is read (``{\\rtf``; ``<!DOCTYPE html``, ``<html``), so a plain
-    note that mentions a tag is never taken for markup.
+    Only the document's opening is read (``{\\rtf``; ``<!DOCTYPE html``, ``<html``; an XML
+    document whose first 4 KB open a ``ClinicalDocument``), so a plain note that mentions a tag
+    is never taken for markup.
     """
+    from .cda import is_cda
+
     head = text.lstrip("\ufeff \t\r\n")[:16].lower()
     if head.startswith("{\\rtf"):
         return "rtf"
     if head.startswith(("<!doctype html", "<html")):
         return "html"
+    if is_cda(text):
+        return "cda"
     return None
 
 
 def markup_to_text(text: str, markup: str) -> str:
-    """Plain text of ``text`` written in ``markup`` (``"rtf"`` or ``"html"``).
+    """Plain text of ``text`` written in ``markup`` (``"rtf"``, ``"html"`` or ``"cda"``).
 
-    Raises ``ValueError`` when ``markup`` is ``"rtf"`` and ``text`` is not an RTF document, and
-    ``UnicodeDecodeError`` (a ``ValueError``) on an undecodable RTF escape.
+    Raises ``ValueError`` when ``text`` is not a document of that kind (``"rtf"``, ``"cda"``),
+    including ``UnicodeDecodeError`` on an undecodable RTF escape and
+    :class:`~alia_clin.io.cda.CdaError`.
     """
     if markup == "html":
         return html_to_text(text)
@@ -158,4 +174,8 @@ def markup_to_text(text: str, markup: str) -> str:
         if detect_markup(text) != "rtf":
             raise ValueError("not an RTF document")
         return rtf_text(text)
+    if markup == "cda":
+        from .cda import cda_to_text
+
+        return cda_to_text(text)
     raise ValueError(f"unknown markup {markup!r}")

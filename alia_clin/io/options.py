@@ -22,7 +22,7 @@ QUOTING = {
 }
 
 #: ``--markup`` choices for the text column of tabular and record exports.
-MARKUPS = ("auto", "none", "rtf", "html")
+MARKUPS = ("auto", "none", "rtf", "html", "cda")
 
 
 @dataclass(frozen=True)

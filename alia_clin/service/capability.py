@@ -39,7 +39,7 @@ def operation_definitions(settings: ServiceSettings) -> dict[str, dict[str, Any]
         1,
         "1",
         "Resource",
-        "The clinical note: a DocumentReference with a text/plain, text/html or RTF attachment "
+        "The clinical note: a DocumentReference with a text/plain, text/html, RTF or HL7 CDA attachment "
         "(data in base64). "
         "The body may also be that DocumentReference itself instead of Parameters.",
     )

@@ -11,6 +11,7 @@ import pytest
 from alia_clin.errors import AliaClinValueError
 from alia_clin.fhir import FhirPolicy, doc_to_bundle, iter_ndjson_notes, notes_from_resource
 
+from ..io.test_cda import EXPECTED, STRUCTURED
 from .helpers import attachment_text
 from .notes import cardio_doc
 
@@ -65,6 +66,24 @@ def test_html_table_cells_stay_apart():
     )
     (rec,) = notes_from_resource(docref(text=html, ctype="text/html"))
     assert rec.text == "Prueba\tValor\n\nFEVI\t35 %\n\nNT-proBNP\t1.250 pg/ml"
+
+
+def test_html_source_line_breaks_are_spaces_except_in_pre():
+    html = "<p>Mujer con disnea\n   de esfuerzo.</p><pre>TA  130/80\nFC  72</pre>"
+    (rec,) = notes_from_resource(docref(text=html, ctype="text/html"))
+    assert rec.text == "Mujer con disnea de esfuerzo.\n\nTA 130/80\nFC 72"
+
+
+@pytest.mark.parametrize("ctype", ["application/hl7-v3+xml", "text/xml; charset=utf-8"])
+def test_cda_attachment(ctype):
+    (rec,) = notes_from_resource(docref(text=STRUCTURED, ctype=ctype))
+    assert rec.error is None and rec.text == EXPECTED
+
+
+def test_xml_that_is_not_cda_is_coded():
+    (rec,) = notes_from_resource(docref(text="<nota>Disnea.</nota>", ctype="application/xml"))
+    assert rec.text is None and rec.error_code == "invalid_cda"
+    assert "[E405]" in rec.error and "ClinicalDocument" in rec.error and "Disnea" not in rec.error
 
 
 RTF_NOTE = (

@@ -13,6 +13,8 @@ from alia_clin.io.options import ReaderOptions
 from alia_clin.io.registry import detect_format, get_input_format, register_reader
 from alia_clin.io.tabular import iter_csv_notes
 
+from .test_cda import EXPECTED, STRUCTURED
+
 NOTE_A = "Paciente con disnea.\nNiega fiebre."
 NOTE_B = 'Dolor "opresivo"; irradiado; sin síncope.'
 
@@ -49,6 +51,7 @@ def _markup_jsonl(tmp_path: Path) -> Path:
     rows = [
         {"id": "r", "text": RTF_BODY},
         {"id": "h", "text": HTML_BODY},
+        {"id": "c", "text": STRUCTURED},
         {"id": "p", "text": "Nota con el texto {\\rtf1 citado} y <html> en medio."},
     ]
     return _write(tmp_path / "x.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
@@ -59,7 +62,8 @@ def test_markup_auto_converts_whole_rtf_and_html_documents(tmp_path: Path) -> No
     assert recs["r"].text == "Varón con disnea.\nNiega fiebre.\n"
     assert recs["h"].text == "Niño con fiebre.\n\nSin tos."
     assert recs["p"].text == "Nota con el texto {\\rtf1 citado} y <html> en medio."  # not a document
-    assert [(recs[k].meta or {}).get("markup") for k in "rhp"] == ["rtf", "html", None]
+    assert recs["c"].text == EXPECTED  # an HL7 CDA document
+    assert [(recs[k].meta or {}).get("markup") for k in "rhcp"] == ["rtf", "html", "cda", None]
     assert recs["r"].meta is not None and recs["r"].meta["row"]["text"] == RTF_BODY  # the source row
 
 
