@@ -12,9 +12,10 @@ partition through ``nlp.pipe`` in Arrow batches. Outputs (typed columns):
 - ``fhir``: one row per note — ``note_id``, ``bundle`` (FHIR Bundle JSON from
   :func:`alia_clin.fhir.doc_to_bundle`), ``status``, ``error``.
 
-Bad notes (null/empty text, oversize, a pipe error) give ``status = "error"`` and an error code
-in the per-note outputs and no rows in ``entities``; never their text. Nothing is downloaded:
-ship the wheel and the model directory to the cluster (see the README).
+A note that is a whole RTF, HTML or HL7 CDA document is read as its plain text (``markup``).
+Bad notes (null/empty text, oversize, unreadable markup, a pipe error) give ``status = "error"``
+and an error code in the per-note outputs and no rows in ``entities``; never their text. Nothing
+is downloaded: ship the wheel and the model directory to the cluster (see the README).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _pipeline(model: str | None, tasks: tuple[str, ...] | None) -> tuple[Any, li
 def _annotate_frames(
     frames: Iterator[pd.DataFrame], *, text_col: str, id_col: str, output: str, model: str | None,
     tasks: tuple[str, ...] | None, language: str, operator: str, secret: str | None, entity_text: str,
-    max_chars: int | None, batch_size: int,
+    max_chars: int | None, batch_size: int, markup: str = "auto",
 ) -> Iterator[pd.DataFrame]:
     """The ``mapInPandas`` function: pandas batches of input rows → pandas batches of results."""
     import pandas as pd
@@ -70,6 +71,7 @@ def _annotate_frames(
     from .batch.processor import make_doc
     from .io.entity_table import ENTITY_COLUMNS, entity_rows
     from .io.language import resolve_language
+    from .io.markup import to_plain_text
     from .io.writers import deidentified_text
 
     nlp, _, disabled = _pipeline(model, tasks)
@@ -84,6 +86,12 @@ def _annotate_frames(
         errors: dict[int, str] = {}
         good: list[int] = []
         for i, text in enumerate(texts):
+            if isinstance(text, str):
+                try:
+                    texts[i] = text = to_plain_text(text, markup)[0]
+                except ValueError:
+                    errors[i] = "malformed"
+                    continue
             if not isinstance(text, str):
                 errors[i] = "missing_text"
             elif not text.strip():
@@ -155,14 +163,18 @@ def annotate(
     entity_text: str = "none",
     max_chars: int | None = None,
     batch_size: int = 32,
+    markup: str = "auto",
 ) -> DataFrame:
     """Annotate the notes of ``df`` (see the module docstring); lazy like every Spark transformation.
 
     ``model``: a pipeline directory that exists on every worker (default: the embedded model).
+    ``markup``: as ``alia-clin process --markup`` (``auto`` turns a note that is a whole RTF, HTML
+    or HL7 CDA document into plain text first; offsets and ``deid_text`` refer to that text).
     Raises E511 for an unknown ``output`` or missing columns, E503 for ``fhir`` without
     :mod:`alia_clin.fhir`, E009 for an unknown task.
     """
     from .io.entity_table import check_text_policy
+    from .io.options import MARKUPS
     from .runner import TASK_PIPES
 
     if output not in OUTPUTS:
@@ -174,6 +186,8 @@ def annotate(
         if task not in TASK_PIPES:
             raise AliaClinValueError(ErrorCode.E009, task=task, choices=", ".join(TASK_PIPES))
     check_text_policy(entity_text)
+    if markup not in MARKUPS:
+        raise AliaClinValueError(ErrorCode.E511, reason=f"markup must be one of {', '.join(MARKUPS)}")
     if output == "fhir":
         from .batch.outputs import import_fhir
 
@@ -185,6 +199,7 @@ def annotate(
         "text_col": text_col, "id_col": id_col, "output": output, "model": model,
         "tasks": tuple(tasks) if tasks else None, "language": language, "operator": operator,
         "secret": secret, "entity_text": entity_text, "max_chars": max_chars, "batch_size": batch_size,
+        "markup": markup,
     }
 
     def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

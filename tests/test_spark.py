@@ -23,6 +23,8 @@ from alia_clin.io.language import resolve_language
 from alia_clin.io.writers import deidentified_text
 from alia_clin.spark import annotate
 
+from .rtf import as_rtf
+
 pytestmark = pytest.mark.slow
 
 ROWS = [(r["id"], r["text"]) for r in synthetic_rows(24, seed=5)] + [("bad-empty", "  "), ("bad-null", None)]
@@ -80,6 +82,17 @@ def test_deid_rows_match_and_bad_notes_are_flagged(spark: Any) -> None:
         assert rows[note_id]["status"] == "ok"
         assert rows[note_id]["deid_text"] == deidentified_text(doc, "mask", patient_key=doc._.patient_id)
         assert rows[note_id]["language"] == doc._.language
+
+
+def test_rtf_notes_are_read_as_plain_text(spark: Any) -> None:
+    note = "Paciente: Lucía Ferrán Oliva. NHC: 7788990.\nMujer con disnea de esfuerzo.\n"
+    df = spark.createDataFrame([("r1", as_rtf(note))], "id string, text string")
+    rows = {r["note_id"]: r for r in annotate(df, tasks=["deid"], output="deid", operator="mask").collect()}
+    assert rows["r1"]["status"] == "ok" and "\\rtf1" not in rows["r1"]["deid_text"]
+    assert not any(p in rows["r1"]["deid_text"] for p in ("Luc", "Ferr", "Oliva", "7788990"))
+    assert "con disnea de esfuerzo." in rows["r1"]["deid_text"]
+    with pytest.raises(AliaClinValueError, match="E511"):
+        annotate(df, markup="docx")
 
 
 def test_fhir_output(spark: Any) -> None:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .folders import NoteRecord
-from .markup import detect_markup, markup_to_text
+from .markup import detect_markup, to_plain_text
 from .options import ReaderOptions
 
 #: Stable reason codes of bad records (``errors.jsonl`` ``code``).
@@ -82,14 +82,13 @@ def record_from_row(row: Mapping[str, Any], options: ReaderOptions, position: st
         return NoteRecord(
             note_id, None, f"invalid bytes in column '{options.text_col}'", INVALID_ENCODING, **base
         )
-    markup = detect_markup(text) if options.markup == "auto" else options.markup
-    if markup in ("rtf", "html", "cda"):
-        try:
-            text = markup_to_text(text, markup)
-        except ValueError:  # UnicodeDecodeError included
-            return NoteRecord(
-                note_id, None, f"column '{options.text_col}' is not valid {markup.upper()}", MALFORMED, **base
-            )
+    try:
+        text, markup = to_plain_text(text, options.markup)
+    except ValueError:  # UnicodeDecodeError and CdaError included
+        kind = detect_markup(text) if options.markup == "auto" else options.markup
+        reason = f"column '{options.text_col}' is not valid {str(kind).upper()}"
+        return NoteRecord(note_id, None, reason, MALFORMED, **base)
+    if markup is not None:
         meta["markup"] = markup
     if not text.strip():
         return NoteRecord(note_id, text, "empty note", EMPTY, **base)

@@ -179,3 +179,16 @@ def markup_to_text(text: str, markup: str) -> str:
 
         return cda_to_text(text)
     raise ValueError(f"unknown markup {markup!r}")
+
+
+def to_plain_text(text: str, markup: str = "auto") -> tuple[str, str | None]:
+    """``(plain text, the markup it was written in or None)`` under a ``--markup`` choice.
+
+    ``auto`` converts ``text`` only when it is a whole RTF, HTML or CDA document; ``none``
+    never converts; ``rtf`` / ``html`` / ``cda`` always do. Raises ``ValueError`` as
+    :func:`markup_to_text` does.
+    """
+    kind = detect_markup(text) if markup == "auto" else (None if markup == "none" else markup)
+    if kind is None:
+        return text, None
+    return markup_to_text(text, kind), kind

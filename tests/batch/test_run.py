@@ -19,6 +19,8 @@ from alia_clin.batch.synthetic import synthetic_rows, write_csv, write_jsonl
 from alia_clin.errors import AliaClinValueError
 from alia_clin.io.options import ReaderOptions
 
+from ..rtf import as_rtf
+
 
 @pytest.fixture(scope="module")
 def nlp() -> Language:
@@ -75,19 +77,13 @@ def test_csv_copy_keeps_dialect_bom_and_failed_rows(nlp: Language, tmp_path: Pat
     assert all("NHC" in r["text"] for r in rows[:6])
 
 
-def _rtf(text: str) -> str:
-    """``text`` as an RTF document the way word processors write it (escapes, \\par)."""
-    body = "".join(c if ord(c) < 128 else f"\\'{ord(c):02x}" for c in text).replace("\n", "\\par\n")
-    return "{\\rtf1\\ansi\\ansicpg1252{\\fonttbl{\\f0 Arial;}}\\f0 " + body + "}"
-
-
 def test_rtf_text_column_is_deidentified_as_plain_text(nlp: Language, tmp_path: Path) -> None:
     note = "Paciente: Lucía Ferrán Oliva. NHC: 7788990.\nMujer con disnea de esfuerzo.\n"
     src = tmp_path / "export.csv"
     with src.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "text"])
-        writer.writerow(["n1", _rtf(note)])
+        writer.writerow(["n1", as_rtf(note)])
     out = tmp_path / "out"
     run_batch(nlp, src, out, output_formats=["deid-copy", "jsonl"], tasks=["deid"], operator="mask")
     (row,) = csv.DictReader((out / "export.deid.csv").read_text(encoding="utf-8-sig").splitlines())

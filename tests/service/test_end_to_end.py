@@ -21,6 +21,7 @@ import pytest
 
 from alia_clin.service.auth import hash_api_key
 
+from ..rtf import as_rtf
 from ..servers import running_process
 from .conftest import API_KEY, NOTE, auth, document_reference, free_port, real_mapping_or_skip
 
@@ -88,8 +89,7 @@ def test_deidentify_operators(served: str) -> None:
 
 def test_deidentify_rtf_note(served: str) -> None:
     """An RTF report (the note written as RTF escapes) comes back as de-identified plain text."""
-    escaped = "".join(c if ord(c) < 128 else f"\\'{ord(c):02x}" for c in NOTE).replace("\n", "\\par\n")
-    rtf = "{\\rtf1\\ansi\\ansicpg1252{\\fonttbl{\\f0 Arial;}}\\f0 " + escaped + "}"
+    rtf = as_rtf(NOTE)
     docref = document_reference()
     docref["content"][0]["attachment"].update(
         contentType="application/rtf", data=base64.b64encode(rtf.encode("ascii")).decode("ascii")
