@@ -259,10 +259,11 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         "SPO2",
-        r"sato2|sato₂|sao2|spo2|sat\.?\s*o2|(?-i:Sat|SAT)|pulsioximetr[ií]a|oxigeno[- ]saturazioa"
+        r"sato2|sato₂|sao2|spo2|so2|so₂|sat\.?\s*o2|(?-i:Sat|SAT)|pulsioximetr[ií]a|oxigeno[- ]saturazioa"
         r"|saturaci[oó]n?(?:\s+(?:de\s+)?(?:ox[ií]geno|os[ií]xeno|(?-i:O2))|\s+d['’]oxigen)?",
         (_Unit(_PCT, "%", 40, 100),),
-        fillers=r"basal|arterial|perif[eé]rica|capilar|(?:a|con)\s+aire\s+ambiente|(?-i:AA)|por\s+pulsioximetr[ií]a",
+        fillers=r"basal|arterial|perif[eé]rica|capilar|(?:a|con)\s+aire\s+ambiente|(?-i:AA)|por\s+pulsioximetr[ií]a"
+        r"|\(\s*(?:s[ap]?o2|sat\s*o2)\s*\)",
     ),
     _Spec(
         "WEIGHT",

@@ -198,6 +198,27 @@ POSITIVES: list[tuple[str, str, str, float | None, float | None, str | None, str
     ("SpO2 < 70%)", "SPO2", "SpO2 < 70%", 70, None, "<", "%", None),
     ("Sat 100% basal", "SPO2", "Sat 100%", 100, None, None, "%", None),
     ("SatO2 % 94, pisua 79 kg", "SPO2", "SatO2 % 94", 94, None, None, "%", None),
+    ("FC 102 lpm, SO2 96%, T 38,6", "SPO2", "SO2 96%", 96, None, None, "%", None),
+    (
+        "saturación de oxígeno (SatO2) 96 % con aire ambiente",
+        "SPO2",
+        "saturación de oxígeno (SatO2) 96 %",
+        96,
+        None,
+        None,
+        "%",
+        None,
+    ),
+    (
+        "saturación de oxígeno (SO2) 91-92%",
+        "SPO2",
+        "saturación de oxígeno (SO2) 91-92%",
+        91,
+        92,
+        None,
+        "%",
+        None,
+    ),
     ("BM 92 tau/min", "HR", "BM 92 tau/min", 92, None, None, "/min", None),
     # weight / height / BMI
     ("peso 82 kg", "WEIGHT", "peso 82 kg", 82, None, None, "kg", None),
@@ -345,6 +366,7 @@ POSITIVES: list[tuple[str, str, str, float | None, float | None, str | None, str
 ]
 
 NEGATIVES: list[str] = [
+    "emisiones de SO2 del 12 % en la zona",  # SO2 is a saturation keyword, but 12 % is no saturation
     "Fecha de ingreso: 03/02/2024.",
     "Revisión el 12/05/23 en consulta.",
     "Tel.: 612 345 678.",
