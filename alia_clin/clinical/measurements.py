@@ -436,11 +436,14 @@ def _spec_regex(spec: _Spec) -> regex.Pattern[str]:
 
 _COMPILED: tuple[tuple[_Spec, regex.Pattern[str]], ...] = tuple((s, _spec_regex(s)) for s in _SPECS)
 
+# Vital signs and labs written in a row without units ("TA 130/70 FC 75 Tª 36,6 SatO2 99"): the
+# next reading's keyword ends a unit-less value too (also respiratory rate, glucose, pain, GCS).
+_NEXT_READING = "|".join(f"(?:{s.keywords})" for s in _SPECS) + r"|(?-i:FR|Fr|GLU|Glu|Gluc|DTX|Dtx|EVA|GCS)"
 # Words that may follow a unit-less value; anything else (e.g. "mg", "mEq/8h") rejects it.
 _AFTER_UNITLESS = regex.compile(
     r"\s*(?:$|[,.;:)\]\n(]|(?:y|e|con|en|sin|que|tras|previa|previo|frente|vs|i|eta|ni|o|pero|a|al|"
-    r"se|lo|la|el|por|mientras|desde|hasta|para)(?!\w))",
-    regex.IGNORECASE,
+    rf"se|lo|la|el|por|mientras|desde|hasta|para|{_NEXT_READING})(?!\w))",
+    regex.IGNORECASE | regex.V0,
 )
 # Unit-anchored weight/HR forms that are weight changes or oxygen flows, not measurements.
 _BARE_BLOCKERS: dict[str, regex.Pattern[str]] = {

@@ -500,6 +500,30 @@ def test_serializable_and_sorted() -> None:
     assert all(a.end <= b.start for a, b in itertools.pairwise(found))
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Constantes: TA 130/70 FC 75 Tª 36,6 SatO2 99 FR 18.",
+            [("BP", "TA 130/70"), ("HR", "FC 75"), ("TEMPERATURE", "Tª 36,6"), ("SPO2", "SatO2 99")],
+        ),
+        (
+            "Cr 1,2 Hb 13,5 K 4,1 Na 138",
+            [
+                ("CREATININE", "Cr 1,2"),
+                ("HEMOGLOBIN", "Hb 13,5"),
+                ("POTASSIUM", "K 4,1"),
+                ("SODIUM", "Na 138"),
+            ],
+        ),
+        ("FC 75 furosemida 40 mg", []),  # only the next reading's keyword, not any word, ends a value
+        ("TA 130/70 FC 75 mEq", [("BP", "TA 130/70")]),  # a foreign unit still rejects the value
+    ],
+)
+def test_readings_in_a_row_without_units(text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(m.kind, text[m.start : m.end]) for m in extract_measurements(text)] == expected
+
+
 def test_implausible_values_dropped() -> None:
     assert extract_measurements("FEVI 150 %") == []
     assert extract_measurements("TA 80/120 mmHg") == []
