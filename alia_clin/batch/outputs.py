@@ -4,7 +4,7 @@ An :class:`OutputFormat` renders one processed Doc (or one bad record) into a pa
 the worker (``render`` / ``render_failed``), writes one chunk's payloads atomically in the main
 process (``write_part``) and merges the parts once every chunk is done (``finalize``).
 
-Built in: ``documents`` and ``errors`` (always on), ``brat``, ``deid-text``, ``jsonl``
+Built in: ``documents`` and ``errors`` (always on), ``brat``, ``deid-text``, ``text``, ``jsonl``
 (annotations.jsonl), ``entities-csv`` / ``entities-parquet`` (the entity table),
 ``deid-copy`` (the export in its own format, only the text column de-identified), and
 ``fhir-ndjson`` / ``fhir-bundle``, which call :func:`alia_clin.fhir.doc_to_bundle` through a
@@ -161,6 +161,21 @@ class DeidText(PerNoteFiles):
 
     def render(self, doc: Doc, rec: NoteRecord, settings: BatchSettings) -> Any:
         return (f"{rec.id}.txt", _deid_text(doc, settings))
+
+
+class PlainText(OutputFormat):
+    """``OUT/text/<id>.txt``: the note text every offset refers to, after decoding and markup
+    conversion (an RTF / HTML / CDA report, a CSV cell). Put it beside ``<id>.ann`` to view the
+    BRAT output of notes that were not ``.txt`` files. It is the source note, PHI included."""
+
+    name = "text"
+
+    def render(self, doc: Doc, rec: NoteRecord, settings: BatchSettings) -> Any:
+        return (f"{rec.id}.txt", doc.text)
+
+    def write_part(self, layout: RunLayout, chunk: int, payloads: list[Any], settings: BatchSettings) -> None:
+        for filename, content in payloads:
+            atomic_write_text(layout.out / "text" / filename, content)
 
 
 class EntitiesCsv(OutputFormat):
@@ -496,6 +511,7 @@ for _out in (
     Errors(),
     Brat(),
     DeidText(),
+    PlainText(),
     Annotations(),
     EntitiesCsv(),
     EntitiesParquet(),

@@ -77,12 +77,17 @@ def process(
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder (created).")],
     input_format: Annotated[
-        str, typer.Option(help="auto, txt, brat, csv, tsv, jsonl, parquet, fhir-ndjson (auto: by suffix).")
+        str,
+        typer.Option(
+            help="auto, txt, brat, reports (a folder of .rtf/.html/.xml CDA files), csv, tsv, jsonl, "
+            "parquet, fhir-ndjson (auto: by suffix or folder content)."
+        ),
     ] = "auto",
     output_format: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: brat, deid-text, jsonl, entities-csv, entities-parquet, "
+            help="Comma-separated: brat, deid-text, text (the plain note text offsets refer to), jsonl, "
+            "entities-csv, entities-parquet, "
             "deid-copy, fhir-ndjson, fhir-bundle."
         ),
     ] = "brat",

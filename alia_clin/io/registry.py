@@ -1,7 +1,8 @@
 """The input-format registry of ``alia-clin process``: name → reader.
 
 A reader is ``fn(path, options) -> Iterator[NoteRecord]``. Built in: ``txt`` and ``brat``
-(folders), ``csv``, ``tsv``, ``jsonl``, ``parquet``, and ``fhir-ndjson``, which imports
+(folders), ``reports`` (a folder of RTF / HTML / CDA files, :mod:`alia_clin.io.reports`),
+``csv``, ``tsv``, ``jsonl``, ``parquet``, and ``fhir-ndjson``, which imports
 :mod:`alia_clin.fhir` lazily (coded error E502 when it is missing). Other packages add formats
 with :func:`register_reader`. ``detect_format`` picks a format from the path.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from ..errors import AliaClinValueError, ErrorCode
 from .folders import NoteRecord, iter_notes, list_notes
 from .options import ReaderOptions
+from .reports import iter_reports, list_reports
 
 Reader = Callable[[Path, ReaderOptions], Iterator[NoteRecord]]
 Counter = Callable[[Path], int | None]
@@ -72,7 +74,8 @@ _SUFFIXES = {
 def detect_format(path: str | Path) -> str:
     """The input format for ``path``: a folder → ``txt``; by suffix otherwise.
 
-    ``.ndjson`` files and folders holding ``DocumentReference*.ndjson`` are FHIR Bulk Data.
+    ``.ndjson`` files and folders holding ``DocumentReference*.ndjson`` are FHIR Bulk Data; a
+    folder with no ``.txt`` note but RTF / HTML / CDA files is ``reports``.
     """
     p = Path(path)
     if not p.exists():
@@ -82,6 +85,8 @@ def detect_format(path: str | Path) -> str:
     if p.is_dir():
         if any(p.glob("DocumentReference*.ndjson")):
             return "fhir-ndjson"
+        if not list_notes(p) and list_reports(p):
+            return "reports"
         return "txt"
     suffix = p.suffix.lower()
     if suffix == ".ndjson":
@@ -98,6 +103,14 @@ def _folder_reader(path: Path, options: ReaderOptions) -> Iterator[NoteRecord]:
 
 def _folder_count(path: Path) -> int | None:
     return len(list_notes(path))
+
+
+def _reports_reader(path: Path, options: ReaderOptions) -> Iterator[NoteRecord]:
+    return iter_reports(path, options.encoding)
+
+
+def _reports_count(path: Path) -> int | None:
+    return len(list_reports(path))
 
 
 def _csv_reader(path: Path, options: ReaderOptions) -> Iterator[NoteRecord]:
@@ -157,6 +170,7 @@ def _fhir_reader(path: Path, options: ReaderOptions) -> Iterator[NoteRecord]:
 for _fmt in (
     InputFormat("txt", _folder_reader, folder=True, copy_format="text-folder", count=_folder_count),
     InputFormat("brat", _folder_reader, folder=True, copy_format="text-folder", count=_folder_count),
+    InputFormat("reports", _reports_reader, folder=True, copy_format="text-folder", count=_reports_count),
     InputFormat("csv", _csv_reader, copy_format="csv"),
     InputFormat("tsv", _tsv_reader, copy_format="csv"),
     InputFormat("jsonl", _jsonl_reader, copy_format="jsonl"),

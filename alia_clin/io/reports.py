@@ -1,0 +1,71 @@
+"""Read a folder of report files: RTF, HTML and HL7 CDA documents, one note per file.
+
+Hospital systems often export their reports as files rather than plain text: ``.rtf``,
+``.html`` / ``.htm`` / ``.xhtml`` and ``.xml`` (a CDA ``ClinicalDocument``). Yields one
+:class:`~alia_clin.io.folders.NoteRecord` per such file, in name order, with the plain text of
+:mod:`alia_clin.io.markup` / :mod:`alia_clin.io.cda` (``record.meta["markup"]`` says which);
+offsets refer to that text (the ``text`` output writes it). RTF and CDA carry their own
+encoding; HTML is decoded with ``encoding``. A file that cannot be read or converted yields a
+record with ``error`` set (reasons name the file's format and a byte position, never text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import AliaClinValueError, ErrorCode
+from .cda import CdaError, cda_to_text
+from .folders import NoteRecord, text_encoding
+from .markup import html_to_text, is_rtf, rtf_to_text
+
+#: File suffix → markup.
+REPORT_SUFFIXES = {".rtf": "rtf", ".html": "html", ".htm": "html", ".xhtml": "html", ".xml": "cda"}
+
+
+def list_reports(in_dir: str | Path) -> list[Path]:
+    """Every report file of ``in_dir`` (not recursive; suffix in any case), sorted by name."""
+    p = Path(in_dir)
+    if not p.is_dir():
+        raise AliaClinValueError(ErrorCode.E006, path=str(p))
+    return sorted(f for f in p.iterdir() if f.suffix.lower() in REPORT_SUFFIXES and f.is_file())
+
+
+def _convert(raw: bytes, markup: str, encoding: str) -> str:
+    if markup == "rtf":
+        if not is_rtf(raw):
+            raise ValueError("not an RTF document")
+        return rtf_to_text(raw)
+    if markup == "cda":
+        return cda_to_text(raw)
+    return html_to_text(raw.decode("utf-8-sig" if text_encoding(encoding) == "utf-8" else encoding))
+
+
+def read_report(path: Path, encoding: str = "utf-8") -> NoteRecord:
+    """One report file as a record (see the module docstring)."""
+    stem, markup = path.stem, REPORT_SUFFIXES[path.suffix.lower()]
+    meta, where = {"markup": markup}, {"position": f"file {path.name}"}
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return NoteRecord(
+            stem, None, f"unreadable file ({exc.__class__.__name__})", "unreadable", meta=meta, **where
+        )
+    try:
+        text = _convert(raw, markup, encoding)
+    except UnicodeDecodeError as exc:
+        reason = f"invalid {exc.encoding} at byte {exc.start} in the {markup.upper()} file"
+        return NoteRecord(stem, None, reason, "invalid_encoding", meta=meta, **where)
+    except CdaError as exc:
+        return NoteRecord(stem, None, f"CDA: {exc}", "malformed", meta=meta, **where)
+    except ValueError as exc:
+        return NoteRecord(stem, None, f"{exc}", "malformed", meta=meta, **where)
+    if not text.strip():
+        return NoteRecord(stem, text, "empty note", "empty", meta=meta, **where)
+    return NoteRecord(stem, text, meta=meta, **where)
+
+
+def iter_reports(in_dir: str | Path, encoding: str = "utf-8") -> Iterator[NoteRecord]:
+    """Stream the report files of a folder as plain-text records."""
+    for path in list_reports(in_dir):
+        yield read_report(path, encoding)
