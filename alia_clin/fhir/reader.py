@@ -213,9 +213,10 @@ def from_document_reference(resource: dict[str, Any], binaries: BinaryLookup | N
         "patient_id": _patient_id(resource.get("subject")),
         "date": _date(resource),
     }
+    content = resource.get("content")
     attachments: list[dict[str, Any]] = [
         c["attachment"]
-        for c in resource.get("content") or []
+        for c in (content if isinstance(content, list) else [])
         if isinstance(c, dict) and isinstance(c.get("attachment"), dict)
     ]
     if not attachments:

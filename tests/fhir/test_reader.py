@@ -153,6 +153,7 @@ def test_unsupported_content_type_is_coded_and_textless():
         ),
         (lambda r: r["content"][0]["attachment"].pop("data"), "no_inline_data"),
         (lambda r: r.update(content=[]), "no_attachment"),
+        (lambda r: r.update(content=5), "no_attachment"),  # not a list: invalid FHIR, no crash
         (lambda r: r["content"][0]["attachment"].update(data=_b64("   \n")), "empty"),
     ],
 )
