@@ -2,13 +2,18 @@
 
 Uses py3langid (a naive-Bayes byte n-gram model shipped inside the package, ~4 MB; nothing is
 downloaded) restricted to es/ca/eu/gl. Reads only the text given; returns a language code.
-A text too short or too ambiguous to judge gets the fallback language.
+A text too short or too ambiguous to judge gets the fallback language. :func:`doc_language`
+is what the language-dependent stages call: a Doc made with ``nlp(text)`` has no language yet,
+so the first of them detects it and writes ``doc._.language``.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 #: Languages alia_clin supports (and the only ones the detector may answer).
 LANGUAGES = ("es", "ca", "eu", "gl")
@@ -54,3 +59,15 @@ def resolve_language(text: str, given: str | None, default: str) -> str:
     if default != "auto":
         return default
     return detect_language(text)
+
+
+def doc_language(doc: Doc, fallback: str = "es") -> str:
+    """``doc._.language`` when it is one of es/ca/eu/gl; otherwise the language detected from
+    ``doc.text`` (``fallback`` when unsure), which is also written to ``doc._.language`` so later
+    stages and writers agree."""
+    given = doc._.language
+    if isinstance(given, str) and given in LANGUAGES:
+        return given
+    lang = detect_language(doc.text, fallback=fallback if fallback in LANGUAGES else "es")
+    doc._.language = lang
+    return lang

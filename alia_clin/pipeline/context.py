@@ -1,7 +1,8 @@
 """``alia_context``: ConText-style assertion of every clinical entity.
 
 Reads ``doc.ents`` and ``doc.spans["nested_entities"]``, tokens, ``doc._.language`` (es / ca /
-eu / gl; the ``default_language`` when unset or not loaded, unless ``language`` forces one) and,
+eu / gl; detected from the text and written when unset, ``default_language`` when the detector
+is unsure or the language is not loaded, unless ``language`` forces one) and,
 when ``alia_sections`` ran before it, ``doc.spans[sections_key]``. Writes ``span._.assertion``
 on every entity: one of ``present``, ``negated``, ``uncertain``, ``historical``,
 ``hypothetical``, ``family``. A nested entity takes the assertion of the entity it lies in ("no
@@ -63,6 +64,7 @@ from ..context.sentences import doc_words, normalize, split_sentences
 from ..entities import container_of, nested_entities
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode, WarningCode, warn
 from ..extensions import install_extensions
+from ..io.language import doc_language
 from .base import ErrorHandlingPipe
 from .sections import install_section_extensions
 
@@ -226,14 +228,15 @@ class ContextComponent(ErrorHandlingPipe):
         return str(self.cfg["scope_policies"].get(lang) or self._scope_head.policies.get(lang) or "rules")
 
     def _language(self, doc: Doc) -> str:
-        lang = self.cfg["language"] or doc._.language or self.cfg["default_language"]
+        lang = self.cfg["language"] or doc_language(doc, fallback=self.cfg["default_language"])
         return str(lang if lang in self.lexicons else self.cfg["default_language"])
 
     def _set_lexicons(self, data: dict[str, dict[str, Any]]) -> None:
         self._lexicons = {lang: ContextLexicon.from_data(d) for lang, d in data.items()}
 
     def lexicon_for(self, doc: Doc) -> ContextLexicon:
-        """The lexicon used for ``doc`` (forced language, ``doc._.language``, or the default)."""
+        """The lexicon used for ``doc``: the forced language, else ``doc._.language``, which is
+        detected from the text (and set) when the Doc has none; ``default_language`` when unsure."""
         return self.lexicons[self._language(doc)]
 
     # -- processing --------------------------------------------------------------------------

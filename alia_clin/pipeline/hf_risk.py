@@ -61,6 +61,7 @@ from ..hf.evidence import Evidence, extract_evidence
 from ..hf.features import evidence_features
 from ..hf.masking import find_hf_mentions, mask_hf_mentions
 from ..hf.model import HfRiskModel
+from ..io.language import doc_language
 from .base import ErrorHandlingPipe
 
 SETTINGS = ("explicit", "early")
@@ -222,9 +223,9 @@ class HfRiskComponent(ErrorHandlingPipe):
         return models["explicit" if setting == "auto" else setting]
 
     def lexicon_for(self, doc: Doc) -> ContextLexicon:
-        """The packaged ConText lexicon of ``doc._.language`` (es/ca/eu/gl), else of the configured
-        ``language``; compiled on first use."""
-        lang = doc._.language if doc._.language in LANGUAGES else self.cfg["language"]
+        """The packaged ConText lexicon of ``doc._.language`` (es/ca/eu/gl; detected and set when the
+        Doc has none), else of the configured ``language``; compiled on first use."""
+        lang = doc_language(doc, fallback=self.cfg["language"])
         if lang not in self._lexicons:
             self._lexicons[lang] = ContextLexicon.from_data(load_lexicon_data(lang))
         return self._lexicons[lang]

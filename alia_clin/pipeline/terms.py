@@ -2,8 +2,9 @@
 
 Reads tokens, ``doc.ents`` (kept as they are: a model's or given entities win, but see
 ``relabel_substances``), ``doc.spans["phi"]`` when de-identification ran (PHI tokens are never
-part of an entity) and ``doc._.language`` (Basque, ``eu``: inflected terms are found too,
-"sukarrik", "bularreko minik"; see :mod:`alia_clin.clinical.dictionary`).
+part of an entity) and ``doc._.language`` (detected and set when unset; Basque, ``eu``:
+inflected terms are found too, "sukarrik", "bularreko minik"; see
+:mod:`alia_clin.clinical.dictionary`).
 Writes ``doc.ents``: every longest, non-overlapping occurrence of a term of the curated table
 (:mod:`alia_clin.clinical.terminology`: preferred terms, es/ca/eu/gl synonyms, case-sensitive
 short abbreviations) that does not overlap an existing entity, labelled ENFERMEDAD (disorders),
@@ -57,6 +58,7 @@ from ..clinical.terminology import Concept, Terminology
 from ..entities import add_nested, relabel_entities, token_indices
 from ..errors import AliaClinRuntimeError, ErrorCode
 from ..extensions import install_extensions
+from ..io.language import doc_language
 from .table import TABLE_FILE, TerminologyTablePipe
 
 PHI_KEY = "phi"
@@ -125,7 +127,7 @@ class TermsComponent(TerminologyTablePipe):
         if self.cfg.get("relabel_substances", True):
             self._relabel_substances(doc, texts)
         blocked = phi.union(*(range(e.start, e.end) for e in doc.ents))
-        found = self._dictionary.find(texts, blocked, language=doc._.language)
+        found = self._dictionary.find(texts, blocked, language=doc_language(doc))
         if found:
             new = [Span(doc, m.start, m.end, label=m.label) for m in found]
             doc.ents = filter_spans([*doc.ents, *new])

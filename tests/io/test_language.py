@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 import pytest
+from spacy.language import Language
 
 from alia_clin.io.language import detect_language, resolve_language
 
@@ -29,3 +30,30 @@ def test_resolve_prefers_record_then_forced() -> None:
     assert resolve_language("Pacient amb febre i tos persistent.", "GL", "auto") == "gl"
     assert resolve_language("Pacient amb febre i tos persistent.", None, "es") == "es"
     assert resolve_language("Pacient amb febre i tos persistent.", "xx", "auto") == "ca"
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    from alia_clin import load
+
+    return load()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "drug"),
+    [
+        ("Paciente de 80 anos con insuficiencia cardíaca. Suspéndese enalapril.", "gl", "enalapril"),
+        ("Pacient de 80 anys amb insuficiència cardíaca. Es retira el bisoprolol.", "ca", "bisoprolol"),
+    ],
+)
+def test_nlp_on_a_bare_text_reads_the_notes_own_language(
+    nlp: Language, text: str, lang: str, drug: str
+) -> None:
+    """``nlp(text)`` sets no language; the context stage detects it (and writes it), so the note
+    gets its own lexicon: "suspéndese" / "es retira" are discontinuations only in gl / ca."""
+    doc = nlp(text)
+    assert doc._.language == lang
+    assert {e.text: e._.assertion for e in doc.ents}[drug] == "negated"
+    given = nlp.make_doc(text)
+    given._.language = "es"  # a language the caller sets is kept
+    assert nlp(given)._.language == "es"
