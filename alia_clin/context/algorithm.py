@@ -142,6 +142,8 @@ def _blocked(
         barrier = next((k for k in range(lo, hi) if words[k].norm in fbarriers), None)
         if barrier is not None and not _list_goes_on(words, matches, barrier, sent_end, lexicon, fbarriers):
             return True
+    if forward and trigger.rule.result and any(lexicon.gives_reason(words, k) for k in range(lo, hi)):
+        return True  # "se suspende X por Y": Y is the reason of the stop, it happened
     if forward and lexicon.forward_terminators:
         for k in range(lo, hi):
             norm = words[k].norm

@@ -34,6 +34,10 @@ wins, so "no se descarta" (uncertain) beats "no" (negated) and "sin embargo" (te
 a checklist item: right after the item and its colon, and followed by the end of the clause
 (". , ;" or ")", or the sentence's end), one negates that item ("Disnea: no.", "Edemas en
 MMII: no") and negates nothing after it ("Fiebre: no; tos: sí" affirms the cough).
+``reason_markers`` ("por", "debido", "ante", "tras" in Spanish) end the forward scope of a
+``result`` trigger: what follows gives the reason of a stop or withdrawal, which did happen ("se
+suspende enalapril *por* hipotensión" negates the drug, not the hypotension), unless they open
+one of the ``reason_exceptions`` ("por el momento", "por ahora": the stop goes on).
 """
 
 from __future__ import annotations
@@ -102,6 +106,10 @@ class ContextLexicon:
     test_words: frozenset[str] = frozenset()
     #: Negative answers of a checklist item ("no" in "Disnea: no."): see the module docstring.
     negative_answers: frozenset[str] = frozenset()
+    #: Words that end a ``result`` trigger's forward scope: the reason of a stop ("por").
+    reason_markers: frozenset[str] = frozenset()
+    #: Phrases opening with a reason marker that give no reason ("por el momento").
+    reason_exceptions: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> ContextLexicon:
@@ -180,6 +188,8 @@ class ContextLexicon:
         verbs = tuple(str(v).lower() for v in data.get("verb_suffixes", []))
         tests = frozenset(toks[0] for p in data.get("test_words", []) if len(toks := phrase_tokens(p)) == 1)
         answers = frozenset(t for p in data.get("negative_answers", []) for t in phrase_tokens(p))
+        reasons = frozenset(t for p in data.get("reason_markers", []) for t in phrase_tokens(p))
+        not_reasons = tuple(toks for p in data.get("reason_exceptions", []) if (toks := phrase_tokens(p)))
         return cls(
             language,
             data,
@@ -195,7 +205,16 @@ class ContextLexicon:
             verbs,
             tests,
             answers,
+            reasons,
+            not_reasons,
         )
+
+    def gives_reason(self, words: Sequence[Word], k: int) -> bool:
+        """Whether word ``k`` opens the reason of a stop ("por hipotensión", not "por ahora")."""
+        if words[k].norm not in self.reason_markers:
+            return False
+        norms = tuple(w.norm for w in words[k : k + max((len(e) for e in self.reason_exceptions), default=0)])
+        return not any(norms[: len(e)] == e for e in self.reason_exceptions)
 
     def match(self, words: Sequence[Word], start: int, end: int) -> list[Match]:
         """Longest-first, left-to-right matches of every rule on ``words[start:end]``."""

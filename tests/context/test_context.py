@@ -520,3 +520,48 @@ def test_more_discontinuation_triggers(text: str, entity: str) -> None:
 )
 def test_hedging_verbs_are_uncertain(text: str, entity: str) -> None:
     assert annotate_with(make_nlp(), text, [entity])[entity] == "uncertain"
+
+
+@pytest.mark.parametrize(
+    ("text", "drug", "reason", "expected", "lang"),
+    [
+        ("Se suspende enalapril por hipotensión.", "enalapril", "hipotensión", "present", "es"),
+        (
+            "Tenemos que suspender el bisoprolol por astenia intensa.",
+            "bisoprolol",
+            "astenia intensa",
+            "present",
+            "es",
+        ),
+        (
+            "Retirada del dispositivo debido a infección local.",
+            "dispositivo",
+            "infección local",
+            "present",
+            "es",
+        ),
+        (
+            "Se suspende Adiro ante la sospecha de reacción alérgica.",
+            "Adiro",
+            "reacción alérgica",
+            "uncertain",
+            "es",
+        ),
+        (
+            "Se retira cefazolina por posible cuadro alérgico.",
+            "cefazolina",
+            "cuadro alérgico",
+            "uncertain",
+            "es",
+        ),
+        ("Suspéndese enalapril por hipotensión.", "enalapril", "hipotensión", "present", "gl"),
+        ("Es retira el bisoprolol per bradicàrdia.", "bisoprolol", "bradicàrdia", "present", "ca"),
+        # not a reason: the stop goes on over what follows
+        ("Suspendo por ahora el diltiazem y la furosemida.", "diltiazem", "furosemida", "negated", "es"),
+        ("Suspéndese polo momento o enalapril.", "enalapril", "enalapril", "negated", "gl"),
+    ],
+)
+def test_the_reason_of_a_stop_happened(text: str, drug: str, reason: str, expected: str, lang: str) -> None:
+    got = annotate_with(make_nlp(), text, sorted({drug, reason}, key=text.index), lang)
+    assert got[drug] == "negated"
+    assert got[reason] == expected
