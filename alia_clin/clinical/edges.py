@@ -20,7 +20,8 @@ own predictions on those notes start 0 correct entities with these words out of 
 3. **drops answers**: an entity that is only the answer to a checklist item, right after its
    colon ("Ortopnea: *SI*", "Edemas: *ausentes*"; :data:`ANSWER_WORDS`), is removed: no gold
    span of CardioCCC, DisTEMIST/SympTEMIST/MedProcNER, PharmaCoNER or CANTEMIST train is one
-   of those words alone (one "SI" is a disease abbreviation, and no colon comes before it);
+   of those words alone (one "SI" is a disease abbreviation, and no colon comes before it); so
+   is an entity without a letter or digit;
 4. **closes brackets**: an entity with more "(" than ")" takes the text up to the next ")" when
    it is on the same line, at most :data:`BRACKET_REACH` characters on, and touches no other
    entity and no PHI token ("stent a descendente anterior (DA" → "… (DA)").
@@ -80,7 +81,7 @@ def repair_entity_edges(doc: Doc, labels: Set[str], phi_tokens: Set[int] = froze
     changed = 0
     for ent in merged:
         trimmed = _trimmed(ent) if ent.label_ in labels else ent
-        if trimmed is not None and ent.label_ in labels and _is_answer(trimmed):
+        if trimmed is not None and ent.label_ in labels and (_is_answer(trimmed) or not _has_word(trimmed)):
             trimmed = None
         changed += trimmed is not ent
         if trimmed is not None:
@@ -115,6 +116,13 @@ def _join_continuations(ents: list[Span], labels: Set[str]) -> tuple[list[Span],
         else:
             merged.append(ent)
     return merged, first_parts
+
+
+def _has_word(ent: Span) -> bool:
+    """Whether ``ent`` holds a letter or digit: an entity of punctuation alone ("'" of Catalan
+    "l'enalapril") is removed; of the gold spans of CardioCCC, DisTEMIST/SympTEMIST/MedProcNER,
+    PharmaCoNER and CANTEMIST train, one is (")")."""
+    return any(ch.isalnum() for ch in ent.text)
 
 
 def _is_answer(ent: Span) -> bool:

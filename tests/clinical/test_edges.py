@@ -162,6 +162,12 @@ def test_checklist_answers_are_not_entities(nlp: spacy.language.Language) -> Non
     assert _ents(doc) == [("Disnea", "SINTOMA"), ("Ortopnea", "SINTOMA"), ("SI", "ENFERMEDAD")]
 
 
+def test_punctuation_alone_is_not_an_entity(nlp: spacy.language.Language) -> None:
+    doc = doc_with_ents(nlp, "Es retira l'enalapril.", [("'", "FARMACO"), ("enalapril", "FARMACO")])
+    assert repair_entity_edges(doc, LABELS) == (0, 1)
+    assert _ents(doc) == [("enalapril", "FARMACO")]
+
+
 def test_other_labels_are_neither_joined_nor_trimmed(nlp: spacy.language.Language) -> None:
     doc = doc_with_ents(
         nlp,
