@@ -565,3 +565,17 @@ def test_the_reason_of_a_stop_happened(text: str, drug: str, reason: str, expect
     got = annotate_with(make_nlp(), text, sorted({drug, reason}, key=text.index), lang)
     assert got[drug] == "negated"
     assert got[reason] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Enalaprila kendu da hipotentsioagatik.", "Enalaprila"),
+        ("Furosemida eten zen.", "Furosemida"),
+        ("Bisoprolola hartzeari utzi dio.", "Bisoprolola"),
+        ("Sintrom bertan behera utzi da.", "Sintrom"),
+    ],
+)
+def test_basque_discontinuation(text: str, entity: str) -> None:
+    assert annotate_with(make_nlp(), text, [entity], "eu")[entity] == "negated"
+    assert annotate_with(make_nlp(negative_results="present"), text, [entity], "eu")[entity] == "present"
