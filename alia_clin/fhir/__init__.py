@@ -26,8 +26,9 @@ Output
 
 Input
     :func:`notes_from_resource` ``(resource: dict) -> list[NoteRecord]``
-        DocumentReference (inline base64 text/plain, text/html, RTF or CDA, charset-aware), Binary, or a
-        Bundle of them; bad records come back with ``error``/``error_code``, never text.
+        DocumentReference (inline base64 text/plain, text/html, RTF or CDA, charset-aware), Binary,
+        Composition (a FHIR document's narrative), or a Bundle of them; bad records come back with
+        ``error``/``error_code``, never text.
     :func:`iter_ndjson_notes` ``(path, binaries=None) -> Iterator[NoteRecord]``
         a Bulk Data NDJSON export (a DocumentReference ``.ndjson`` file or an export folder);
         attachments inline or as a ``url`` to a Binary of the same export.

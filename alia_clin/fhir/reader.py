@@ -1,7 +1,8 @@
 """Read clinical notes from FHIR resources and Bulk Data NDJSON exports.
 
 Reads DocumentReference (first ``content.attachment`` with a supported content type, inline
-base64 ``data`` or a ``url`` to a Binary), Binary (``contentType`` + ``data``) and Bundles of
+base64 ``data`` or a ``url`` to a Binary), Binary (``contentType`` + ``data``), Composition (the
+narrative of a FHIR document: title, section titles and XHTML section text) and Bundles of
 them; writes nothing. Yields :class:`~alia_clin.io.folders.NoteRecord` with ``patient_id``
 (``subject`` reference id or identifier value), ``date`` (R4 ``context.period.start``, R5
 ``period.start``, else ``date``), ``language`` (the attachment's, primary subtag:
@@ -29,7 +30,7 @@ from typing import Any
 from ..errors import ErrorCode
 from ..io.cda import CdaError, cda_to_text
 from ..io.folders import NoteRecord
-from ..io.markup import HTML_TYPES, RTF_TYPES, html_to_text, is_rtf, rtf_to_text
+from ..io.markup import HTML_TYPES, RTF_TYPES, heading_line, html_to_text, is_rtf, rtf_to_text
 
 SUPPORTED_CONTENT_TYPES = (
     "text/plain",
@@ -285,8 +286,39 @@ def from_binary(resource: dict[str, Any]) -> NoteRecord:
     return _finish(rid, text, meta=meta)
 
 
+def _composition_parts(sections: Any, parts: list[str]) -> None:
+    for section in sections if isinstance(sections, list) else []:
+        if not isinstance(section, dict):
+            continue
+        if isinstance(section.get("title"), str):
+            parts.append(heading_line(section["title"]))
+        narrative = section.get("text")
+        if isinstance(narrative, dict) and isinstance(narrative.get("div"), str):
+            parts.append(html_to_text(narrative["div"]))
+        _composition_parts(section.get("section"), parts)
+
+
+def from_composition(resource: dict[str, Any]) -> NoteRecord:
+    """One NoteRecord for a Composition, the narrative of a FHIR document (Bundle ``document``):
+    its ``title``, then every section (nested ones too) as its title on a heading line and its
+    XHTML ``text.div`` as plain text. Patient from ``subject``, date from ``date``."""
+    rid = str(resource.get("id") or "")
+    parts: list[str] = []
+    if isinstance(resource.get("title"), str):
+        parts.append(" ".join(resource["title"].split()))
+    _composition_parts(resource.get("section"), parts)
+    fields: dict[str, Any] = {
+        "patient_id": _patient_id(resource.get("subject")),
+        "date": str(resource["date"]) if resource.get("date") else None,
+        "language": _language(resource.get("language")),
+        "meta": {"resourceType": "Composition"},
+    }
+    return _finish(rid, "\n\n".join(p for p in parts if p), **fields)
+
+
 def notes_from_resource(resource: dict[str, Any]) -> list[NoteRecord]:
-    """NoteRecords of a DocumentReference, a Binary or a Bundle of them.
+    """NoteRecords of a DocumentReference, a Binary, a Composition or a Bundle of them (a FHIR
+    document Bundle gives its Composition's narrative).
 
     In a Bundle, a DocumentReference's attachment ``url`` may point at a Binary entry (by
     ``fullUrl`` or ``Binary/<id>``); such Binaries are not returned again on their own. Other
@@ -298,6 +330,8 @@ def notes_from_resource(resource: dict[str, Any]) -> list[NoteRecord]:
         return [from_document_reference(resource)]
     if rtype == "Binary":
         return [from_binary(resource)]
+    if rtype == "Composition":
+        return [from_composition(resource)]
     if rtype != "Bundle":
         return [
             _error(
@@ -306,7 +340,7 @@ def notes_from_resource(resource: dict[str, Any]) -> list[NoteRecord]:
                 "unsupported_resource",
                 resource_type=str(rtype or "?"),
                 resource_id=rid,
-                reason="expected DocumentReference, Binary or Bundle",
+                reason="expected DocumentReference, Binary, Composition or Bundle",
             )
         ]
     entries = [
@@ -325,8 +359,11 @@ def notes_from_resource(resource: dict[str, Any]) -> list[NoteRecord]:
     out: list[NoteRecord] = []
     for e in entries:
         res = e["resource"]
+        if res.get("resourceType") == "Composition":
+            out.append(from_composition(res))
         if res.get("resourceType") == "DocumentReference":
-            for c in res.get("content") or []:
+            content = res.get("content")
+            for c in content if isinstance(content, list) else []:
                 url = (c.get("attachment") or {}).get("url") if isinstance(c, dict) else None
                 key = _binary_key(str(url)) if url else None
                 if key and key in binaries:

@@ -24,7 +24,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from .markup import layout_text
+from .markup import heading_line, layout_text
 
 CDA_NS = "urn:hl7-org:v3"
 _Q = f"{{{CDA_NS}}}"
@@ -88,11 +88,6 @@ def _sections(parent: Any) -> Iterator[Any]:
             yield from _sections(section)
 
 
-def _heading(title: str) -> str:
-    title = " ".join(title.split())
-    return title if not title or title.endswith((":", ".")) else f"{title}:"
-
-
 def _non_xml_body(body: Any) -> str:
     text = body.find(f"{_Q}text")
     if text is None:
@@ -134,7 +129,7 @@ def cda_to_text(source: str | bytes) -> str:
     for section in _sections(structured):
         heading = section.find(f"{_Q}title")
         if heading is not None:
-            parts += ["\n\n", _heading("".join(heading.itertext())), "\n"]
+            parts += ["\n\n", heading_line("".join(heading.itertext())), "\n"]
         text = section.find(f"{_Q}text")
         if text is not None:
             _narrative(text, parts, [0])

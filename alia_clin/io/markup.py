@@ -108,6 +108,13 @@ def layout_text(raw: str) -> str:
     return "\n".join(out).strip("\n")
 
 
+def heading_line(title: str) -> str:
+    """A section title as a heading line: spaces collapsed, a colon added unless it ends in one
+    (or a full stop), so :mod:`alia_clin.context.sections` reads it as a heading."""
+    title = " ".join(title.split())
+    return title if not title or title.endswith((":", ".")) else f"{title}:"
+
+
 def is_rtf(raw: bytes) -> bool:
     """Whether ``raw`` opens like an RTF document (after an optional BOM and blanks)."""
     return raw.removeprefix(codecs.BOM_UTF8).lstrip()[: len(_RTF_MAGIC)] == _RTF_MAGIC

@@ -245,3 +245,58 @@ def test_empty_export_folder(tmp_path):
         list(iter_ndjson_notes(tmp_path))
     with pytest.raises(AliaClinValueError, match="E407"):
         list(iter_ndjson_notes(tmp_path / "missing.ndjson"))
+
+
+COMPOSITION = {
+    "resourceType": "Composition",
+    "id": "c1",
+    "status": "final",
+    "language": "es-ES",
+    "subject": {"reference": "Patient/p-9"},
+    "date": "2024-05-02",
+    "title": "Informe de alta",
+    "section": [
+        {
+            "title": "Antecedentes personales",
+            "text": {
+                "status": "generated",
+                "div": '<div xmlns="http://www.w3.org/1999/xhtml">HTA. DM2.</div>',
+            },
+        },
+        {
+            "title": "Exploración",
+            "text": {
+                "status": "generated",
+                "div": '<div xmlns="http://www.w3.org/1999/xhtml"><table><tr><td>FEVI</td><td>35 %</td></tr>'
+                "</table></div>",
+            },
+            "section": [{"title": "Plan:", "text": {"div": "<div><p>Ecocardiograma.</p></div>"}}],
+        },
+        {"title": "Vacía", "section": 5},  # not a list: skipped
+    ],
+}
+COMPOSITION_TEXT = (
+    "Informe de alta\n\nAntecedentes personales:\n\nHTA. DM2.\n\nExploración:\n\nFEVI\t35 %\n\nPlan:\n\n"
+    "Ecocardiograma.\n\nVacía:"
+)
+
+
+def test_composition_narrative():
+    (rec,) = notes_from_resource(COMPOSITION)
+    assert rec.error is None and rec.text == COMPOSITION_TEXT
+    assert (rec.id, rec.patient_id, rec.date, rec.language) == ("c1", "p-9", "2024-05-02", "es")
+
+
+def test_document_bundle_gives_its_composition():
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "document",
+        "entry": [
+            {"fullUrl": "urn:uuid:1", "resource": COMPOSITION},
+            {"fullUrl": "urn:uuid:2", "resource": {"resourceType": "Patient", "id": "p-9"}},
+            {"resource": {"resourceType": "DocumentReference", "id": "d9", "content": 7}},
+        ],
+    }
+    recs = notes_from_resource(bundle)
+    assert [(r.id, r.error_code) for r in recs] == [("c1", None), ("d9", "no_attachment")]
+    assert recs[0].text == COMPOSITION_TEXT
