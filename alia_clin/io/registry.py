@@ -75,7 +75,7 @@ def detect_format(path: str | Path) -> str:
     """The input format for ``path``: a folder → ``txt``; by suffix otherwise.
 
     ``.ndjson`` files and folders holding ``DocumentReference*.ndjson`` are FHIR Bulk Data; a
-    folder with no ``.txt`` note but RTF / HTML / CDA files is ``reports``.
+    folder holding RTF / HTML / CDA files is ``reports`` (which reads its ``.txt`` notes too).
     """
     p = Path(path)
     if not p.exists():
@@ -85,7 +85,7 @@ def detect_format(path: str | Path) -> str:
     if p.is_dir():
         if any(p.glob("DocumentReference*.ndjson")):
             return "fhir-ndjson"
-        if not list_notes(p) and list_reports(p):
+        if list_reports(p, with_txt=False):
             return "reports"
         return "txt"
     suffix = p.suffix.lower()

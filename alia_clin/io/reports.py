@@ -4,31 +4,36 @@ Hospital systems often export their reports as files rather than plain text: ``.
 ``.html`` / ``.htm`` / ``.xhtml`` and ``.xml`` (a CDA ``ClinicalDocument``). Yields one
 :class:`~alia_clin.io.folders.NoteRecord` per such file, in name order, with the plain text of
 :mod:`alia_clin.io.markup` / :mod:`alia_clin.io.cda` (``record.meta["markup"]`` says which);
-offsets refer to that text (the ``text`` output writes it). RTF and CDA carry their own
-encoding; HTML is decoded with ``encoding``. A file that cannot be read or converted yields a
-record with ``error`` set (reasons name the file's format and a byte position, never text).
+offsets refer to that text (the ``text`` output writes it). ``.txt`` notes in the same folder are
+read as they are (:func:`~alia_clin.io.folders.read_note`), so a mixed export loses no note.
+RTF and CDA carry their own encoding; HTML and ``.txt`` are decoded with ``encoding``. A file
+that cannot be read or converted yields a record with ``error`` set (reasons name the file's
+format and a byte position, never text).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import AliaClinValueError, ErrorCode
 from .cda import CdaError, cda_to_text
-from .folders import NoteRecord, text_encoding
+from .folders import NoteRecord, read_note, text_encoding
 from .markup import html_to_text, is_rtf, rtf_to_text
 
 #: File suffix → markup.
 REPORT_SUFFIXES = {".rtf": "rtf", ".html": "html", ".htm": "html", ".xhtml": "html", ".xml": "cda"}
 
 
-def list_reports(in_dir: str | Path) -> list[Path]:
-    """Every report file of ``in_dir`` (not recursive; suffix in any case), sorted by name."""
+def list_reports(in_dir: str | Path, *, with_txt: bool = True) -> list[Path]:
+    """Every report file of ``in_dir`` (not recursive; suffix in any case), and its ``.txt`` notes
+    unless ``with_txt`` is False, sorted by name."""
     p = Path(in_dir)
     if not p.is_dir():
         raise AliaClinValueError(ErrorCode.E006, path=str(p))
-    return sorted(f for f in p.iterdir() if f.suffix.lower() in REPORT_SUFFIXES and f.is_file())
+    suffixes = {*REPORT_SUFFIXES, ".txt"} if with_txt else set(REPORT_SUFFIXES)
+    return sorted(f for f in p.iterdir() if f.suffix.lower() in suffixes and f.is_file())
 
 
 def _convert(raw: bytes, markup: str, encoding: str) -> str:
@@ -43,6 +48,8 @@ def _convert(raw: bytes, markup: str, encoding: str) -> str:
 
 def read_report(path: Path, encoding: str = "utf-8") -> NoteRecord:
     """One report file as a record (see the module docstring)."""
+    if path.suffix.lower() == ".txt":
+        return replace(read_note(path, encoding), position=f"file {path.name}")
     stem, markup = path.stem, REPORT_SUFFIXES[path.suffix.lower()]
     meta, where = {"markup": markup}, {"position": f"file {path.name}"}
     try:

@@ -43,10 +43,16 @@ def test_reader_converts_each_format_and_codes_failures(tmp_path: Path) -> None:
     assert bad.error is not None and bad.error.startswith("CDA: not well-formed XML")
 
 
-def test_a_folder_with_txt_notes_stays_txt(tmp_path: Path) -> None:
+def test_a_mixed_folder_reads_its_txt_notes_too(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
-    (folder / "z.txt").write_text(NOTE, encoding="utf-8")
-    assert detect_format(folder) == "txt"
+    (folder / "z.txt").write_text(NOTE, encoding="cp1252")  # the folder's encoding, as c.htm
+    assert detect_format(folder) == "reports"
+    recs = {r.id: r for r in iter_reports(folder, encoding="cp1252")}
+    assert sorted(recs) == ["a", "b", "c", "d", "z"]
+    assert recs["z"].text == NOTE and recs["z"].meta is None and recs["z"].position == "file z.txt"
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "n.txt").write_text(NOTE, encoding="utf-8")
+    assert detect_format(tmp_path / "plain") == "txt"  # only notes: the BRAT folder contract
 
 
 def test_process_writes_ann_offsets_into_the_text_output(tmp_path: Path) -> None:
