@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import AliaClinValueError, ErrorCode
 from .folders import NoteRecord, iter_notes, list_notes
 from .options import ReaderOptions
-from .reports import iter_reports, list_reports
+from .reports import holds_reports, iter_reports, list_reports
 
 Reader = Callable[[Path, ReaderOptions], Iterator[NoteRecord]]
 Counter = Callable[[Path], int | None]
@@ -75,7 +75,8 @@ def detect_format(path: str | Path) -> str:
     """The input format for ``path``: a folder → ``txt``; by suffix otherwise.
 
     ``.ndjson`` files and folders holding ``DocumentReference*.ndjson`` are FHIR Bulk Data; a
-    folder holding RTF / HTML / CDA files is ``reports`` (which reads its ``.txt`` notes too).
+    folder holding RTF / HTML / CDA files is ``reports`` (which reads its ``.txt`` notes too);
+    other XML files (annotation exports) do not make a folder ``reports``.
     """
     p = Path(path)
     if not p.exists():
@@ -85,7 +86,7 @@ def detect_format(path: str | Path) -> str:
     if p.is_dir():
         if any(p.glob("DocumentReference*.ndjson")):
             return "fhir-ndjson"
-        if list_reports(p, with_txt=False):
+        if holds_reports(p):
             return "reports"
         return "txt"
     suffix = p.suffix.lower()

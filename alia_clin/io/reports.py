@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import AliaClinValueError, ErrorCode
-from .cda import CdaError, cda_to_text
+from .cda import CdaError, cda_to_text, is_cda
 from .folders import NoteRecord, read_note, text_encoding
 from .markup import html_to_text, is_rtf, rtf_to_text
 
@@ -34,6 +34,24 @@ def list_reports(in_dir: str | Path, *, with_txt: bool = True) -> list[Path]:
         raise AliaClinValueError(ErrorCode.E006, path=str(p))
     suffixes = {*REPORT_SUFFIXES, ".txt"} if with_txt else set(REPORT_SUFFIXES)
     return sorted(f for f in p.iterdir() if f.suffix.lower() in suffixes and f.is_file())
+
+
+def holds_reports(in_dir: str | Path, *, sample: int = 20) -> bool:
+    """Whether ``in_dir`` holds report files: an RTF or HTML file, or an ``.xml`` file (of the
+    first ``sample``) that opens a CDA ``ClinicalDocument`` (other XML, e.g. annotation exports,
+    does not count)."""
+    files = list_reports(in_dir, with_txt=False)
+    if any(REPORT_SUFFIXES[f.suffix.lower()] != "cda" for f in files):
+        return True
+    for f in [f for f in files if REPORT_SUFFIXES[f.suffix.lower()] == "cda"][:sample]:
+        try:
+            with f.open("rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            continue
+        if is_cda(head.decode("utf-8", errors="replace")):
+            return True
+    return False
 
 
 def _convert(raw: bytes, markup: str, encoding: str) -> str:

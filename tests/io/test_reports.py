@@ -53,6 +53,8 @@ def test_a_mixed_folder_reads_its_txt_notes_too(tmp_path: Path) -> None:
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "n.txt").write_text(NOTE, encoding="utf-8")
     assert detect_format(tmp_path / "plain") == "txt"  # only notes: the BRAT folder contract
+    (tmp_path / "plain" / "n.xml").write_text("<xmi:XMI/>", encoding="utf-8")
+    assert detect_format(tmp_path / "plain") == "txt"  # an annotation export is no report
 
 
 def test_process_writes_ann_offsets_into_the_text_output(tmp_path: Path) -> None:
