@@ -52,6 +52,12 @@ _SPACES = re.compile(r"\s+")
 # RTF table cells end with \cell (\nestcell in nested tables); not \cellx, a cell's width.
 _RTF_CELL = re.compile(r"(?<!\\)\\(?:nest)?cell(?![a-z])(?:-?\d+)? ?", re.IGNORECASE)
 _RTF_MAGIC = b"{\\rtf"
+# An HTML fragment, as EHR text columns hold them: it opens with a common element and closes one.
+_HTML_FRAGMENT = re.compile(
+    r"\s*<(?:p|div|span|b|i|u|strong|em|font|br|table|ul|ol|li|h[1-6]|pre|body)(?:\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
+_HTML_CLOSE = re.compile(r"</[a-z][a-z0-9]*\s*>|<br\s*/?>", re.IGNORECASE)
 
 
 class _TextExtractor(HTMLParser):
@@ -149,19 +155,24 @@ def rtf_to_text(raw: bytes, charset: str | None = None) -> str:
     return rtf_text(source, charset or "cp1252")
 
 
+def _is_html_fragment(text: str) -> bool:
+    return _HTML_FRAGMENT.match(text) is not None and _HTML_CLOSE.search(text) is not None
+
+
 def detect_markup(text: str) -> str | None:
     """``"rtf"``, ``"html"`` or ``"cda"`` when ``text`` is a whole document of that kind, else None.
 
-    Only the document's opening is read (``{\\rtf``; ``<!DOCTYPE html``, ``<html``; an XML
-    document whose first 4 KB open a ``ClinicalDocument``), so a plain note that mentions a tag
-    is never taken for markup.
+    Only the document's opening is read (``{\\rtf``; ``<!DOCTYPE html``, ``<html``, or an HTML
+    fragment that opens with a common element such as ``<div>``, ``<p>``, ``<b>`` and closes a
+    tag or breaks a line somewhere; an XML document whose first 4 KB open a
+    ``ClinicalDocument``), so a plain note that mentions a tag is never taken for markup.
     """
     from .cda import is_cda
 
     head = text.lstrip("\ufeff \t\r\n")[:16].lower()
     if head.startswith("{\\rtf"):
         return "rtf"
-    if head.startswith(("<!doctype html", "<html")):
+    if head.startswith(("<!doctype html", "<html")) or _is_html_fragment(text):
         return "html"
     if is_cda(text):
         return "cda"

@@ -35,7 +35,12 @@ class ReaderOptions:
     ``utf-8-sig`` also reads Excel exports that start with a BOM; it also decodes the ``.txt``
     notes of a folder (``utf-8-sig`` reads them as ``utf-8``, see :mod:`alia_clin.io.folders`),
     and an unknown encoding raises ``E507``. ``binaries``: where FHIR
-    Binary resources live (FHIR NDJSON input only).
+    Binary resources live (FHIR NDJSON input only). ``markup``: how the text column of a CSV/TSV,
+    JSONL or Parquet export is written: ``auto`` (default) converts a value that is a whole RTF,
+    HTML or HL7 CDA document, or an HTML fragment that opens with a common element (``<div>``,
+    ``<p>``, ``<b>`` …), to plain text and leaves any other value as it is; ``rtf`` / ``html`` /
+    ``cda`` convert every value; ``none`` never converts. Offsets, and the text column of a
+    ``deid-copy``, then refer to the plain text.
     """
 
     id_col: str = "id"
