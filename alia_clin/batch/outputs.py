@@ -90,7 +90,7 @@ class LinesFormat(OutputFormat):
 
 class Documents(LinesFormat):
     """``documents.jsonl``: one line per record: id, status, tasks, ``hf_risk`` when scored,
-    ``markup`` (``rtf`` / ``html``) when the note was converted to plain text on reading."""
+    ``markup`` (``rtf`` / ``html`` / ``cda``) when the note was converted to plain text on reading."""
 
     name = "documents"
     filename = "documents.jsonl"

@@ -2,9 +2,9 @@
 
 Reads the columns named in :class:`ReaderOptions`; the original row travels in
 ``record.meta["row"]`` so a de-identified copy of the export can be written. A text value written
-in RTF, HTML or HL7 CDA is converted to plain text per ``ReaderOptions.markup`` (``record.meta["markup"]``
-says which). Bad rows become
-records with ``error``/``error_code`` set (reasons name columns and positions, never text).
+in RTF, HTML or HL7 CDA is converted to plain text per ``ReaderOptions.markup``
+(``record.meta["markup"]`` says which). Bad rows become records with ``error``/``error_code`` set
+(reasons name columns and positions, never text).
 """
 
 from __future__ import annotations
