@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ErrorCode
-from ..io.cda import CdaError, cda_to_text
+from ..io.cda import CdaError
 from ..io.folders import NoteRecord
-from ..io.markup import HTML_TYPES, RTF_TYPES, heading_line, html_to_text, is_rtf, rtf_to_text
+from ..io.markup import HTML_TYPES, RTF_TYPES, document_to_text, heading_line, html_to_text
 
 SUPPORTED_CONTENT_TYPES = (
     "text/plain",
@@ -58,37 +58,23 @@ def _error(rid: str, code: ErrorCode, error_code: str, **fields: object) -> Note
     return NoteRecord(rid, None, f"[{code.name}] " + code.value.format(**fields), error_code)
 
 
-def _decode_rtf(
-    raw: bytes, charset: str | None, *, resource_type: str, resource_id: str
+def _decode_markup(
+    raw: bytes, markup: str, charset: str | None, *, resource_type: str, resource_id: str
 ) -> tuple[str | None, NoteRecord | None]:
-    """RTF content → plain text, or a coded error (not RTF, undecodable escape or byte)."""
-    ids = {"resource_type": resource_type, "resource_id": resource_id}
-    if not is_rtf(raw):
-        return None, _error(resource_id, ErrorCode.E405, "invalid_rtf", reason="not an RTF document", **ids)
+    """RTF or CDA content → plain text, or a coded E405 record (not that format, not
+    well-formed, an undecodable byte or escape)."""
     try:
-        return rtf_to_text(raw, charset), None
-    except UnicodeDecodeError as exc:
-        reason = f"invalid {exc.encoding} in the RTF content"
-        return None, _error(resource_id, ErrorCode.E405, "invalid_encoding", reason=reason, **ids)
-
-
-def _decode_cda(
-    raw: bytes, charset: str | None, *, resource_type: str, resource_id: str
-) -> tuple[str | None, NoteRecord | None]:
-    """CDA XML → its narrative, or a coded error (not CDA, not well-formed, DTD, bad charset)."""
-    try:
-        return cda_to_text(raw.decode(charset) if charset else raw), None
-    except UnicodeDecodeError as exc:
-        reason = f"invalid {exc.encoding} at byte {exc.start}"
+        return document_to_text(raw, markup, charset), None
     except CdaError as exc:
-        reason = f"CDA: {exc}"
+        code, reason = "invalid_cda", f"CDA: {exc}"
+    except UnicodeDecodeError as exc:
+        code = "invalid_cda" if markup == "cda" else "invalid_encoding"
+        where = f"at byte {exc.start}" if markup == "cda" else f"in the {markup.upper()} content"
+        reason = f"invalid {exc.encoding} {where}"
+    except ValueError as exc:
+        code, reason = f"invalid_{markup}", str(exc)
     return None, _error(
-        resource_id,
-        ErrorCode.E405,
-        "invalid_cda",
-        reason=reason,
-        resource_type=resource_type,
-        resource_id=resource_id,
+        resource_id, ErrorCode.E405, code, reason=reason, resource_type=resource_type, resource_id=resource_id
     )
 
 
@@ -130,10 +116,9 @@ def decode_attachment(
             resource_id=resource_id,
             reason=f"unknown charset '{encoding[:40]}'",
         )
-    if ctype in RTF_TYPES:
-        return _decode_rtf(raw, charset, resource_type=resource_type, resource_id=resource_id)
-    if ctype in CDA_TYPES:
-        return _decode_cda(raw, charset, resource_type=resource_type, resource_id=resource_id)
+    if ctype in RTF_TYPES or ctype in CDA_TYPES:
+        markup = "rtf" if ctype in RTF_TYPES else "cda"
+        return _decode_markup(raw, markup, charset, resource_type=resource_type, resource_id=resource_id)
     if encoding in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
     try:
@@ -361,7 +346,7 @@ def notes_from_resource(resource: dict[str, Any]) -> list[NoteRecord]:
         res = e["resource"]
         if res.get("resourceType") == "Composition":
             out.append(from_composition(res))
-        if res.get("resourceType") == "DocumentReference":
+        elif res.get("resourceType") == "DocumentReference":
             content = res.get("content")
             for c in content if isinstance(content, list) else []:
                 url = (c.get("attachment") or {}).get("url") if isinstance(c, dict) else None

@@ -155,6 +155,26 @@ def rtf_to_text(raw: bytes, charset: str | None = None) -> str:
     return rtf_text(source, charset or "cp1252")
 
 
+def document_to_text(raw: bytes, markup: str, charset: str | None = None) -> str:
+    """Plain text of a document given as bytes (a file, a FHIR attachment) written in ``markup``
+    (``"rtf"``, ``"html"`` or ``"cda"``). ``charset``: the encoding declared with it (RTF: read as
+    :func:`rtf_to_text` does; HTML: how to decode it, default UTF-8, a BOM dropped; CDA: overrides
+    the XML declaration). Raises ``ValueError`` for RTF content that is not RTF, and
+    ``UnicodeDecodeError`` or :class:`~alia_clin.io.cda.CdaError` (both ``ValueError``)."""
+    if markup == "rtf":
+        if not is_rtf(raw):
+            raise ValueError("not an RTF document")
+        return rtf_to_text(raw, charset)
+    if markup == "cda":
+        from .cda import cda_to_text
+
+        return cda_to_text(raw.decode(charset) if charset else raw)
+    if markup == "html":
+        encoding = charset or "utf-8"
+        return html_to_text(raw.decode("utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding))
+    raise ValueError(f"unknown markup {markup!r}")
+
+
 def _is_html_fragment(text: str) -> bool:
     return _HTML_FRAGMENT.match(text) is not None and _HTML_CLOSE.search(text) is not None
 

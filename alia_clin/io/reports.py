@@ -18,9 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import AliaClinValueError, ErrorCode
-from .cda import CdaError, cda_to_text, is_cda
-from .folders import NoteRecord, read_note, text_encoding
-from .markup import html_to_text, is_rtf, rtf_to_text
+from .cda import CdaError, is_cda
+from .folders import NoteRecord, read_note
+from .markup import document_to_text
 
 #: File suffix → markup.
 REPORT_SUFFIXES = {".rtf": "rtf", ".html": "html", ".htm": "html", ".xhtml": "html", ".xml": "cda"}
@@ -54,16 +54,6 @@ def holds_reports(in_dir: str | Path, *, sample: int = 20) -> bool:
     return False
 
 
-def _convert(raw: bytes, markup: str, encoding: str) -> str:
-    if markup == "rtf":
-        if not is_rtf(raw):
-            raise ValueError("not an RTF document")
-        return rtf_to_text(raw)
-    if markup == "cda":
-        return cda_to_text(raw)
-    return html_to_text(raw.decode("utf-8-sig" if text_encoding(encoding) == "utf-8" else encoding))
-
-
 def read_report(path: Path, encoding: str = "utf-8") -> NoteRecord:
     """One report file as a record (see the module docstring)."""
     if path.suffix.lower() == ".txt":
@@ -77,7 +67,8 @@ def read_report(path: Path, encoding: str = "utf-8") -> NoteRecord:
             stem, None, f"unreadable file ({exc.__class__.__name__})", "unreadable", meta=meta, **where
         )
     try:
-        text = _convert(raw, markup, encoding)
+        # RTF and CDA declare their own encoding; ``encoding`` is the HTML files'
+        text = document_to_text(raw, markup, encoding if markup == "html" else None)
     except UnicodeDecodeError as exc:
         reason = f"invalid {exc.encoding} at byte {exc.start} in the {markup.upper()} file"
         return NoteRecord(stem, None, reason, "invalid_encoding", meta=meta, **where)
