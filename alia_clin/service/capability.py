@@ -41,7 +41,8 @@ def operation_definitions(settings: ServiceSettings) -> dict[str, dict[str, Any]
         "Resource",
         "The clinical note: a DocumentReference with a text/plain, text/html, RTF or HL7 CDA attachment "
         "(data in base64). "
-        "The body may also be that DocumentReference itself instead of Parameters.",
+        "A Binary, a Composition (the narrative of a FHIR document) or a Bundle of them is read too. "
+        "The body may also be that resource itself instead of Parameters.",
     )
     analyze = {
         **common,

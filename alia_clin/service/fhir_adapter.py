@@ -101,7 +101,8 @@ def mapping_config(
 
 
 def notes_from_resource(resource: dict[str, Any]) -> list[NoteRecord]:
-    """The notes carried by a DocumentReference / Binary / Bundle (422 on unsupported content)."""
+    """The notes carried by a DocumentReference / Binary / Composition / Bundle (422 on unsupported
+    content)."""
     fn = _function("notes_from_resource")
     try:
         notes: list[NoteRecord] = list(fn(resource))

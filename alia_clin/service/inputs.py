@@ -13,7 +13,7 @@ from typing import Any
 from .fhir_adapter import PatientContext
 from .outcome import unprocessable
 
-NOTE_RESOURCES = ("DocumentReference", "Binary", "Bundle")
+NOTE_RESOURCES = ("DocumentReference", "Binary", "Composition", "Bundle")
 _SEXES = ("male", "female", "other", "unknown")
 
 
@@ -68,18 +68,19 @@ def _document(params: list[dict[str, Any]]) -> dict[str, Any]:
     resource = part.get("resource")
     if not isinstance(resource, dict) or resource.get("resourceType") not in NOTE_RESOURCES:
         raise unprocessable(
-            "parameter 'document' must carry a DocumentReference, Binary or Bundle resource",
+            "parameter 'document' must carry a DocumentReference, Binary, Composition or Bundle resource",
             expression="Parameters.document",
         )
     return resource
 
 
 def note_resource(body: object) -> dict[str, Any]:
-    """Check that ``body`` is a DocumentReference (or Binary / Bundle) and return it."""
+    """Check that ``body`` is a DocumentReference (or Binary / Composition / Bundle) and return it."""
     rtype = _resource_type(body)
     if rtype not in NOTE_RESOURCES:
         raise unprocessable(
-            "this resource type is not accepted here (DocumentReference, Binary, Bundle or Parameters)",
+            "this resource type is not accepted here "
+            "(DocumentReference, Binary, Composition, Bundle or Parameters)",
             expression="resourceType",
         )
     assert isinstance(body, dict)

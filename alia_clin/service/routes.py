@@ -44,7 +44,7 @@ _RESOURCE_SCHEMA = {
     "properties": {
         "resourceType": {
             "type": "string",
-            "enum": ["DocumentReference", "Binary", "Bundle", "Parameters", "Patient"],
+            "enum": ["DocumentReference", "Binary", "Composition", "Bundle", "Parameters", "Patient"],
         },
         "id": {"type": "string"},
         "content": {"type": "array", "items": {"type": "object", "properties": {"attachment": _ATTACHMENT}}},

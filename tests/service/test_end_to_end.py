@@ -108,6 +108,49 @@ def test_deidentify_rtf_note(served: str) -> None:
     assert "con disnea de esfuerzo. No refiere dolor torácico.\nFEVI 35 %" in text
 
 
+def test_a_bare_composition_is_a_note(served: str) -> None:
+    """A Composition posted on its own (not in a document Bundle) is analysed and de-identified."""
+    from alia_clin.fhir import validate_bundle
+
+    lines = NOTE.strip().split("\n")
+    composition = {
+        "resourceType": "Composition",
+        "id": "comp-1",
+        "status": "final",
+        "type": {"text": "Informe de alta"},
+        "subject": {"reference": "Patient/p-1"},
+        "date": "2024-03-05",
+        "author": [{"display": "Servicio de Cardiología"}],
+        "title": "Informe de alta",
+        "section": [
+            {"title": "Datos del paciente",
+             "text": {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{lines[0]}</div>'}},
+            {"title": "Enfermedad actual",
+             "text": {"status": "generated",
+                      "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{lines[1]}</p><p>{lines[2]}</p></div>'}},
+        ],
+    }
+    r = httpx.post(f"{served}/fhir/DocumentReference/$analyze", json=composition, headers=auth(), timeout=60)
+    assert r.status_code == 200, r.status_code
+    bundle = r.json()
+    validate_bundle(bundle, "R4")
+    assert not any(p in r.text for p in PHI)
+    codes = {
+        c["code"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        for c in e["resource"]["code"].get("coding", [])
+    }
+    assert "10230-1" in codes  # FEVI 35 %
+    url = f"{served}/fhir/DocumentReference/$deidentify"
+    r = httpx.post(url, json=composition, headers=auth(), timeout=60)
+    assert r.status_code == 200, r.status_code
+    assert r.json()["resourceType"] == "DocumentReference"
+    text = _decoded(r.json())
+    assert not any(p in text for p in PHI)
+    assert "disnea de esfuerzo" in text
+
+
 def test_patient_context_parameters(served: str) -> None:
     params = {
         "resourceType": "Parameters",
