@@ -72,7 +72,10 @@ class ErrorCode(str, Enum):
     E404 = "Invalid FHIR input {resource_type} '{resource_id}': {reason}."
     E405 = "Could not decode the attachment of {resource_type} '{resource_id}': {reason}."
     E406 = "Binary '{reference}' referenced by {resource_type} '{resource_id}' is not available."
-    E407 = "Bulk Data export path '{path}' does not exist or has no DocumentReference or Binary NDJSON file."
+    E407 = (
+        "Bulk Data export path '{path}' does not exist or has no DocumentReference, Composition or "
+        "Binary NDJSON file."
+    )
     E408 = "NDJSON file '{path}' line {line} is not a FHIR resource: {reason}."
     E500 = "Input '{path}' does not exist."
     E501 = "Column '{column}' ({option}) is not in the input '{path}'. Columns: {columns}."

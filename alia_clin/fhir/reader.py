@@ -412,12 +412,14 @@ def iter_ndjson_notes(
 ) -> Iterator[NoteRecord]:
     """Stream the notes of a Bulk Data NDJSON export.
 
-    ``path``: one NDJSON file (DocumentReference and/or Binary lines) or an export folder
-    (``DocumentReference*.ndjson`` read in name order; ``Binary*.ndjson`` used for ``url``
-    attachments). ``binaries``: an extra Binary NDJSON file or folder, or a mapping
-    ``"Binary/<id>"`` → Binary resource. Each line yields at most one record; a line that is not
-    a JSON resource yields an error record (``id`` = ``"<file>:<line>"``, ``position`` set).
-    Raises E407 when a folder holds no DocumentReference or Binary file.
+    ``path``: one NDJSON file (DocumentReference, Composition and/or Binary lines) or an export
+    folder (``DocumentReference*.ndjson``, then ``Composition*.ndjson``, each in name order;
+    ``Binary*.ndjson`` used for ``url`` attachments). A Composition is the narrative of a FHIR
+    document (see :func:`from_composition`). ``binaries``: an extra Binary NDJSON file or folder,
+    or a mapping ``"Binary/<id>"`` → Binary resource. Binaries are notes only where nothing else
+    is. Each line yields at most one record; a line that is not a JSON resource yields an error
+    record (``id`` = ``"<file>:<line>"``, ``position`` set). Raises E407 when a folder holds no
+    DocumentReference, Composition or Binary file.
     """
     from ..errors import AliaClinValueError
 
@@ -425,7 +427,7 @@ def iter_ndjson_notes(
     if not root.exists():
         raise AliaClinValueError(ErrorCode.E407, path=str(root))
     if root.is_dir():
-        doc_files = _export_files(root, "DocumentReference")
+        doc_files = _export_files(root, "DocumentReference") + _export_files(root, "Composition")
         binary_files = _export_files(root, "Binary")
         if not doc_files and not binary_files:
             raise AliaClinValueError(ErrorCode.E407, path=str(root))
@@ -433,7 +435,7 @@ def iter_ndjson_notes(
         binaries_are_notes = not doc_files
     else:
         sources, binary_files = [root], [root]
-        binaries_are_notes = not _has_document_references(root)
+        binaries_are_notes = not _has_notes(root)
     lookup: BinaryLookup
     if isinstance(binaries, Mapping):
         lookup = binaries
@@ -463,6 +465,8 @@ def iter_ndjson_notes(
                 rtype = obj["resourceType"]
                 if rtype == "DocumentReference":
                     rec = from_document_reference(obj, lookup)
+                elif rtype == "Composition":
+                    rec = from_composition(obj)
                 elif rtype == "Binary" and binaries_are_notes:
                     rec = from_binary(obj)
                 else:
@@ -470,14 +474,15 @@ def iter_ndjson_notes(
                 yield _with_position(rec, position)
 
 
-def _has_document_references(path: Path) -> bool:
+def _has_notes(path: Path) -> bool:
+    """Whether the NDJSON file holds a DocumentReference or a Composition line."""
     with path.open("r", encoding="utf-8", errors="replace") as f:
         for line in f:
             try:
                 obj = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(obj, dict) and obj.get("resourceType") == "DocumentReference":
+            if isinstance(obj, dict) and obj.get("resourceType") in ("DocumentReference", "Composition"):
                 return True
     return False
 

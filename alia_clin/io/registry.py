@@ -74,9 +74,9 @@ _SUFFIXES = {
 def detect_format(path: str | Path) -> str:
     """The input format for ``path``: a folder → ``txt``; by suffix otherwise.
 
-    ``.ndjson`` files and folders holding ``DocumentReference*.ndjson`` are FHIR Bulk Data; a
-    folder holding RTF / HTML / CDA files is ``reports`` (which reads its ``.txt`` notes too);
-    other XML files (annotation exports) do not make a folder ``reports``.
+    ``.ndjson`` files and folders holding ``DocumentReference*.ndjson`` or ``Composition*.ndjson``
+    are FHIR Bulk Data; a folder holding RTF / HTML / CDA files is ``reports`` (which reads its
+    ``.txt`` notes too); other XML files (annotation exports) do not make a folder ``reports``.
     """
     p = Path(path)
     if not p.exists():
@@ -84,7 +84,7 @@ def detect_format(path: str | Path) -> str:
             raise AliaClinValueError(ErrorCode.E500, path=str(p))
         raise AliaClinValueError(ErrorCode.E006, path=str(p))
     if p.is_dir():
-        if any(p.glob("DocumentReference*.ndjson")):
+        if any(p.glob("DocumentReference*.ndjson")) or any(p.glob("Composition*.ndjson")):
             return "fhir-ndjson"
         if holds_reports(p):
             return "reports"

@@ -300,3 +300,24 @@ def test_document_bundle_gives_its_composition():
     recs = notes_from_resource(bundle)
     assert [(r.id, r.error_code) for r in recs] == [("c1", None), ("d9", "no_attachment")]
     assert recs[0].text == COMPOSITION_TEXT
+
+
+def test_bulk_export_compositions(tmp_path):
+    """Composition*.ndjson files of an export folder are notes, after the DocumentReferences; a
+    single file's Composition lines are notes too, and its Binaries then are not."""
+    from alia_clin.io.registry import detect_format
+
+    other = {**COMPOSITION, "id": "c2"}
+    _write_ndjson(tmp_path / "Composition.ndjson", [COMPOSITION, other])
+    assert detect_format(tmp_path) == "fhir-ndjson"
+    recs = list(iter_ndjson_notes(tmp_path))
+    assert [(r.id, r.position) for r in recs] == [
+        ("c1", "Composition.ndjson:1"),
+        ("c2", "Composition.ndjson:2"),
+    ]
+    assert recs[0].text == COMPOSITION_TEXT
+    _write_ndjson(tmp_path / "DocumentReference.ndjson", [docref("d1")])
+    assert [r.id for r in iter_ndjson_notes(tmp_path)] == ["d1", "c1", "c2"]
+    binary = {"resourceType": "Binary", "id": "b1", "contentType": "text/plain", "data": _b64(NOTE)}
+    _write_ndjson(tmp_path / "mixed.ndjson", [binary, COMPOSITION])
+    assert [r.id for r in iter_ndjson_notes(tmp_path / "mixed.ndjson")] == ["c1"]
