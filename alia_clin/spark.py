@@ -12,7 +12,9 @@ partition through ``nlp.pipe`` in Arrow batches. Outputs (typed columns):
 - ``fhir``: one row per note — ``note_id``, ``bundle`` (FHIR Bundle JSON from
   :func:`alia_clin.fhir.doc_to_bundle`), ``status``, ``error``.
 
-A note that is a whole RTF, HTML or HL7 CDA document is read as its plain text (``markup``).
+A note that is a whole RTF, HTML or HL7 CDA document is read as its plain text (``markup``);
+``plain_text(df, …)`` returns that text (``note_id``, ``markup``, ``text``, ``status``, ``error``),
+which the offsets of ``entities`` refer to, without running a pipeline.
 Bad notes (null/empty text, oversize, unreadable markup, a pipe error) give ``status = "error"``
 and an error code in the per-note outputs and no rows in ``entities``; never their text. Nothing
 is downloaded: ship the wheel and the model directory to the cluster (see the README).
@@ -37,6 +39,7 @@ ENTITIES_SCHEMA = (
 )
 DEID_SCHEMA = "note_id string, language string, deid_text string, status string, error string"
 FHIR_SCHEMA = "note_id string, bundle string, status string, error string"
+TEXT_SCHEMA = "note_id string, markup string, text string, status string, error string"
 
 _lock = threading.Lock()
 _PIPELINES: dict[tuple[str | None, tuple[str, ...] | None], Any] = {}
@@ -141,6 +144,56 @@ def _annotate_frames(
                                                              "error"],
                    "fhir": ["note_id", "bundle", "status", "error"]}[output]
         yield pd.DataFrame(rows, columns=columns)
+
+
+def _plain_frames(
+    frames: Iterator[pd.DataFrame], *, text_col: str, id_col: str, markup: str
+) -> Iterator[pd.DataFrame]:
+    """The ``mapInPandas`` function of :func:`plain_text`."""
+    import pandas as pd
+
+    from .io.markup import to_plain_text
+
+    for frame in frames:
+        rows: list[dict[str, Any]] = []
+        for note_id, text in zip(frame[id_col].tolist(), frame[text_col].tolist(), strict=True):
+            row: dict[str, Any] = {"note_id": "" if note_id is None else str(note_id), "markup": None,
+                                   "text": None, "status": "error", "error": None}
+            if not isinstance(text, str):
+                row["error"] = "missing_text"
+            else:
+                try:
+                    row["text"], row["markup"] = to_plain_text(text, markup)
+                    row["status"] = "ok"
+                except ValueError:
+                    row["error"] = "malformed"
+            rows.append(row)
+        yield pd.DataFrame(rows, columns=["note_id", "markup", "text", "status", "error"])
+
+
+def plain_text(
+    df: DataFrame, *, text_col: str = "text", id_col: str = "id", markup: str = "auto"
+) -> DataFrame:
+    """The plain text of each note as :func:`annotate` reads it: one row per input row with
+    ``note_id``, ``markup`` (``rtf``, ``html``, ``cda`` or null when the note was not converted),
+    ``text``, ``status`` (``ok`` / ``error``) and ``error`` (``missing_text``, ``malformed``).
+
+    The ``start``/``end`` offsets of ``annotate(..., output="entities")`` refer to this text, so a
+    note written as RTF or HTML can be joined back to its spans. The text is the source note,
+    PHI included. Raises E511 for missing columns or an unknown ``markup``.
+    """
+    from .io.options import MARKUPS
+
+    for col in (text_col, id_col):
+        if col not in df.columns:
+            raise AliaClinValueError(ErrorCode.E511, reason=f"column '{col}' is not in the DataFrame")
+    if markup not in MARKUPS:
+        raise AliaClinValueError(ErrorCode.E511, reason=f"markup must be one of {', '.join(MARKUPS)}")
+
+    def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        return _plain_frames(frames, text_col=text_col, id_col=id_col, markup=markup)
+
+    return df.select(id_col, text_col).mapInPandas(run, schema=TEXT_SCHEMA)
 
 
 def _record(note_id: str, text: str) -> Any:

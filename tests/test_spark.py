@@ -95,6 +95,27 @@ def test_rtf_notes_are_read_as_plain_text(spark: Any) -> None:
         annotate(df, markup="docx")
 
 
+def test_plain_text_gives_the_text_the_offsets_refer_to(spark: Any) -> None:
+    from alia_clin.spark import plain_text
+
+    note = "Paciente: Lucía Ferrán Oliva.\nMujer con disnea de esfuerzo. FEVI 35 %.\n"
+    data = [("r1", as_rtf(note)), ("h1", "<div><b>Paciente:</b> Lucía Ferrán<br>FEVI 35 %</div>"),
+            ("p1", note), ("n1", None),
+            ("x1", '<?xml version="1.0"?><ClinicalDocument xmlns="urn:hl7-org:v3"><component>')]
+    df = spark.createDataFrame(data, "id string, text string")
+    rows = {r["note_id"]: r for r in plain_text(df).collect()}
+    assert (rows["r1"]["markup"], rows["r1"]["status"]) == ("rtf", "ok") and rows["r1"]["text"].startswith(
+        "Paciente: Lucía Ferrán Oliva.\nMujer con disnea")
+    assert rows["h1"]["markup"] == "html" and "<" not in rows["h1"]["text"]
+    assert (rows["p1"]["markup"], rows["p1"]["text"]) == (None, note)
+    assert (rows["n1"]["status"], rows["n1"]["error"], rows["n1"]["text"]) == ("error", "missing_text", None)
+    assert (rows["x1"]["status"], rows["x1"]["error"], rows["x1"]["text"]) == ("error", "malformed", None)
+    ents = annotate(df.where("id = 'r1'"), tasks=["ner"], output="entities", entity_text="all").collect()
+    assert ents and all(rows["r1"]["text"][e["start"]:e["end"]] == e["text"] for e in ents)
+    with pytest.raises(AliaClinValueError, match="E511"):
+        plain_text(df, markup="docx")
+
+
 def test_fhir_output(spark: Any) -> None:
     fhir = pytest.importorskip("alia_clin.fhir")
     if not hasattr(fhir, "doc_to_bundle"):
