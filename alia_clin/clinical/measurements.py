@@ -57,6 +57,7 @@ LOINC: dict[str, str] = {
     "HEMOGLOBIN": "718-7",
     "HBA1C": "4548-4",
     "TEMPERATURE": "8310-5",
+    "RESP_RATE": "9279-1",
 }
 LOINC_SYSTOLIC = LOINC["SBP"]
 LOINC_DIASTOLIC = LOINC["DBP"]
@@ -258,6 +259,21 @@ _SPECS: tuple[_Spec, ...] = (
         unit_anchor=True,
     ),
     _Spec(
+        "RESP_RATE",
+        r"(?-i:FR|Fr|F\.R\.)|frecuencia\s+respiratoria|frec\.\s*resp(?:iratoria|\.)?|freq[üu][eè]ncia\s+respirat[oò]ria"
+        r"|arnasketa[- ]maiztasuna",
+        (
+            _Unit(
+                r"r\.p\.m\.|rpm|resp(?:iraciones|\.)?\s*(?:por\s+minuto|/\s*min(?:uto)?)"
+                r"|respiracions\s+per\s+minut|x\s*min(?:uto)?|x['´’]|/\s*min(?:uto)?",
+                "/min",
+                4,
+                80,
+                anchor=False,
+            ),
+        ),
+    ),
+    _Spec(
         "SPO2",
         r"sato2|sato₂|sao2|spo2|so2|so₂|sat\.?\s*o2|(?-i:Sat|SAT)|pulsioximetr[ií]a|oxigeno[- ]saturazioa"
         r"|saturaci[oó]n?(?:\s+(?:de\s+)?(?:ox[ií]geno|os[ií]xeno|(?-i:O2))|\s+d['’]oxigen)?",
@@ -437,8 +453,8 @@ def _spec_regex(spec: _Spec) -> regex.Pattern[str]:
 _COMPILED: tuple[tuple[_Spec, regex.Pattern[str]], ...] = tuple((s, _spec_regex(s)) for s in _SPECS)
 
 # Vital signs and labs written in a row without units ("TA 130/70 FC 75 Tª 36,6 SatO2 99"): the
-# next reading's keyword ends a unit-less value too (also respiratory rate, glucose, pain, GCS).
-_NEXT_READING = "|".join(f"(?:{s.keywords})" for s in _SPECS) + r"|(?-i:FR|Fr|GLU|Glu|Gluc|DTX|Dtx|EVA|GCS)"
+# next reading's keyword ends a unit-less value too (also glucose, pain, GCS).
+_NEXT_READING = "|".join(f"(?:{s.keywords})" for s in _SPECS) + r"|(?-i:GLU|Glu|Gluc|DTX|Dtx|EVA|GCS)"
 # Words that may follow a unit-less value; anything else (e.g. "mg", "mEq/8h") rejects it.
 _AFTER_UNITLESS = regex.compile(
     r"\s*(?:$|[,.;:)\]\n(]|(?:y|e|con|en|sin|que|tras|previa|previo|frente|vs|i|eta|ni|o|pero|a|al|"
@@ -603,11 +619,33 @@ def _match_to_measurement(spec: _Spec, m: regex.Match[str], text: str) -> Measur
     return None
 
 
+# "FR" is also rheumatoid factor ("Inmunología: FR < 9"): written without a unit, it is a
+# respiratory rate only next to another vital sign ("FC 75; FR 18; SatO2 97 %").
+_RR_ABBREVIATION = regex.compile(r"(?-i:FR|Fr|F\.R\.)(?!\w)")
+_VITALS_BESIDE_RR = frozenset({"BP", "SBP", "DBP", "HR", "SPO2", "TEMPERATURE"})
+_RR_VITAL_GAP = 40
+
+
+def _rr_without_context(meas: Measurement, kept: list[Measurement], text: str) -> bool:
+    """A unit-less "FR <n>" with no vital sign within :data:`_RR_VITAL_GAP` characters."""
+    if meas.kind != "RESP_RATE" or meas.unit_text is not None or not _RR_ABBREVIATION.match(text, meas.start):
+        return False
+    if meas.comparator is not None:
+        return True
+    return not any(
+        k.kind in _VITALS_BESIDE_RR
+        and (0 <= meas.start - k.end <= _RR_VITAL_GAP or 0 <= k.start - meas.end <= _RR_VITAL_GAP)
+        for k in kept
+    )
+
+
 def extract_measurements(text: str) -> list[Measurement]:
     """Every measurement in ``text``, non-overlapping, sorted by start offset.
 
     Overlaps between kinds are resolved by keeping the longest match (then the earliest), so a
-    keyword match ("peso 82 kg") wins over the unit-only form ("82 kg") it contains.
+    keyword match ("peso 82 kg") wins over the unit-only form ("82 kg") it contains. A respiratory
+    rate written "FR <n>" without a unit is kept only beside another vital sign, and never with a
+    comparator.
     """
     found: list[Measurement] = []
     for spec, pattern in _COMPILED:
@@ -620,4 +658,5 @@ def extract_measurements(text: str) -> list[Measurement]:
         if any(meas.start < k.end and k.start < meas.end for k in kept):
             continue
         kept.append(meas)
+    kept = [k for k in kept if not _rr_without_context(k, kept, text)]
     return sorted(kept, key=lambda x: (x.start, x.end))

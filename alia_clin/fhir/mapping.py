@@ -82,7 +82,9 @@ DRUG_LABELS = frozenset({"FARMACO", "MEDICATION"})
 PROCEDURE_LABELS = frozenset({"PROCEDIMIENTO", "PROCEDURE"})
 HEART_FAILURE = {"system": SNOMED, "code": "84114007", "display": "Heart failure"}
 #: Measurement kinds → observation-category code.
-VITAL_SIGNS = frozenset({"BP", "SBP", "DBP", "HR", "SPO2", "WEIGHT", "HEIGHT", "BMI", "TEMPERATURE"})
+VITAL_SIGNS = frozenset(
+    {"BP", "SBP", "DBP", "HR", "RESP_RATE", "SPO2", "WEIGHT", "HEIGHT", "BMI", "TEMPERATURE"}
+)
 IMAGING = frozenset({"LVEF"})
 #: Readable names of measurement kinds (Observation.code.text).
 KIND_NAMES = {
@@ -104,6 +106,7 @@ KIND_NAMES = {
     "HEMOGLOBIN": "Hemoglobin",
     "HBA1C": "Hemoglobin A1c",
     "TEMPERATURE": "Body temperature",
+    "RESP_RATE": "Respiratory rate",
 }
 _INTERPRETATION = {
     "present": ("POS", "Positive"),

@@ -4,7 +4,7 @@ Reads ``doc.text`` only (no encoder, no model). Writes:
 
 * ``doc.spans[spans_key]`` (default ``"measurements"``): one span per measurement, labelled
   with its kind (``LVEF``, ``NT_PROBNP``, ``BNP``, ``BP``, ``SBP`` / ``DBP`` (one pressure
-  written alone, "TAS 85 mmHg"), ``HR``, ``SPO2``, ``WEIGHT``,
+  written alone, "TAS 85 mmHg"), ``HR``, ``RESP_RATE``, ``SPO2``, ``WEIGHT``,
   ``HEIGHT``, ``BMI``, ``CREATININE``, ``EGFR``, ``SODIUM``, ``POTASSIUM``, ``HEMOGLOBIN``,
   ``HBA1C``, ``TEMPERATURE``), with exactly the extractor's character offsets (a boundary
   inside a token splits that token);

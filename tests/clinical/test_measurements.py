@@ -363,6 +363,29 @@ POSITIVES: list[tuple[str, str, str, float | None, float | None, str | None, str
     ("CKD-EPI > 90 ml/min/1,73", "EGFR", "CKD-EPI > 90 ml/min/1,73", 90, None, ">", "mL/min/{1.73_m2}", None),
     ("natremia 128 mEq/l", "SODIUM", "natremia 128 mEq/l", 128, None, None, "meq/L", None),
     ("kaliemia 5,9 mmol/l", "POTASSIUM", "kaliemia 5,9 mmol/l", 5.9, None, None, "mmol/L", None),
+    # respiratory rate
+    ("FR 18 rpm.", "RESP_RATE", "FR 18 rpm", 18, None, None, "/min", None),
+    ("Fr: 24 rpm, Sat.O2:89%", "RESP_RATE", "Fr: 24 rpm", 24, None, None, "/min", None),
+    ("F.R. 24 /minuto", "RESP_RATE", "F.R. 24 /minuto", 24, None, None, "/min", None),
+    ("FR 35rpm y SatO2 89%", "RESP_RATE", "FR 35rpm", 35, None, None, "/min", None),
+    ("taquipnea con FR > 30 rpm", "RESP_RATE", "FR > 30 rpm", 30, None, ">", "/min", None),
+    (
+        "frecuencia respiratoria de 36 respiraciones por minuto",
+        "RESP_RATE",
+        "frecuencia respiratoria de 36 respiraciones por minuto",
+        36,
+        None,
+        None,
+        "/min",
+        None,
+    ),
+    ("frecuencia respiratoria (FR) 19 rpm", "RESP_RATE", "frecuencia respiratoria (FR) 19 rpm", 19, None,
+     None, "/min", None),
+    ("Frecuencia respiratoria ( rpm ) 16, PAS 103", "RESP_RATE", "Frecuencia respiratoria ( rpm ) 16", 16,
+     None, None, "/min", None),
+    ("FC 75; FR 18; SatO2 97%", "RESP_RATE", "FR 18", 18, None, None, "/min", None),
+    ("freqüència respiratòria 22 respiracions per minut", "RESP_RATE",
+     "freqüència respiratòria 22 respiracions per minut", 22, None, None, "/min", None),
 ]
 
 NEGATIVES: list[str] = [
@@ -404,6 +427,12 @@ NEGATIVES: list[str] = [
     "enoxaparina 1mg/kg/12h",
     "tinción de PAS positiva",
     "Hb glicada pendiente",
+    # "FR" is also rheumatoid factor, "Fr" the French gauge of a catheter
+    "Inmunología: FR < 9. C3 94. C4: 48.",
+    "PCR 3, FR 15, ANA negativo",
+    "FR 12 UI/ml",
+    "sonda vesical de 16 Fr sin incidencias",
+    "FR negativo, ASLO normal",
 ]
 
 
@@ -505,7 +534,13 @@ def test_serializable_and_sorted() -> None:
     [
         (
             "Constantes: TA 130/70 FC 75 Tª 36,6 SatO2 99 FR 18.",
-            [("BP", "TA 130/70"), ("HR", "FC 75"), ("TEMPERATURE", "Tª 36,6"), ("SPO2", "SatO2 99")],
+            [
+                ("BP", "TA 130/70"),
+                ("HR", "FC 75"),
+                ("TEMPERATURE", "Tª 36,6"),
+                ("SPO2", "SatO2 99"),
+                ("RESP_RATE", "FR 18"),
+            ],
         ),
         (
             "Cr 1,2 Hb 13,5 K 4,1 Na 138",
@@ -550,6 +585,7 @@ _TYPICAL_VALUE = {
     "HEMOGLOBIN": "12,5 g/dl",
     "HBA1C": "7,1 %",
     "TEMPERATURE": "37,8 ºC",
+    "RESP_RATE": "18 rpm",
 }
 
 
