@@ -89,6 +89,8 @@ class ErrorCode(str, Enum):
     E509 = "A worker process failed on chunk {chunk}: {reason}."
     E510 = "Input format '{fmt}' is already registered."
     E511 = "Spark annotate: {reason}."
+    E512 = "Input '{path}' is not a readable {fmt} file: {reason}."
+    E513 = "Sheet '{sheet}' is not in the workbook '{path}'. Sheets: {sheets}."
     E600 = "No authentication configured: set ALIA_API_KEYS or ALIA_JWKS_FILE (with issuer and audience)."
     E601 = "JWKS file '{path}' does not exist or is not a file."
     E602 = "JWT authentication needs both ALIA_JWT_ISSUER and ALIA_JWT_AUDIENCE."

@@ -250,8 +250,8 @@ class EntitiesParquet(EntitiesCsv):
 class DeidCopy(OutputFormat):
     """The export itself with only the text column de-identified, in the input's format.
 
-    CSV/TSV → ``OUT/<stem>.deid<suffix>`` (same delimiter, quoting, encoding and BOM); JSONL →
-    ``OUT/<stem>.deid.jsonl``; Parquet → ``OUT/<stem>.deid.parquet`` (same schema); a folder of
+    CSV/TSV → ``OUT/<stem>.deid<suffix>`` (same delimiter, quoting, encoding and BOM); JSONL and
+    Excel → ``OUT/<stem>.deid.jsonl``; Parquet → ``OUT/<stem>.deid.parquet`` (same schema); a folder of
     notes → ``OUT/deid/<id>.txt`` (in the notes' encoding, ``--encoding``). A bad record keeps its
     row with the text emptied (null in Parquet / JSON); a malformed row that could not be parsed is
     left out (see errors.jsonl).

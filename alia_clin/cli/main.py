@@ -73,13 +73,16 @@ def version() -> None:
 @app.command()
 def process(
     in_dir: Annotated[
-        Path, typer.Argument(help="Folder of .txt notes, or a CSV/TSV, JSONL, Parquet or FHIR NDJSON export.")
+        Path,
+        typer.Argument(
+            help="Folder of .txt notes, or a CSV/TSV, Excel, JSONL, Parquet or FHIR NDJSON export."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder (created).")],
     input_format: Annotated[
         str,
         typer.Option(
-            help="auto, txt, brat, reports (a folder of .rtf/.html/.xml CDA files), csv, tsv, jsonl, "
+            help="auto, txt, brat, reports (a folder of .rtf/.html/.xml CDA files), csv, tsv, xlsx, jsonl, "
             "parquet, fhir-ndjson (auto: by suffix or folder content)."
         ),
     ] = "auto",
@@ -125,11 +128,14 @@ def process(
     binaries: Annotated[
         str | None, typer.Option(help="FHIR input: Binary NDJSON file or folder of the same export.")
     ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="Excel input: the worksheet to read (default: the first).")
+    ] = None,
     markup: Annotated[
         str,
         typer.Option(
-            help="Text column of CSV/TSV/JSONL/Parquet: auto (convert values that are whole RTF, HTML or "
-            "HL7 CDA documents to plain text), rtf, html, cda, none."
+            help="Text column of CSV/TSV/Excel/JSONL/Parquet: auto (convert values that are whole RTF, "
+            "HTML or HL7 CDA documents to plain text), rtf, html, cda, none."
         ),
     ] = "auto",
     max_chars: Annotated[int | None, typer.Option(help="Notes longer than this fail as 'oversize'.")] = None,
@@ -170,6 +176,7 @@ def process(
             encoding=encoding,
             binaries=binaries,
             markup=markup,
+            sheet=sheet,
         )
     )
     nlp = _guard(lambda: load(model))

@@ -40,7 +40,8 @@ class ReaderOptions:
     HTML or HL7 CDA document, or an HTML fragment that opens with a common element (``<div>``,
     ``<p>``, ``<b>`` …), to plain text and leaves any other value as it is; ``rtf`` / ``html`` /
     ``cda`` convert every value; ``none`` never converts. Offsets, and the text column of a
-    ``deid-copy``, then refer to the plain text.
+    ``deid-copy``, then refer to the plain text. ``sheet``: the worksheet of an Excel workbook
+    (default: the first).
     """
 
     id_col: str = "id"
@@ -54,6 +55,7 @@ class ReaderOptions:
     encoding: str = "utf-8-sig"
     binaries: str | None = None
     markup: str = "auto"
+    sheet: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -83,8 +85,12 @@ class ReaderOptions:
         return QUOTING[self.quoting]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (for the run manifest)."""
-        return asdict(self)
+        """JSON-able form (for the run manifest). ``sheet`` is left out while unset, so the
+        manifest of a run started before the option existed still matches."""
+        d = asdict(self)
+        if d["sheet"] is None:
+            del d["sheet"]
+        return d
 
 
 def delimiter_for(path: Path, options: ReaderOptions, sample: str) -> str:

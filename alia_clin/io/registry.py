@@ -2,7 +2,8 @@
 
 A reader is ``fn(path, options) -> Iterator[NoteRecord]``. Built in: ``txt`` and ``brat``
 (folders), ``reports`` (a folder of RTF / HTML / CDA files, :mod:`alia_clin.io.reports`),
-``csv``, ``tsv``, ``jsonl``, ``parquet``, and ``fhir-ndjson``, which imports
+``csv``, ``tsv``, ``jsonl``, ``parquet``, ``xlsx`` (Excel, :mod:`alia_clin.io.xlsx`; its
+de-identified copy is JSONL), and ``fhir-ndjson``, which imports
 :mod:`alia_clin.fhir` lazily (coded error E502 when it is missing). Other packages add formats
 with :func:`register_reader`. ``detect_format`` picks a format from the path.
 """
@@ -68,6 +69,9 @@ _SUFFIXES = {
     ".jsonl": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xlsx",
 }
 
 
@@ -144,6 +148,12 @@ def _parquet_count(path: Path) -> int | None:
     return count_rows(path)
 
 
+def _xlsx_reader(path: Path, options: ReaderOptions) -> Iterator[NoteRecord]:
+    from .xlsx import iter_xlsx_notes
+
+    return iter_xlsx_notes(path, options)
+
+
 def load_fhir() -> object:
     """Import :mod:`alia_clin.fhir` (E502 when it is not available)."""
     try:
@@ -176,6 +186,7 @@ for _fmt in (
     InputFormat("tsv", _tsv_reader, copy_format="csv"),
     InputFormat("jsonl", _jsonl_reader, copy_format="jsonl"),
     InputFormat("parquet", _parquet_reader, copy_format="parquet", count=_parquet_count),
+    InputFormat("xlsx", _xlsx_reader, copy_format="jsonl"),
     InputFormat("fhir-ndjson", _fhir_reader),
 ):
     register_reader(_fmt)
