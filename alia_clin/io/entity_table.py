@@ -4,9 +4,10 @@ Reads ``doc.spans["phi"]``, ``doc.ents`` and ``doc.spans["nested_entities"]`` (`
 ``span._.codings``, ``span._.assertion``) and ``doc._.note_id``; writes nothing to the Doc.
 Columns (fixed, in this order): ``note_id``, ``kind`` (``phi`` | ``entity``), ``label``,
 ``start``, ``end`` (character offsets into the note), ``text`` (only where the PHI policy
-allows, else empty), ``assertion``, ``code`` (``system:code`` of the main coding) and
-``codings`` (every coding as ``system|code``, ``;`` joined). The same rows feed the batch entity
-table (CSV/Parquet) and the Spark adapter.
+allows, else empty: under ``entities`` a clinical entity that overlaps a PHI span, e.g. a name
+the entity model took for a finding, has no text either), ``assertion``, ``code``
+(``system:code`` of the main coding) and ``codings`` (every coding as ``system|code``, ``;``
+joined). The same rows feed the batch entity table (CSV/Parquet) and the Spark adapter.
 """
 
 from __future__ import annotations
@@ -49,10 +50,18 @@ def _assertion(span: Span) -> str:
     return ""
 
 
+def _may_show(ent: Span, phi: list[tuple[int, int]], text_policy: str) -> bool:
+    """Whether the table may hold the text of clinical entity ``ent`` under ``text_policy``."""
+    if text_policy == "all":
+        return True
+    return text_policy == "entities" and not any(s < ent.end_char and ent.start_char < e for s, e in phi)
+
+
 def entity_rows(doc: Doc, *, text_policy: str = "none") -> list[dict[str, Any]]:
     """The table rows of ``doc`` (see the module docstring), PHI first, then entities."""
     note_id = str(doc._.note_id) if doc.has_extension("note_id") and doc._.note_id is not None else ""
     rows: list[dict[str, Any]] = []
+    phi = [(span.start_char, span.end_char) for span in phi_spans(doc)]
     for span in phi_spans(doc):
         rows.append(
             {
@@ -75,7 +84,7 @@ def entity_rows(doc: Doc, *, text_policy: str = "none") -> list[dict[str, Any]]:
                 "label": ent.label_,
                 "start": ent.start_char,
                 "end": ent.end_char,
-                "text": ent.text if text_policy in ("entities", "all") else "",
+                "text": ent.text if _may_show(ent, phi, text_policy) else "",
                 "assertion": _assertion(ent),
                 "code": ent.kb_id_ or "",
                 "codings": _codings(ent),
