@@ -11,7 +11,9 @@ messages name ids and content types, never text.
 
 Content types: ``text/plain``, ``text/html`` / ``application/xhtml+xml``, ``text/rtf`` /
 ``application/rtf`` (:mod:`alia_clin.io.markup`) and HL7 CDA R2 (``application/hl7-v3+xml``, or
-an XML type holding a ``ClinicalDocument``: :mod:`alia_clin.io.cda`), converted to plain text. The ``charset``
+an XML type holding a ``ClinicalDocument``: :mod:`alia_clin.io.cda`) and Word ``.docx``
+(``application/vnd.openxmlformats-officedocument.wordprocessingml.document``:
+:mod:`alia_clin.io.word`, extra ``alia-clin[office]``), converted to plain text. The ``charset``
 parameter is honoured (default UTF-8, for RTF the document's own code page; a UTF-8 BOM is
 dropped).
 """
@@ -31,6 +33,7 @@ from ..errors import ErrorCode
 from ..io.cda import CdaError
 from ..io.folders import NoteRecord
 from ..io.markup import HTML_TYPES, RTF_TYPES, document_to_text, heading_line, html_to_text
+from ..io.word import DOCX_TYPES
 
 SUPPORTED_CONTENT_TYPES = (
     "text/plain",
@@ -42,6 +45,7 @@ SUPPORTED_CONTENT_TYPES = (
     "application/cda+xml",
     "text/xml",
     "application/xml",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 )
 #: CDA R2 documents; a generic XML type is read only when it holds a ClinicalDocument.
 CDA_TYPES = frozenset({"application/hl7-v3+xml", "application/cda+xml", "text/xml", "application/xml"})
@@ -61,10 +65,12 @@ def _error(rid: str, code: ErrorCode, error_code: str, **fields: object) -> Note
 def _decode_markup(
     raw: bytes, markup: str, charset: str | None, *, resource_type: str, resource_id: str
 ) -> tuple[str | None, NoteRecord | None]:
-    """RTF or CDA content → plain text, or a coded E405 record (not that format, not
-    well-formed, an undecodable byte or escape)."""
+    """RTF, CDA or Word content → plain text, or a coded E405 record (not that format, not
+    well-formed, an undecodable byte or escape, python-docx missing)."""
     try:
         return document_to_text(raw, markup, charset), None
+    except ImportError:
+        code, reason = "missing_module", "reading Word documents needs python-docx (alia-clin[office])"
     except CdaError as exc:
         code, reason = "invalid_cda", f"CDA: {exc}"
     except UnicodeDecodeError as exc:
@@ -116,8 +122,8 @@ def decode_attachment(
             resource_id=resource_id,
             reason=f"unknown charset '{encoding[:40]}'",
         )
-    if ctype in RTF_TYPES or ctype in CDA_TYPES:
-        markup = "rtf" if ctype in RTF_TYPES else "cda"
+    if ctype in RTF_TYPES or ctype in CDA_TYPES or ctype in DOCX_TYPES:
+        markup = "rtf" if ctype in RTF_TYPES else "cda" if ctype in CDA_TYPES else "docx"
         return _decode_markup(raw, markup, charset, resource_type=resource_type, resource_id=resource_id)
     if encoding in ("utf-8", "utf8"):
         encoding = "utf-8-sig"

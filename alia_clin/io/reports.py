@@ -1,12 +1,13 @@
-"""Read a folder of report files: RTF, HTML and HL7 CDA documents, one note per file.
+"""Read a folder of report files: RTF, HTML, HL7 CDA and Word documents, one note per file.
 
 Hospital systems often export their reports as files rather than plain text: ``.rtf``,
-``.html`` / ``.htm`` / ``.xhtml`` and ``.xml`` (a CDA ``ClinicalDocument``). Yields one
-:class:`~alia_clin.io.folders.NoteRecord` per such file, in name order, with the plain text of
-:mod:`alia_clin.io.markup` / :mod:`alia_clin.io.cda` (``record.meta["markup"]`` says which);
+``.html`` / ``.htm`` / ``.xhtml``, ``.xml`` (a CDA ``ClinicalDocument``) and ``.docx`` (read
+with the extra ``alia-clin[office]``). Yields one :class:`~alia_clin.io.folders.NoteRecord` per
+such file, in name order, with the plain text of :mod:`alia_clin.io.markup` /
+:mod:`alia_clin.io.cda` / :mod:`alia_clin.io.word` (``record.meta["markup"]`` says which);
 offsets refer to that text (the ``text`` output writes it). ``.txt`` notes in the same folder are
 read as they are (:func:`~alia_clin.io.folders.read_note`), so a mixed export loses no note.
-RTF and CDA carry their own encoding; HTML and ``.txt`` are decoded with ``encoding``. A file
+RTF, CDA and Word carry their own encoding; HTML and ``.txt`` are decoded with ``encoding``. A file
 that cannot be read or converted yields a record with ``error`` set (reasons name the file's
 format and a byte position, never text).
 """
@@ -23,21 +24,31 @@ from .folders import NoteRecord, read_note
 from .markup import document_to_text
 
 #: File suffix → markup.
-REPORT_SUFFIXES = {".rtf": "rtf", ".html": "html", ".htm": "html", ".xhtml": "html", ".xml": "cda"}
+REPORT_SUFFIXES = {
+    ".rtf": "rtf",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".xml": "cda",
+    ".docx": "docx",
+}
 
 
 def list_reports(in_dir: str | Path, *, with_txt: bool = True) -> list[Path]:
     """Every report file of ``in_dir`` (not recursive; suffix in any case), and its ``.txt`` notes
-    unless ``with_txt`` is False, sorted by name."""
+    unless ``with_txt`` is False, sorted by name. Office lock files (``~$name.docx``, left while
+    a document is open in Word) are not reports."""
     p = Path(in_dir)
     if not p.is_dir():
         raise AliaClinValueError(ErrorCode.E006, path=str(p))
     suffixes = {*REPORT_SUFFIXES, ".txt"} if with_txt else set(REPORT_SUFFIXES)
-    return sorted(f for f in p.iterdir() if f.suffix.lower() in suffixes and f.is_file())
+    return sorted(
+        f for f in p.iterdir() if f.suffix.lower() in suffixes and not f.name.startswith("~$") and f.is_file()
+    )
 
 
 def holds_reports(in_dir: str | Path, *, sample: int = 20) -> bool:
-    """Whether ``in_dir`` holds report files: an RTF or HTML file, or an ``.xml`` file (of the
+    """Whether ``in_dir`` holds report files: an RTF, HTML or Word file, or an ``.xml`` file (of the
     first ``sample``) that opens a CDA ``ClinicalDocument`` (other XML, e.g. annotation exports,
     does not count)."""
     files = list_reports(in_dir, with_txt=False)
@@ -67,8 +78,11 @@ def read_report(path: Path, encoding: str = "utf-8") -> NoteRecord:
             stem, None, f"unreadable file ({exc.__class__.__name__})", "unreadable", meta=meta, **where
         )
     try:
-        # RTF and CDA declare their own encoding; ``encoding`` is the HTML files'
+        # RTF, CDA and Word declare their own encoding; ``encoding`` is the HTML files'
         text = document_to_text(raw, markup, encoding if markup == "html" else None)
+    except ImportError:
+        reason = "reading .docx files needs python-docx: install alia-clin[office]"
+        return NoteRecord(stem, None, reason, "missing_module", meta=meta, **where)
     except UnicodeDecodeError as exc:
         reason = f"invalid {exc.encoding} at byte {exc.start} in the {markup.upper()} file"
         return NoteRecord(stem, None, reason, "invalid_encoding", meta=meta, **where)
