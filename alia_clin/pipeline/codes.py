@@ -8,6 +8,12 @@ concept as ``{"system", "code", "display"}`` dicts, plus ``concept_id`` and the 
 The table is :mod:`alia_clin.clinical.terminology`'s curated, versioned ``concepts.tsv``;
 ``to_disk`` copies it into the component folder so a saved pipeline keeps the table it was
 built with.
+
+With ``drop_uncoded_phi`` (default on) it then removes an entity that no concept codes and whose
+tokens all belong to ``doc.spans["phi"]``: a name, an identifier or a hospital that the entity
+model took for a finding (:mod:`alia_clin.clinical.phi_entities`). A coded one stays (a drug
+that ``alia_deid`` took for a name is still a drug), as the FHIR mapping emits only coded
+entities where they overlap PHI.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from ..clinical.phi_entities import drop_entities_inside_phi
 from ..clinical.terminology import LABEL_TO_CATEGORY, Terminology
-from ..entities import NESTED_KEY
+from ..entities import NESTED_KEY, token_indices
 from ..errors import AliaClinRuntimeError, ErrorCode
 from .table import TABLE_FILE, TerminologyTablePipe
 
+PHI_KEY = "phi"
 #: Short prefixes for ``span.kb_id_``.
 SYSTEM_PREFIX = {
     "http://snomed.info/sct": "snomed",
@@ -42,9 +50,15 @@ _install_extensions()
 class CodesComponent(TerminologyTablePipe):
     """The ``alia_codes`` pipe. See the module docstring for what it reads and writes."""
 
-    def __init__(self, nlp: Language, name: str, *, threshold: float, fuzzy: bool) -> None:
+    def __init__(
+        self, nlp: Language, name: str, *, threshold: float, fuzzy: bool, drop_uncoded_phi: bool = True
+    ) -> None:
         self.name = name
-        self.cfg: dict[str, Any] = {"threshold": float(threshold), "fuzzy": bool(fuzzy)}
+        self.cfg: dict[str, Any] = {
+            "threshold": float(threshold),
+            "fuzzy": bool(fuzzy),
+            "drop_uncoded_phi": bool(drop_uncoded_phi),
+        }
         self._terminology: Terminology | None = None
 
     def _index(self, text: str) -> None:
@@ -61,6 +75,9 @@ class CodesComponent(TerminologyTablePipe):
             nested, changed = self._code(doc, list(group))
             if changed:
                 doc.spans[NESTED_KEY] = nested
+        if self.cfg.get("drop_uncoded_phi", True):
+            phi_tokens = token_indices(doc.spans.get(PHI_KEY))
+            drop_entities_inside_phi(doc, phi_tokens, keep=lambda span: bool(span.kb_id_))
         return doc
 
     def _code(self, doc: Doc, spans: list[Span]) -> tuple[list[Span], bool]:
@@ -99,8 +116,13 @@ class CodesComponent(TerminologyTablePipe):
     "alia_codes",
     assigns=["doc.ents", "doc.spans"],
     requires=["doc.ents"],
-    default_config={"threshold": 0.88, "fuzzy": True},
+    default_config={"threshold": 0.88, "fuzzy": True, "drop_uncoded_phi": True},
 )
-def make_codes(nlp: Language, name: str, threshold: float, fuzzy: bool) -> CodesComponent:
-    """Create the ``alia_codes`` pipe (no I/O here: the table loads in ``initialize``/``from_disk``)."""
-    return CodesComponent(nlp, name, threshold=threshold, fuzzy=fuzzy)
+def make_codes(
+    nlp: Language, name: str, threshold: float, fuzzy: bool, drop_uncoded_phi: bool = True
+) -> CodesComponent:
+    """Create the ``alia_codes`` pipe (no I/O here: the table loads in ``initialize``/``from_disk``).
+
+    ``threshold`` / ``fuzzy``: the terminology's fuzzy matching; ``drop_uncoded_phi``: remove an
+    uncoded entity made of PHI tokens only (see the module docstring)."""
+    return CodesComponent(nlp, name, threshold=threshold, fuzzy=fuzzy, drop_uncoded_phi=drop_uncoded_phi)

@@ -73,3 +73,34 @@ def test_roundtrip_fresh_process(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == ["atc:C03CA01"]
+
+
+PHI_TEXT = "Remitido por: Dr. Jorge Salas Peña. NASS: 28 1234567. Tratamiento: telmisartán 40 mg."
+
+
+@pytest.mark.parametrize("drop", [True, False])
+def test_uncoded_entities_made_of_phi_are_removed(drop: bool) -> None:
+    """A name and an identifier taken for findings go; a coded drug that the PHI layer took for a
+    name stays; an entity that only overlaps PHI stays."""
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+    nlp.add_pipe("alia_codes", config={"drop_uncoded_phi": drop})
+    nlp.initialize()
+    doc = nlp.make_doc(PHI_TEXT)
+
+    def at(words: str, label: str) -> tuple[int, int, str]:
+        start = PHI_TEXT.index(words)
+        return start, start + len(words), label
+
+    doc.spans["phi"] = exact_spans(doc, [at("Jorge Salas Peña", "NOMBRE_PERSONAL_SANITARIO"),
+                                         at("28 1234567", "ID_ASEGURAMIENTO"),
+                                         at("telmisartán", "NOMBRE_PERSONAL_SANITARIO")])
+    doc.ents = exact_spans(doc, [at("Dr. Jorge", "SINTOMA"), at("Salas Peña", "SINTOMA"),
+                                 at("28", "ENFERMEDAD"), at("telmisartán", "FARMACO")])
+    doc.spans["nested_entities"] = exact_spans(doc, [at("Peña", "SINTOMA")])
+    doc = nlp.get_pipe("alia_codes")(doc)
+    kept = [e.text for e in doc.ents]
+    if drop:
+        assert kept == ["Dr. Jorge", "telmisartán"] and list(doc.spans["nested_entities"]) == []
+    else:
+        assert kept == ["Dr. Jorge", "Salas Peña", "28", "telmisartán"]
+        assert [s.text for s in doc.spans["nested_entities"]] == ["Peña"]
