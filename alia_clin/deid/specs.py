@@ -1046,9 +1046,11 @@ def _name_rules(languages: Sequence[str]) -> list[RuleSpec]:
         patient.append(PatternSpec(f"patient_name_label_{case}",
                                    rf"{_FIELD_START}{label_case('patient_name_labels')}[ \t]*:[ \t]*(?P<v>{cased}){_more_name_parts(cased)}",
                                    0.85, 0, **gates["patient_name_labels"]._asdict()))
+        # the label starts a field: not "tratamiento médico:", where "médico" qualifies the noun
+        # before it and a drug list follows (CardioCCC train: 3 such drugs taken for names)
         clinician += [
             PatternSpec(f"clinician_name_label_{case}",
-                        rf"{_FIELD_START}{label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})"
+                        rf"{_FIELD_START}(?<![^\W\d_] ){label_case('clinician_name_labels')}[ \t]*:[ \t]*(?:{cased_title})?(?P<v>{cased})"
                         rf"{surname_first(cased)}", 0.85, 0,
                         **gates["clinician_name_labels"]._asdict()),
             PatternSpec(f"clinician_title_{case}",

@@ -56,6 +56,15 @@ def test_names_on_form_lines_in_any_case(
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["Responsable médico: Rocío Gavira Moreno.\n", "RESPONSABLE MÉDICA: ROCÍO GAVIRA MORENO.\n",
+     "especialidad: cardiología. médico: rocío gavira moreno.\n"],
+)
+def test_clinician_labels_after_a_field_or_with_their_noun(engine: RuleEngine, text: str) -> None:
+    assert [t.lower() for t in labelled(engine, text, CLINICIAN)] == ["rocío gavira moreno"]
+
+
+@pytest.mark.parametrize(
     ("text", "clinician"),
     [
         ("Médico: Dra. María O'Donnell Ruiz.\n", "María O'Donnell Ruiz"),
@@ -108,6 +117,10 @@ def test_a_title_in_prose_gives_the_name_up_to_a_function_word(engine: RuleEngin
         "REMITIDO POR: CARDIOLOGÍA DE ZONA.\n",
         "MÉDICO: UROLOGIA\n",
         "Remitido por: Neumología.\n",
+        # a label word qualifying the noun before it: "tratamiento médico:" heads a drug list
+        "Tratamiento médico: telmisartán 40 mg/día, bisoprolol 2,5 mg.\n",
+        "TRATAMIENTO MÉDICO: ENALAPRIL 10 MG/12 H.\n",
+        "siguiente tratamiento médico: ácido acetilsalicílico 100 mg al día.\n",
     ],
 )
 def test_no_name_where_the_words_are_prose(engine: RuleEngine, text: str) -> None:
