@@ -13,7 +13,8 @@ Content types: ``text/plain``, ``text/html`` / ``application/xhtml+xml``, ``text
 ``application/rtf`` (:mod:`alia_clin.io.markup`) and HL7 CDA R2 (``application/hl7-v3+xml``, or
 an XML type holding a ``ClinicalDocument``: :mod:`alia_clin.io.cda`) and Word ``.docx``
 (``application/vnd.openxmlformats-officedocument.wordprocessingml.document``:
-:mod:`alia_clin.io.word`, extra ``alia-clin[office]``), converted to plain text. The ``charset``
+:mod:`alia_clin.io.word`) and PDF with a text layer (``application/pdf``: :mod:`alia_clin.io.pdf`;
+both with the extra ``alia-clin[office]``), converted to plain text. The ``charset``
 parameter is honoured (default UTF-8, for RTF the document's own code page; a UTF-8 BOM is
 dropped).
 """
@@ -33,6 +34,7 @@ from ..errors import ErrorCode
 from ..io.cda import CdaError
 from ..io.folders import NoteRecord
 from ..io.markup import HTML_TYPES, RTF_TYPES, document_to_text, heading_line, html_to_text
+from ..io.pdf import PDF_TYPES, PdfError
 from ..io.word import DOCX_TYPES
 
 SUPPORTED_CONTENT_TYPES = (
@@ -46,9 +48,12 @@ SUPPORTED_CONTENT_TYPES = (
     "text/xml",
     "application/xml",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/pdf",
 )
 #: CDA R2 documents; a generic XML type is read only when it holds a ClinicalDocument.
 CDA_TYPES = frozenset({"application/hl7-v3+xml", "application/cda+xml", "text/xml", "application/xml"})
+#: Binary document types → markup (read with the extra ``alia-clin[office]``).
+_BINARY_MARKUP = {**dict.fromkeys(DOCX_TYPES, "docx"), **dict.fromkeys(PDF_TYPES, "pdf")}
 
 
 def _content_type(value: str) -> tuple[str, str | None]:
@@ -65,12 +70,14 @@ def _error(rid: str, code: ErrorCode, error_code: str, **fields: object) -> Note
 def _decode_markup(
     raw: bytes, markup: str, charset: str | None, *, resource_type: str, resource_id: str
 ) -> tuple[str | None, NoteRecord | None]:
-    """RTF, CDA or Word content → plain text, or a coded E405 record (not that format, not
-    well-formed, an undecodable byte or escape, python-docx missing)."""
+    """RTF, CDA, Word or PDF content → plain text, or a coded E405 record (not that format, not
+    well-formed, an undecodable byte or escape, a PDF without text, the office extra missing)."""
     try:
         return document_to_text(raw, markup, charset), None
     except ImportError:
-        code, reason = "missing_module", "reading Word documents needs python-docx (alia-clin[office])"
+        code, reason = "missing_module", f"reading {markup.upper()} documents needs alia-clin[office]"
+    except PdfError as exc:
+        code, reason = ("invalid_pdf" if exc.code == "malformed" else exc.code), f"PDF: {exc}"
     except CdaError as exc:
         code, reason = "invalid_cda", f"CDA: {exc}"
     except UnicodeDecodeError as exc:
@@ -122,8 +129,8 @@ def decode_attachment(
             resource_id=resource_id,
             reason=f"unknown charset '{encoding[:40]}'",
         )
-    if ctype in RTF_TYPES or ctype in CDA_TYPES or ctype in DOCX_TYPES:
-        markup = "rtf" if ctype in RTF_TYPES else "cda" if ctype in CDA_TYPES else "docx"
+    if ctype in RTF_TYPES or ctype in CDA_TYPES or ctype in _BINARY_MARKUP:
+        markup = "rtf" if ctype in RTF_TYPES else "cda" if ctype in CDA_TYPES else _BINARY_MARKUP[ctype]
         return _decode_markup(raw, markup, charset, resource_type=resource_type, resource_id=resource_id)
     if encoding in ("utf-8", "utf8"):
         encoding = "utf-8-sig"

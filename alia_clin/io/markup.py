@@ -157,12 +157,13 @@ def rtf_to_text(raw: bytes, charset: str | None = None) -> str:
 
 def document_to_text(raw: bytes, markup: str, charset: str | None = None) -> str:
     """Plain text of a document given as bytes (a file, a FHIR attachment) written in ``markup``
-    (``"rtf"``, ``"html"``, ``"cda"`` or ``"docx"``). ``charset``: the encoding declared with it
-    (RTF: read as :func:`rtf_to_text` does; HTML: how to decode it, default UTF-8, a BOM dropped;
-    CDA: overrides the XML declaration; a Word document carries its own). Raises ``ValueError``
-    for RTF content that is not RTF, and ``UnicodeDecodeError``,
-    :class:`~alia_clin.io.cda.CdaError` or :class:`~alia_clin.io.word.WordError` (all
-    ``ValueError``); ``ImportError`` for ``docx`` without python-docx."""
+    (``"rtf"``, ``"html"``, ``"cda"``, ``"docx"`` or ``"pdf"``). ``charset``: the encoding declared
+    with it (RTF: read as :func:`rtf_to_text` does; HTML: how to decode it, default UTF-8, a BOM
+    dropped; CDA: overrides the XML declaration; Word and PDF documents carry their own). Raises
+    ``ValueError`` for RTF content that is not RTF, and ``UnicodeDecodeError``,
+    :class:`~alia_clin.io.cda.CdaError`, :class:`~alia_clin.io.word.WordError` or
+    :class:`~alia_clin.io.pdf.PdfError` (all ``ValueError``); ``ImportError`` for ``docx`` or
+    ``pdf`` without python-docx or pypdf."""
     if markup == "rtf":
         if not is_rtf(raw):
             raise ValueError("not an RTF document")
@@ -175,6 +176,10 @@ def document_to_text(raw: bytes, markup: str, charset: str | None = None) -> str
         from .word import docx_to_text
 
         return docx_to_text(raw)
+    if markup == "pdf":
+        from .pdf import pdf_to_text
+
+        return pdf_to_text(raw)
     if markup == "html":
         encoding = charset or "utf-8"
         return html_to_text(raw.decode("utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding))

@@ -1,13 +1,14 @@
 """Read a folder of report files: RTF, HTML, HL7 CDA and Word documents, one note per file.
 
 Hospital systems often export their reports as files rather than plain text: ``.rtf``,
-``.html`` / ``.htm`` / ``.xhtml``, ``.xml`` (a CDA ``ClinicalDocument``) and ``.docx`` (read
-with the extra ``alia-clin[office]``). Yields one :class:`~alia_clin.io.folders.NoteRecord` per
-such file, in name order, with the plain text of :mod:`alia_clin.io.markup` /
-:mod:`alia_clin.io.cda` / :mod:`alia_clin.io.word` (``record.meta["markup"]`` says which);
+``.html`` / ``.htm`` / ``.xhtml``, ``.xml`` (a CDA ``ClinicalDocument``), ``.docx`` and ``.pdf``
+with a text layer (both read with the extra ``alia-clin[office]``). Yields one
+:class:`~alia_clin.io.folders.NoteRecord` per such file, in name order, with the plain text of
+:mod:`alia_clin.io.markup` / :mod:`alia_clin.io.cda` / :mod:`alia_clin.io.word` /
+:mod:`alia_clin.io.pdf` (``record.meta["markup"]`` says which);
 offsets refer to that text (the ``text`` output writes it). ``.txt`` notes in the same folder are
 read as they are (:func:`~alia_clin.io.folders.read_note`), so a mixed export loses no note.
-RTF, CDA and Word carry their own encoding; HTML and ``.txt`` are decoded with ``encoding``. A file
+RTF, CDA, Word and PDF carry their own encoding; HTML and ``.txt`` are decoded with ``encoding``. A file
 that cannot be read or converted yields a record with ``error`` set (reasons name the file's
 format and a byte position, never text).
 """
@@ -22,6 +23,7 @@ from ..errors import AliaClinValueError, ErrorCode
 from .cda import CdaError, is_cda
 from .folders import NoteRecord, read_note
 from .markup import document_to_text
+from .pdf import PdfError
 
 #: File suffix → markup.
 REPORT_SUFFIXES = {
@@ -31,6 +33,7 @@ REPORT_SUFFIXES = {
     ".xhtml": "html",
     ".xml": "cda",
     ".docx": "docx",
+    ".pdf": "pdf",
 }
 
 
@@ -48,7 +51,7 @@ def list_reports(in_dir: str | Path, *, with_txt: bool = True) -> list[Path]:
 
 
 def holds_reports(in_dir: str | Path, *, sample: int = 20) -> bool:
-    """Whether ``in_dir`` holds report files: an RTF, HTML or Word file, or an ``.xml`` file (of the
+    """Whether ``in_dir`` holds report files: an RTF, HTML, Word or PDF file, or an ``.xml`` file (of the
     first ``sample``) that opens a CDA ``ClinicalDocument`` (other XML, e.g. annotation exports,
     does not count)."""
     files = list_reports(in_dir, with_txt=False)
@@ -81,8 +84,10 @@ def read_report(path: Path, encoding: str = "utf-8") -> NoteRecord:
         # RTF, CDA and Word declare their own encoding; ``encoding`` is the HTML files'
         text = document_to_text(raw, markup, encoding if markup == "html" else None)
     except ImportError:
-        reason = "reading .docx files needs python-docx: install alia-clin[office]"
+        reason = f"reading .{path.suffix.lower().lstrip('.')} files needs alia-clin[office]"
         return NoteRecord(stem, None, reason, "missing_module", meta=meta, **where)
+    except PdfError as exc:
+        return NoteRecord(stem, None, f"PDF: {exc}", exc.code, meta=meta, **where)
     except UnicodeDecodeError as exc:
         reason = f"invalid {exc.encoding} at byte {exc.start} in the {markup.upper()} file"
         return NoteRecord(stem, None, reason, "invalid_encoding", meta=meta, **where)

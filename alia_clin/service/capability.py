@@ -39,8 +39,8 @@ def operation_definitions(settings: ServiceSettings) -> dict[str, dict[str, Any]
         1,
         "1",
         "Resource",
-        "The clinical note: a DocumentReference with a text/plain, text/html, RTF, HL7 CDA or Word (.docx) "
-        "attachment "
+        "The clinical note: a DocumentReference with a text/plain, text/html, RTF, HL7 CDA, Word (.docx) "
+        "or PDF attachment "
         "(data in base64). "
         "A Binary, a Composition (the narrative of a FHIR document) or a Bundle of them is read too. "
         "The body may also be that resource itself instead of Parameters.",

@@ -133,9 +133,9 @@ def test_bad_rtf_is_coded_and_textless(raw, code):
 
 
 def test_unsupported_content_type_is_coded_and_textless():
-    (rec,) = notes_from_resource(docref(ctype="application/pdf"))
+    (rec,) = notes_from_resource(docref(ctype="image/png"))
     assert rec.text is None and rec.error_code == "unsupported_content_type"
-    assert "[E403]" in rec.error and "application/pdf" in rec.error
+    assert "[E403]" in rec.error and "image/png" in rec.error
     assert rec.patient_id == "p-9"
 
 

@@ -26,7 +26,7 @@ def _folder(tmp_path: Path) -> Path:
     (folder / "b.XML").write_text(STRUCTURED, encoding="utf-8")
     (folder / "c.htm").write_bytes(HTML.encode("cp1252"))
     (folder / "d.xml").write_text("<ClinicalDocument><title>roto", encoding="utf-8")
-    (folder / "e.pdf").write_bytes(b"%PDF-1.4")  # not a report format: not listed
+    (folder / "e.odt").write_bytes(b"PK\x03\x04")  # not a report format: not listed
     return folder
 
 

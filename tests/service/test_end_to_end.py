@@ -167,7 +167,7 @@ def test_patient_context_parameters(served: str) -> None:
 
 def test_unsupported_attachment_is_422(served: str) -> None:
     docref = document_reference()
-    docref["content"][0]["attachment"]["contentType"] = "application/pdf"
+    docref["content"][0]["attachment"]["contentType"] = "image/png"
     r = httpx.post(f"{served}/fhir/DocumentReference/$analyze", json=docref, headers=auth(), timeout=60)
     assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome"
     assert NOTE[:15] not in r.text
