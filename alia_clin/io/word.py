@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 from .markup import layout_text
@@ -69,10 +70,20 @@ def _paragraph(p: Any, out: list[str]) -> None:
     out.extend(boxes)
 
 
+def _children(el: Any, tag: str) -> Iterator[Any]:
+    """The ``tag`` children of ``el``, also those wrapped in content controls or custom XML (a
+    row or a cell of a template table can be one)."""
+    for child in el.iterchildren():
+        if child.tag == tag:
+            yield child
+        elif child.tag in _BLOCK_CONTAINERS:
+            yield from _children(child, tag)
+
+
 def _table(tbl: Any, out: list[str]) -> None:
-    for tr in tbl.iterchildren(_W + "tr"):
+    for tr in _children(tbl, _W + "tr"):
         cells = []
-        for tc in tr.iterchildren(_W + "tc"):
+        for tc in _children(tr, _W + "tc"):
             inner: list[str] = []
             _blocks(tc, inner)
             cells.append(" ".join(" ".join(x.split()) for x in inner if x.strip()))

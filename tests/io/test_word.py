@@ -50,6 +50,7 @@ EXPECTED = (
     "Parámetro\tValor\n"
     "FEVI\t35 %\n"
     "NT-proBNP\t1.250 pg/ml\n"
+    "BNP\t400 pg/ml\n"
     "Insuficiencia cardiaca descompensada.\n"
     "Tratamiento: furosemida\t40 mg\n"
     "Alergias: ninguna conocida."
@@ -66,6 +67,11 @@ def _report() -> bytes:
     for label, value in (("Parámetro", "Valor"), ("FEVI", "35 %"), ("NT-proBNP", "1.250 pg/ml")):
         cells = table.add_row().cells
         cells[0].text, cells[1].text = label, value
+    # a template row wrapped in a content control
+    table._tbl.append(parse_xml(
+        f"<w:sdt {_NS}><w:sdtContent><w:tr><w:tc><w:p><w:r><w:t>BNP</w:t></w:r></w:p></w:tc>"
+        "<w:tc><w:p><w:r><w:t>400 pg/ml</w:t></w:r></w:p></w:tc></w:tr></w:sdtContent></w:sdt>"
+    ))
     body = document.element.body
     body.insert(len(body) - 1, parse_xml(_SDT))
     body.insert(len(body) - 1, parse_xml(_PARAGRAPH))
