@@ -6,7 +6,9 @@ section title on its own line ending with a colon (so :mod:`alia_clin.context.se
 as a heading), then its narrative block, where ``paragraph``, list ``item``, table rows,
 ``caption`` and ``br`` end lines, table cells are separated by tabs and ``content``, ``sub``,
 ``sup`` and ``linkHtml`` stay inline (``renderMultiMedia`` and ``footnoteRef`` are dropped). A
-``nonXMLBody`` holding ``text/plain`` (inline or base64) is returned as it is. The header
+``nonXMLBody`` holding ``text/plain`` (inline or base64) is returned as it is; one holding a PDF
+or Word document (base64: many shared reports are a PDF wrapped in CDA), RTF or HTML is read as
+that format (:func:`~alia_clin.io.markup.document_to_text`). The header
 (patient, authors, custodian …) is not note text and is never read.
 
 Parsing goes through ``defusedxml``: a document with a DTD, entity declarations or external
@@ -24,7 +26,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from .markup import heading_line, layout_text
+from .markup import document_to_text, heading_line, layout_text
 
 CDA_NS = "urn:hl7-org:v3"
 _Q = f"{{{CDA_NS}}}"
@@ -32,6 +34,15 @@ _BLOCKS = frozenset({"paragraph", "item", "tr", "caption", "list", "table", "the
 _CELLS = frozenset({"td", "th"})
 _DROPPED = frozenset({"renderMultiMedia", "footnoteRef"})
 _SPACES = re.compile(r"\s+")
+#: Media types of an unstructured body read through another reader (PDF and Word need the extra
+#: ``alia-clin[office]``).
+_EMBEDDED = {
+    "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "text/rtf": "rtf",
+    "application/rtf": "rtf",
+    "text/html": "html",
+}
 
 
 class CdaError(ValueError):
@@ -93,15 +104,21 @@ def _non_xml_body(body: Any) -> str:
     if text is None:
         raise CdaError("nonXMLBody without text")
     media = (text.get("mediaType") or "text/plain").split(";")[0].strip().lower()
-    if media != "text/plain":
+    markup = _EMBEDDED.get(media)
+    if media != "text/plain" and markup is None:
         raise CdaError(f"nonXMLBody of media type '{media[:40]}'")
     content = "".join(text.itertext())
     if text.get("representation", "TXT").upper() != "B64":
-        return content
+        if markup in ("pdf", "docx"):
+            raise CdaError(f"nonXMLBody of media type '{media}' not in base64")
+        return content if markup is None else document_to_text(content.encode("utf-8"), markup, "utf-8")
     try:
-        return base64.b64decode("".join(content.split()), validate=True).decode("utf-8-sig")
+        raw = base64.b64decode("".join(content.split()), validate=True)
+        if markup is None:
+            return raw.decode("utf-8-sig")
     except (binascii.Error, ValueError):
         raise CdaError("nonXMLBody holds invalid base64 or non-UTF-8 text") from None
+    return document_to_text(raw, markup)
 
 
 def cda_to_text(source: str | bytes) -> str:

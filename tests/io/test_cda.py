@@ -76,6 +76,25 @@ def test_non_xml_body_with_plain_text(representation: str) -> None:
     assert cda_to_text(doc) == note
 
 
+def test_non_xml_body_with_an_embedded_pdf_or_rtf() -> None:
+    """Many shared reports are a PDF wrapped in CDA: the PDF's text is the note."""
+    pytest.importorskip("pypdf")
+    import base64
+
+    from ..rtf import as_rtf
+    from .test_pdf import PAGES, make_pdf
+
+    def wrapped(media: str, payload: bytes) -> str:
+        return (
+            HEADER + f'<component><nonXMLBody><text mediaType="{media}" representation="B64">'
+            f"{base64.b64encode(payload).decode()}</text></nonXMLBody></component></ClinicalDocument>"
+        )
+
+    assert cda_to_text(wrapped("application/pdf", make_pdf(PAGES))).startswith("INFORME DE ALTA\nMujer")
+    rtf = as_rtf("Varón con disnea.\n").encode("ascii")
+    assert cda_to_text(wrapped("text/rtf", rtf)) == "Varón con disnea.\n"
+
+
 @pytest.mark.parametrize(
     ("source", "reason"),
     [
@@ -84,9 +103,9 @@ def test_non_xml_body_with_plain_text(representation: str) -> None:
         ("<Patient xmlns='http://hl7.org/fhir'/>", "not an HL7 v3 ClinicalDocument"),
         (HEADER + "</ClinicalDocument>", "no body"),
         (
-            HEADER + '<component><nonXMLBody><text mediaType="application/pdf" representation="B64">'
-            "JVBERi0=</text></nonXMLBody></component></ClinicalDocument>",
-            "application/pdf",
+            HEADER + '<component><nonXMLBody><text mediaType="image/jpeg" representation="B64">'
+            "/9j/4AAQ</text></nonXMLBody></component></ClinicalDocument>",
+            "image/jpeg",
         ),
     ],
 )
