@@ -61,8 +61,9 @@ def entity_rows(doc: Doc, *, text_policy: str = "none") -> list[dict[str, Any]]:
     """The table rows of ``doc`` (see the module docstring), PHI first, then entities."""
     note_id = str(doc._.note_id) if doc.has_extension("note_id") and doc._.note_id is not None else ""
     rows: list[dict[str, Any]] = []
-    phi = [(span.start_char, span.end_char) for span in phi_spans(doc)]
-    for span in phi_spans(doc):
+    phi_group = phi_spans(doc)
+    phi = [(span.start_char, span.end_char) for span in phi_group]
+    for span in phi_group:
         rows.append(
             {
                 "note_id": note_id,

@@ -26,8 +26,6 @@ from .folders import NoteRecord
 from .mapping import record_from_row
 from .options import ReaderOptions
 
-XLSX_SUFFIXES = (".xlsx", ".xlsm")
-
 
 def _openpyxl() -> Any:
     try:
@@ -88,10 +86,10 @@ def _value(value: Any, unescape: Any) -> Any:
 def iter_xlsx_notes(path: str | Path, options: ReaderOptions) -> Iterator[NoteRecord]:
     """Stream the rows of a worksheet (see the module docstring). Raises E500, E501, E502, E512,
     E513."""
+    p = Path(path)
+    workbook = _open(p)  # E502 before anything when openpyxl is missing
     from openpyxl.utils.escape import unescape
 
-    p = Path(path)
-    workbook = _open(p)
     try:
         rows = _sheet(workbook, p, options.sheet).iter_rows(values_only=True)
         header = ["" if h is None else str(_value(h, unescape)) for h in next(rows, ())]
