@@ -11,7 +11,7 @@ messages name ids and content types, never text.
 
 Content types: ``text/plain``, ``text/html`` / ``application/xhtml+xml``, ``text/rtf`` /
 ``application/rtf`` (:mod:`alia_clin.io.markup`) and HL7 CDA R2 (``application/hl7-v3+xml``, or
-an XML type holding a ``ClinicalDocument``: :mod:`alia_clin.io.cda`) and Word ``.docx``
+an XML type holding a ``ClinicalDocument``: :mod:`alia_clin.io.cda`), Word ``.docx``
 (``application/vnd.openxmlformats-officedocument.wordprocessingml.document``:
 :mod:`alia_clin.io.word`) and PDF with a text layer (``application/pdf``: :mod:`alia_clin.io.pdf`;
 both with the extra ``alia-clin[office]``), converted to plain text. The ``charset``

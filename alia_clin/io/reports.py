@@ -1,4 +1,4 @@
-"""Read a folder of report files: RTF, HTML, HL7 CDA and Word documents, one note per file.
+"""Read a folder of report files: RTF, HTML, HL7 CDA, Word and PDF documents, one note per file.
 
 Hospital systems often export their reports as files rather than plain text: ``.rtf``,
 ``.html`` / ``.htm`` / ``.xhtml``, ``.xml`` (a CDA ``ClinicalDocument``), ``.docx`` and ``.pdf``
@@ -81,7 +81,7 @@ def read_report(path: Path, encoding: str = "utf-8") -> NoteRecord:
             stem, None, f"unreadable file ({exc.__class__.__name__})", "unreadable", meta=meta, **where
         )
     try:
-        # RTF, CDA and Word declare their own encoding; ``encoding`` is the HTML files'
+        # RTF, CDA, Word and PDF declare their own encoding; ``encoding`` is the HTML files'
         text = document_to_text(raw, markup, encoding if markup == "html" else None)
     except ImportError:
         reason = f"reading .{path.suffix.lower().lstrip('.')} files needs alia-clin[office]"
