@@ -1,4 +1,4 @@
-"""Reading notes written as RTF, HTML and HL7 CDA: fidelity and speed of the conversion.
+"""Reading notes written as RTF, HTML, HL7 CDA and Word: fidelity and speed of the conversion.
 
 Usage (from the repository root)::
 
@@ -14,6 +14,9 @@ the way report systems store it, and reads it back with :mod:`alia_clin.io.marku
   lines, so fidelity compares the notes' non-empty lines with spaces collapsed.
 * **CDA**: a ``ClinicalDocument`` with one section whose narrative holds one ``<paragraph>`` per
   line; compared like HTML.
+* **DOCX**: a Word document written with python-docx, one paragraph per line (read with
+  :mod:`alia_clin.io.word`; skipped when the extra ``alia-clin[office]`` is missing); compared
+  like HTML. Its source size is in bytes.
 
 Reports per format: notes read back faithfully, docs/s and chars/s (best of ``--repeats``
 passes, single process). Writes ``<out>.json`` (counts and speeds, never text) and ``<out>.png``.
@@ -61,27 +64,50 @@ def as_cda(text: str) -> str:
     )
 
 
+def as_docx(text: str) -> bytes:
+    """``text`` as a Word document, one paragraph per line."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for line in text.split("\n"):
+        document.add_paragraph(line)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
 def _lines(text: str) -> list[str]:
     return [" ".join(line.split()) for line in text.split("\n") if line.strip()]
 
 
-FORMATS: dict[str, tuple[Callable[[str], str], str, bool]] = {
+FORMATS: dict[str, tuple[Callable[[str], str | bytes], str, bool]] = {
     # name: (writer, markup, exact comparison)
     "rtf": (as_rtf, "rtf", True),
     "html": (as_html, "html", False),
     "cda": (as_cda, "cda", False),
+    "docx": (as_docx, "docx", False),
 }
 
 
 def run(notes: Sequence[str], repeats: int) -> dict[str, Any]:
     """Fidelity and speed per format."""
-    from alia_clin.io.markup import markup_to_text
+    from alia_clin.io.markup import document_to_text, markup_to_text
+
+    def read(source: str | bytes, markup: str) -> str:
+        if isinstance(source, bytes):
+            return document_to_text(source, markup)
+        return markup_to_text(source, markup)
 
     out: dict[str, Any] = {}
     for name, (write, markup, exact) in FORMATS.items():
-        sources = [write(t) for t in notes]
+        try:
+            sources = [write(t) for t in notes]
+        except ImportError:
+            continue  # docx without the extra alia-clin[office]
         timing, texts = time_best_of(
-            lambda batch, m=markup: [markup_to_text(s, m) for s in batch], sources, repeats=repeats
+            lambda batch, m=markup: [read(s, m) for s in batch], sources, repeats=repeats
         )
         same = sum(
             (got == note) if exact else (_lines(got) == _lines(note))
@@ -108,12 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted((args.corpora / "cardioccc" / "train").glob("*.txt"))
     notes = [f.read_text(encoding="utf-8") for f in files]
     result = {
-        "benchmark": "markup conversion (RTF, HTML, CDA) of CardioCCC train notes",
+        "benchmark": "markup conversion (RTF, HTML, CDA, DOCX) of CardioCCC train notes",
         "documents": len(notes),
         "note_chars": sum(map(len, notes)),
         "formats": run(notes, args.repeats),
         "machine": machine_info(),
-        "versions": versions(["alia-clin", "striprtf", "defusedxml"]),
+        "versions": versions(["alia-clin", "striprtf", "defusedxml", "python-docx"]),
     }
     write_result(args.out, result, _plot)
     return 0
