@@ -36,7 +36,9 @@ component directory read by ``from_disk``), a source named ``"model"`` reads the
 of each doc (``doc._.alia_states`` via :func:`~alia_clin.pipeline.encoder.get_encoded`; ``E104``
 when the encoder did not run) and proposes the head's spans with their mean word probability as
 score (source ``"model"``; the ``labels`` filter applies to them too). ``to_disk`` writes the
-head to ``phi_head/``. Without a head the stage is rules only and needs no encoder.
+head to ``phi_head/``. Without a head the stage is rules only and needs no encoder. With
+``model_sex_words`` (default on), a model candidate labelled SEXO_SUJETO_ASISTENCIA must be a sex
+word or code ("VI", "HVI", "QRS" are not: :mod:`alia_clin.deid.model_checks`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from ..deid.capitals import FACILITY_SOURCES, revise_capital_facilities
+from ..deid.model_checks import plausible_model_span
 from ..deid.rules import PhiMatch, RuleEngine
 from ..encoder.casing import capital_lines
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
@@ -115,6 +118,15 @@ class _HeadSource:
 
 
 MERGE_POLICIES = ("score", "rules_first", "rules_extend")
+
+
+def _plausible_model_candidates(candidates: list[PhiMatch], text: str) -> list[PhiMatch]:
+    """``candidates`` without the model ones that :func:`plausible_model_span` rejects."""
+    return [
+        m
+        for m in candidates
+        if m.source != MODEL_SOURCE or plausible_model_span(m.label, text[m.start : m.end])
+    ]
 
 
 def _model_read_folded(doc: Doc) -> bool:
@@ -205,6 +217,7 @@ class DeidComponent(ErrorHandlingPipe):
         merge: str = "score",
         model_min_score: float = 0.5,
         capitals_facilities: bool = True,
+        model_sex_words: bool = True,
     ) -> None:
         install_extensions()
         if merge not in MERGE_POLICIES:
@@ -221,6 +234,7 @@ class DeidComponent(ErrorHandlingPipe):
             "merge": merge,
             "model_min_score": float(model_min_score),
             "capitals_facilities": bool(capitals_facilities),
+            "model_sex_words": bool(model_sex_words),
         }
         self._rules: RuleEngine | None = None
         self._sources: dict[str, PhiSource] = {}
@@ -297,6 +311,8 @@ class DeidComponent(ErrorHandlingPipe):
                 ]
                 for i, doc in enumerate(docs):
                     candidates = [c for preds in per_source for c in preds[i]]
+                    if self.cfg.get("model_sex_words", True):
+                        candidates = _plausible_model_candidates(candidates, texts[i])
                     revise = self.cfg.get("capitals_facilities", True) and self._sources
                     if revise and any(c.source in FACILITY_SOURCES for c in candidates):
                         candidates = revise_capital_facilities(
@@ -384,6 +400,7 @@ class DeidComponent(ErrorHandlingPipe):
         "merge": "score",
         "model_min_score": 0.5,
         "capitals_facilities": True,
+        "model_sex_words": True,
     },
     default_score_weights={"spans_phi_f": 1.0, "spans_phi_p": 0.0, "spans_phi_r": 0.0},
 )
@@ -397,8 +414,12 @@ def make_deid(
     merge: str,
     model_min_score: float,
     capitals_facilities: bool = True,
+    model_sex_words: bool = True,
 ) -> DeidComponent:
-    """Create the ``alia_deid`` pipe (no I/O here: rules load in ``initialize``/``from_disk``)."""
+    """Create the ``alia_deid`` pipe (no I/O here: rules load in ``initialize``/``from_disk``).
+
+    ``model_sex_words``: keep a model SEXO_SUJETO_ASISTENCIA candidate only when it is a sex word
+    or code (see the module docstring)."""
     return DeidComponent(
         nlp,
         name,
@@ -409,4 +430,5 @@ def make_deid(
         merge=merge,
         model_min_score=model_min_score,
         capitals_facilities=capitals_facilities,
+        model_sex_words=model_sex_words,
     )
