@@ -40,6 +40,37 @@ ENTITIES_SCHEMA = (
 DEID_SCHEMA = "note_id string, language string, deid_text string, status string, error string"
 FHIR_SCHEMA = "note_id string, bundle string, status string, error string"
 TEXT_SCHEMA = "note_id string, markup string, text string, status string, error string"
+SCHEMAS = {"entities": ENTITIES_SCHEMA, "deid": DEID_SCHEMA, "fhir": FHIR_SCHEMA}
+
+
+def _columns(schema: str) -> list[str]:
+    """The column names of a DDL schema string."""
+    return [field.split()[0] for field in schema.split(", ")]
+
+
+def _read_note(text: Any, markup: str) -> tuple[str | None, str | None, str | None]:
+    """``(plain text, markup it was written in, error code)`` of one text cell: ``missing_text``
+    when it is not a string, ``malformed`` when its markup cannot be read."""
+    from .io.markup import to_plain_text
+
+    if not isinstance(text, str):
+        return None, None, "missing_text"
+    try:
+        plain, kind = to_plain_text(text, markup)
+    except ValueError:
+        return None, None, "malformed"
+    return plain, kind, None
+
+
+def _check_input(df: DataFrame, text_col: str, id_col: str, markup: str) -> None:
+    """E511 unless both columns are in ``df`` and ``markup`` is a ``--markup`` choice."""
+    from .io.options import MARKUPS
+
+    for col in (text_col, id_col):
+        if col not in df.columns:
+            raise AliaClinValueError(ErrorCode.E511, reason=f"column '{col}' is not in the DataFrame")
+    if markup not in MARKUPS:
+        raise AliaClinValueError(ErrorCode.E511, reason=f"markup must be one of {', '.join(MARKUPS)}")
 
 _lock = threading.Lock()
 _PIPELINES: dict[tuple[str | None, tuple[str, ...] | None], Any] = {}
@@ -72,9 +103,8 @@ def _annotate_frames(
     import pandas as pd
 
     from .batch.processor import make_doc
-    from .io.entity_table import ENTITY_COLUMNS, entity_rows
+    from .io.entity_table import entity_rows
     from .io.language import resolve_language
-    from .io.markup import to_plain_text
     from .io.writers import deidentified_text
 
     nlp, _, disabled = _pipeline(model, tasks)
@@ -88,15 +118,11 @@ def _annotate_frames(
         texts = frame[text_col].tolist()
         errors: dict[int, str] = {}
         good: list[int] = []
-        for i, text in enumerate(texts):
-            if isinstance(text, str):
-                try:
-                    texts[i] = text = to_plain_text(text, markup)[0]
-                except ValueError:
-                    errors[i] = "malformed"
-                    continue
-            if not isinstance(text, str):
-                errors[i] = "missing_text"
+        for i, cell in enumerate(texts):
+            text, _, error = _read_note(cell, markup)
+            texts[i] = text
+            if text is None:
+                errors[i] = error or "missing_text"
             elif not text.strip():
                 errors[i] = "empty"
             elif max_chars is not None and len(text) > max_chars:
@@ -140,10 +166,7 @@ def _annotate_frames(
                 assert fhir is not None
                 bundle = json.dumps(bundle_json(fhir.doc_to_bundle(doc)), ensure_ascii=False)
                 rows.append({"note_id": ids[i], "bundle": bundle, "status": "ok", "error": None})
-        columns = {"entities": list(ENTITY_COLUMNS), "deid": ["note_id", "language", "deid_text", "status",
-                                                             "error"],
-                   "fhir": ["note_id", "bundle", "status", "error"]}[output]
-        yield pd.DataFrame(rows, columns=columns)
+        yield pd.DataFrame(rows, columns=_columns(SCHEMAS[output]))
 
 
 def _plain_frames(
@@ -152,23 +175,13 @@ def _plain_frames(
     """The ``mapInPandas`` function of :func:`plain_text`."""
     import pandas as pd
 
-    from .io.markup import to_plain_text
-
     for frame in frames:
         rows: list[dict[str, Any]] = []
-        for note_id, text in zip(frame[id_col].tolist(), frame[text_col].tolist(), strict=True):
-            row: dict[str, Any] = {"note_id": "" if note_id is None else str(note_id), "markup": None,
-                                   "text": None, "status": "error", "error": None}
-            if not isinstance(text, str):
-                row["error"] = "missing_text"
-            else:
-                try:
-                    row["text"], row["markup"] = to_plain_text(text, markup)
-                    row["status"] = "ok"
-                except ValueError:
-                    row["error"] = "malformed"
-            rows.append(row)
-        yield pd.DataFrame(rows, columns=["note_id", "markup", "text", "status", "error"])
+        for note_id, cell in zip(frame[id_col].tolist(), frame[text_col].tolist(), strict=True):
+            text, kind, error = _read_note(cell, markup)
+            rows.append({"note_id": "" if note_id is None else str(note_id), "markup": kind, "text": text,
+                         "status": "ok" if error is None else "error", "error": error})
+        yield pd.DataFrame(rows, columns=_columns(TEXT_SCHEMA))
 
 
 def plain_text(
@@ -182,13 +195,7 @@ def plain_text(
     note written as RTF or HTML can be joined back to its spans. The text is the source note,
     PHI included. Raises E511 for missing columns or an unknown ``markup``.
     """
-    from .io.options import MARKUPS
-
-    for col in (text_col, id_col):
-        if col not in df.columns:
-            raise AliaClinValueError(ErrorCode.E511, reason=f"column '{col}' is not in the DataFrame")
-    if markup not in MARKUPS:
-        raise AliaClinValueError(ErrorCode.E511, reason=f"markup must be one of {', '.join(MARKUPS)}")
+    _check_input(df, text_col, id_col, markup)
 
     def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         return _plain_frames(frames, text_col=text_col, id_col=id_col, markup=markup)
@@ -227,27 +234,22 @@ def annotate(
     :mod:`alia_clin.fhir`, E009 for an unknown task.
     """
     from .io.entity_table import check_text_policy
-    from .io.options import MARKUPS
     from .runner import TASK_PIPES
 
     if output not in OUTPUTS:
         raise AliaClinValueError(ErrorCode.E511, reason=f"output must be one of {', '.join(OUTPUTS)}")
-    for col in (text_col, id_col):
-        if col not in df.columns:
-            raise AliaClinValueError(ErrorCode.E511, reason=f"column '{col}' is not in the DataFrame")
+    _check_input(df, text_col, id_col, markup)
     for task in tasks or ():
         if task not in TASK_PIPES:
             raise AliaClinValueError(ErrorCode.E009, task=task, choices=", ".join(TASK_PIPES))
     check_text_policy(entity_text)
-    if markup not in MARKUPS:
-        raise AliaClinValueError(ErrorCode.E511, reason=f"markup must be one of {', '.join(MARKUPS)}")
     if output == "fhir":
         from .batch.outputs import import_fhir
 
         import_fhir("fhir")
     if operator == "surrogate" and not secret:
         raise AliaClinValueError(ErrorCode.E013)
-    schema = {"entities": ENTITIES_SCHEMA, "deid": DEID_SCHEMA, "fhir": FHIR_SCHEMA}[output]
+    schema = SCHEMAS[output]
     options: dict[str, Any] = {
         "text_col": text_col, "id_col": id_col, "output": output, "model": model,
         "tasks": tuple(tasks) if tasks else None, "language": language, "operator": operator,
