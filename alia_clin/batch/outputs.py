@@ -90,7 +90,8 @@ class LinesFormat(OutputFormat):
 
 class Documents(LinesFormat):
     """``documents.jsonl``: one line per record: id, status, tasks, ``hf_risk`` when scored,
-    ``markup`` (``rtf`` / ``html`` / ``cda``) when the note was converted to plain text on reading."""
+    ``markup`` (``rtf`` / ``html`` / ``cda`` / ``docx`` / ``pdf``) when the note was converted to plain
+    text on reading."""
 
     name = "documents"
     filename = "documents.jsonl"
@@ -165,7 +166,7 @@ class DeidText(PerNoteFiles):
 
 class PlainText(OutputFormat):
     """``OUT/text/<id>.txt``: the note text every offset refers to, after decoding and markup
-    conversion (an RTF / HTML / CDA report, a CSV cell). Put it beside ``<id>.ann`` to view the
+    conversion (an RTF / HTML / CDA / Word / PDF report, a CSV cell). Put it beside ``<id>.ann`` to view the
     BRAT output of notes that were not ``.txt`` files. It is the source note, PHI included."""
 
     name = "text"

@@ -82,8 +82,8 @@ def process(
     input_format: Annotated[
         str,
         typer.Option(
-            help="auto, txt, brat, reports (a folder of .rtf/.html/.xml CDA files), csv, tsv, xlsx, jsonl, "
-            "parquet, fhir-ndjson (auto: by suffix or folder content)."
+            help="auto, txt, brat, reports (a folder of .rtf/.html/.xml CDA/.docx/.pdf files), csv, tsv, "
+            "xlsx, jsonl, parquet, fhir-ndjson (auto: by suffix or folder content)."
         ),
     ] = "auto",
     output_format: Annotated[

@@ -1,7 +1,7 @@
 """The input-format registry of ``alia-clin process``: name → reader.
 
 A reader is ``fn(path, options) -> Iterator[NoteRecord]``. Built in: ``txt`` and ``brat``
-(folders), ``reports`` (a folder of RTF / HTML / CDA files, :mod:`alia_clin.io.reports`),
+(folders), ``reports`` (a folder of RTF / HTML / CDA / Word / PDF files, :mod:`alia_clin.io.reports`),
 ``csv``, ``tsv``, ``jsonl``, ``parquet``, ``xlsx`` (Excel, :mod:`alia_clin.io.xlsx`; its
 de-identified copy is JSONL), and ``fhir-ndjson``, which imports
 :mod:`alia_clin.fhir` lazily (coded error E502 when it is missing). Other packages add formats
@@ -79,8 +79,9 @@ def detect_format(path: str | Path) -> str:
     """The input format for ``path``: a folder → ``txt``; by suffix otherwise.
 
     ``.ndjson`` files and folders holding ``DocumentReference*.ndjson`` or ``Composition*.ndjson``
-    are FHIR Bulk Data; a folder holding RTF / HTML / CDA files is ``reports`` (which reads its
-    ``.txt`` notes too); other XML files (annotation exports) do not make a folder ``reports``.
+    are FHIR Bulk Data; a folder holding RTF / HTML / CDA / Word / PDF files is ``reports`` (which
+    reads its ``.txt`` notes too); other XML files (annotation exports) do not make a folder
+    ``reports``.
     """
     p = Path(path)
     if not p.exists():
