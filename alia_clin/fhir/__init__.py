@@ -27,9 +27,8 @@ Output
 Input
     :func:`notes_from_resource` ``(resource: dict) -> list[NoteRecord]``
         DocumentReference (inline base64 text/plain, text/html, RTF, CDA, Word or PDF; charset-aware),
-        Binary,
-        Composition (a FHIR document's narrative), or a Bundle of them; bad records come back with
-        ``error``/``error_code``, never text.
+        Binary, Composition (a FHIR document's narrative), or a Bundle of them; bad records come
+        back with ``error``/``error_code``, never text.
     :func:`iter_ndjson_notes` ``(path, binaries=None) -> Iterator[NoteRecord]``
         a Bulk Data NDJSON export (a DocumentReference / Composition ``.ndjson`` file or a folder);
         attachments inline or as a ``url`` to a Binary of the same export.
