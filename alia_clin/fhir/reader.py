@@ -33,27 +33,10 @@ from typing import Any
 from ..errors import ErrorCode
 from ..io.cda import CdaError
 from ..io.folders import NoteRecord
-from ..io.markup import HTML_TYPES, RTF_TYPES, document_to_text, heading_line, html_to_text
-from ..io.pdf import PDF_TYPES, PdfError
-from ..io.word import DOCX_TYPES
+from ..io.markup import MEDIA_MARKUPS, document_to_text, heading_line, html_to_text
+from ..io.pdf import PdfError
 
-SUPPORTED_CONTENT_TYPES = (
-    "text/plain",
-    "text/html",
-    "application/xhtml+xml",
-    "text/rtf",
-    "application/rtf",
-    "application/hl7-v3+xml",
-    "application/cda+xml",
-    "text/xml",
-    "application/xml",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/pdf",
-)
-#: CDA R2 documents; a generic XML type is read only when it holds a ClinicalDocument.
-CDA_TYPES = frozenset({"application/hl7-v3+xml", "application/cda+xml", "text/xml", "application/xml"})
-#: Binary document types → markup (read with the extra ``alia-clin[office]``).
-_BINARY_MARKUP = {**dict.fromkeys(DOCX_TYPES, "docx"), **dict.fromkeys(PDF_TYPES, "pdf")}
+SUPPORTED_CONTENT_TYPES = ("text/plain", *MEDIA_MARKUPS)
 
 
 def _content_type(value: str) -> tuple[str, str | None]:
@@ -129,8 +112,8 @@ def decode_attachment(
             resource_id=resource_id,
             reason=f"unknown charset '{encoding[:40]}'",
         )
-    if ctype in RTF_TYPES or ctype in CDA_TYPES or ctype in _BINARY_MARKUP:
-        markup = "rtf" if ctype in RTF_TYPES else "cda" if ctype in CDA_TYPES else _BINARY_MARKUP[ctype]
+    markup = MEDIA_MARKUPS.get(ctype)
+    if markup is not None and markup != "html":  # HTML is text: decoded below with its charset
         return _decode_markup(raw, markup, charset, resource_type=resource_type, resource_id=resource_id)
     if encoding in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
@@ -145,7 +128,7 @@ def decode_attachment(
             resource_id=resource_id,
             reason=f"invalid {encoding} at byte {exc.start}",
         )
-    if ctype in HTML_TYPES:
+    if markup == "html":
         text = html_to_text(text)
     return text, None
 

@@ -26,7 +26,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from .markup import document_to_text, heading_line, layout_text
+from .markup import CDA_TYPES, MEDIA_MARKUPS, document_to_text, heading_line, layout_text
 
 CDA_NS = "urn:hl7-org:v3"
 _Q = f"{{{CDA_NS}}}"
@@ -34,15 +34,6 @@ _BLOCKS = frozenset({"paragraph", "item", "tr", "caption", "list", "table", "the
 _CELLS = frozenset({"td", "th"})
 _DROPPED = frozenset({"renderMultiMedia", "footnoteRef"})
 _SPACES = re.compile(r"\s+")
-#: Media types of an unstructured body read through another reader (PDF and Word need the extra
-#: ``alia-clin[office]``).
-_EMBEDDED = {
-    "application/pdf": "pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "text/rtf": "rtf",
-    "application/rtf": "rtf",
-    "text/html": "html",
-}
 
 
 class CdaError(ValueError):
@@ -104,7 +95,7 @@ def _non_xml_body(body: Any) -> str:
     if text is None:
         raise CdaError("nonXMLBody without text")
     media = (text.get("mediaType") or "text/plain").split(";")[0].strip().lower()
-    markup = _EMBEDDED.get(media)
+    markup = MEDIA_MARKUPS.get(media) if media not in CDA_TYPES else None
     if media != "text/plain" and markup is None:
         raise CdaError(f"nonXMLBody of media type '{media[:40]}'")
     content = "".join(text.itertext())

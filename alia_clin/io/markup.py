@@ -20,6 +20,19 @@ from striprtf.striprtf import rtf_to_text as _striprtf
 
 RTF_TYPES = frozenset({"text/rtf", "application/rtf"})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+#: CDA R2 documents; a generic XML type is read only when it holds a ClinicalDocument.
+CDA_TYPES = frozenset({"application/hl7-v3+xml", "application/cda+xml", "text/xml", "application/xml"})
+DOCX_TYPES = frozenset({"application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
+PDF_TYPES = frozenset({"application/pdf"})
+#: Every media type read as a document other than plain text → its ``markup`` for
+#: :func:`document_to_text` (Word and PDF need the extra ``alia-clin[office]``).
+MEDIA_MARKUPS: dict[str, str] = {
+    **dict.fromkeys(sorted(HTML_TYPES), "html"),
+    **dict.fromkeys(sorted(RTF_TYPES), "rtf"),
+    **dict.fromkeys(sorted(CDA_TYPES), "cda"),
+    **dict.fromkeys(DOCX_TYPES, "docx"),
+    **dict.fromkeys(PDF_TYPES, "pdf"),
+}
 _BLOCK_TAGS = frozenset(
     [
         "p",

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import io
 
-from .markup import layout_text
+from .markup import PDF_TYPES, layout_text
 
-PDF_TYPES = frozenset({"application/pdf"})
+__all__ = ["PDF_TYPES", "PdfError", "pdf_to_text"]
 _MAGIC = b"%PDF-"
 
 

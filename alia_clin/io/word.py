@@ -19,10 +19,9 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from .markup import layout_text
+from .markup import DOCX_TYPES, layout_text
 
-#: The Word document content type (FHIR attachments).
-DOCX_TYPES = frozenset({"application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
+__all__ = ["DOCX_TYPES", "WordError", "docx_to_text"]
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
