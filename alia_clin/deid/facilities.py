@@ -29,6 +29,7 @@ medical-device companies, which MEDDOCAN marks as INSTITUCION.
 # ruff: noqa: E501
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import cache
 
@@ -172,6 +173,17 @@ def _not_a_unit() -> str:
     return rf"(?![ \t]+(?:(?:y|e|i|de|del|de[ \t]+la|de[ \t]+las)[ \t]+)?{units}(?![\w]))"
 
 
+@cache
+def _not_after_h() -> str:
+    """Return a look-ahead refusing "H." read as another abbreviation ("H. Pylori", "H. Tiroideas").
+
+    Placed right after a head alternation: it only applies when the head just matched ends in
+    "H." (the bare abbreviation); the words of ``h_abbreviation_words`` match in any case.
+    """
+    words = "|".join(re.escape(w) for w in sorted(_table("h_abbreviation_words"), key=len, reverse=True))
+    return rf"(?:(?<!H\.)|(?![ \t]+(?i:{words})(?![\w])))"
+
+
 def _heads(lexicon_key: str, extra_key: str | None = None) -> str:
     """Return the alternation of the capitalised heads of ``lexicon_key`` (and ``extra_key``)."""
     words = [w for w in _words(lexicon_key, SUPPORTED_LANGUAGES) if w != "hospital de día"]
@@ -188,13 +200,13 @@ def _hospital_rule(name: str) -> RuleSpec:
     caps_heads = _literal_alt(w.upper() for w in caps_words)
     caps_conn = r"(?:DE|DEL|DE[ ]LA|DE[ ]LAS|DE[ ]LOS|LA|LAS|LOS|EL|Y|I|D['’]|DA|DO)"
     caps_word = rf"(?!{caps_conn}(?![\w]))[{_UPPER}][{_UPPER}'’·-]*[{_UPPER}](?![\w])"
-    full = rf"(?<![\w]){heads}{_not_a_unit()}{name}(?![\w])"
+    full = rf"(?<![\w]){heads}{_not_after_h()}{_not_a_unit()}{name}(?![\w])"
     return RuleSpec(
         "HospitalRecognizer", "HOSPITAL",
         (
             PatternSpec("hospital", rf"(?P<v>{full})", 0.7, 0),
             # the head and first word alone: kept when the full name runs into a street
-            PatternSpec("hospital_short", rf"(?<![\w])(?P<v>{heads}{_not_a_unit()}{facility_name_regex(short=True)})(?![\w])", 0.7, 0),
+            PatternSpec("hospital_short", rf"(?<![\w])(?P<v>{heads}{_not_after_h()}{_not_a_unit()}{facility_name_regex(short=True)})(?![\w])", 0.7, 0),
             PatternSpec("hospital_caps", rf"(?<![\w])(?P<v>(?:{caps_heads})(?:[ \t]+(?:{caps_conn}[ \t]+)*{caps_word}){{1,7}})(?![\w])",
                         0.7, 0),
             PatternSpec("hospital_eu", rf"(?<![\w])(?P<v>(?:[{_UPPER}][{_LOWER}]+[ \t]+){{1,4}}(?:Unibertsitate[ \t]+)?Ospitale(?:a|an|ra|ko|tik|rako)?)(?![\w])", 0.7, 0),
@@ -252,7 +264,7 @@ def _trailing_place_rule() -> RuleSpec:
     return RuleSpec(
         "FacilityPlaceRecognizer", "TERRITORIO",
         (
-            PatternSpec("hospital_place", rf"(?<![\w]){_heads('hospital_heads', 'hospital_heads')}{after}", 0.6, 0),
+            PatternSpec("hospital_place", rf"(?<![\w]){_heads('hospital_heads', 'hospital_heads')}{_not_after_h()}{after}", 0.6, 0),
             PatternSpec("institution_place", rf"(?<![\w]){_heads('institution_heads', 'institution_heads')}{after}", 0.6, 0),
             PatternSpec("health_centre_place", rf"(?<![\w]){_heads('health_centre_heads')}{after}", 0.6, 0),
         ),

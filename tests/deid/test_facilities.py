@@ -147,7 +147,20 @@ NEGATIVE = [
     "El paciente ingresa en planta de hospitalización.",
     "Se realizó una intervención de Hartmann sin incidencias.",
     "Informe del Cap de Servei de Cardiologia.",
+    # "H." abbreviating something else: a species, hormones, a hernia, a haemorrhage
+    "Gastritis crónica con H. Pylori positivo, erradicado.",
+    "Hemocultivos positivos para H. Influenzae en Madrid.",
+    "Endocarditis por H. aphrophilus sobre válvula protésica.",
+    "Analítica con H. Tiroideas normales.",
+    "Antecedente de H. Hiatal y reflujo.",
+    "Ingresó por H. Subaracnoidea de Valencia a Madrid.",
 ]
+
+
+def test_h_abbreviation_still_opens_a_hospital_name(engine: RuleEngine) -> None:
+    spans = found(engine, "Remitido desde el H. Clínico de Valencia. Analítica: H. Tiroideas normales.")
+    assert ("HOSPITAL", "H. Clínico") in spans or ("HOSPITAL", "H. Clínico de Valencia") in spans
+    assert not any(text.startswith("H. Tiroideas") for _, text in spans)
 
 
 @pytest.mark.parametrize("text", NEGATIVE)
