@@ -828,6 +828,7 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
         rf"|[ \t]+{not_new_place}{stop}{_CAPWORD}){{0,2}}"
     )
     foreign_cp = r"(?:[A-Z]{1,2}-?)?\d{4,7}(?:-\d{3,4})?(?:[A-Z]{3}(?![\w]))?"
+    not_a_reading, no_unit = _not_a_reading(), _no_unit_after()
     loc_labels = _alt(_words("locality_labels", SUPPORTED_LANGUAGES))
     cp_labels = r"C\.?[ ]?P\.?|c[óo]digo[ \t]+postal|codi[ \t]+postal|posta[ \t]+kodea|P\.?K\.?"
     territory = RuleSpec(
@@ -837,11 +838,13 @@ def _address_rules(languages: Sequence[str]) -> list[RuleSpec]:
             PatternSpec("cp_label_foreign", rf"{_B}(?:{cp_labels})[ \t]*[:.]?[ \t]*(?P<v>{foreign_cp}){_E}", 0.85, 0),
             PatternSpec(
                 "cp_city",
-                rf"(?<![\w.,-])(?P<v>(?:E[- ])?(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})(?=[ \t]*[-–,.]?[ \t]*\(?[{_UPPER}]|\))",
+                rf"(?<![\w.,-]){not_a_reading}(?P<v>(?:E[- ])?(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}}){no_unit}"
+                rf"(?=[ \t]*[-–,.]?[ \t]*\(?[{_UPPER}]|\))",
                 0.6, 0,
             ),
             PatternSpec("place_name", rf"(?<![\w@.-])(?P<v>{gazetteer})(?![\w@]|-[^\W\d_]|\.\w)", 0.6, 0),
-            PatternSpec("city_after_cp", rf"(?<![\w.,-])(?:E-)?\(?\d{{5}}\)?[ \t]*[-–,.]?[ \t]*(?P<v>{city})(?![\w])",
+            PatternSpec("city_after_cp",
+                        rf"(?<![\w.,-]){not_a_reading}(?:E-)?\(?\d{{5}}\)?{no_unit}[ \t]*[-–,.]?[ \t]*(?P<v>{city})(?![\w])",
                         0.6, 0),
             PatternSpec("locality_label", rf"{_B}{loc_labels}[ \t]*:[ \t]*(?P<v>[^\n,.;:()]*[^\s\n,.;:()])", 0.8),
         ),
@@ -1107,6 +1110,41 @@ def _after_any(words: Iterable[str]) -> str:
     """Return a regex that holds when one of ``words`` (any case style) and a space end just before."""
     lower, caps = _case_forms(words)
     return "(?:" + "|".join(rf"(?<=\b{re.escape(w)} )" for w in (*lower, *caps)) + ")"
+
+
+#: Floor, door and "no number" words written right before a postal code (any of these cases).
+_FLOOR_WORDS = tuple(
+    form
+    for w in ("dcha", "dcho", "drcha", "derecha", "izda", "izqda", "izq", "izquierda", "bajo", "bajos", "entlo",
+              "entresuelo", "ático", "atico", "principal", "pral", "esquerra", "dreta", "ezkerra", "eskuina", "sn")
+    for form in (w, w.capitalize(), w.upper())
+)
+#: Longest lower-case word :func:`_not_a_reading` looks back over.
+_READING_WORD_MAX = 16
+
+
+@cache
+def _not_a_reading() -> str:
+    """Return look-behinds that fail where a bare five-digit number is a reading, not a postal code.
+
+    A postal code without a label follows a street number, "s/n", a floor, a comma or a place name
+    (MEDDOCAN); a count or a dose follows a colon ("Leucocitos: 10300"), a lower-case word
+    ("nadir 31000", "protrombina 20210A", "número 31532"), an analyte in capitals ("NT-proBNP
+    12626", "AFP 30571") or a word of ``lab_words`` ("Leucocitos 17850"). A floor or door word
+    (:data:`_FLOOR_WORDS`: "2º dcha 28036", "Central, SN 28300") is an address, not a reading.
+    """
+    lower = "a-záéíóúüñàèòïç"
+    colon = r"(?<!:)(?<!:[ \t])"
+    words = "".join(rf"(?<![^\w][{lower}]{{{n}}}[ \t])" for n in range(2, _READING_WORD_MAX + 1))
+    caps = r"(?<![A-Z]{2}[ \t])"
+    floors = "|".join(rf"(?<=\b{re.escape(w)}[ \t])" for w in _FLOOR_WORDS)
+    return rf"(?:{floors}|{colon}{words}{caps}{_not_after(_words('lab_words', SUPPORTED_LANGUAGES))})"
+
+
+def _no_unit_after() -> str:
+    """Return a look-ahead that fails after a number glued to a letter ("20210A", "14000U") or
+    followed by a unit of activity ("10000 UI", "46852 U/ml")."""
+    return r"(?![^\W\d_])(?![ \t]*(?:U|UI|Ui|UFC|IU)(?![^\W\d_]))"
 
 
 def _not_after(words: Iterable[str]) -> str:

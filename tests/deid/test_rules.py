@@ -158,6 +158,36 @@ def test_analyze_is_deterministic_and_sorted(engine: RuleEngine) -> None:
     assert [m.start for m in first] == sorted(m.start for m in first)
 
 
+READINGS = [
+    "Analítica: hemoglobina 12,7 g/dl. Leucocitos: 10300. Plaquetas: 354000. Coagulación normal.",
+    "Troponina T 279 y NT-proBNP 12626. Se realiza ecocardiograma urgente.",
+    "Plaquetas 89 x10^9/L (nadir 31000). Bioquímica: glucosa 139 mg/dl.",
+    "Colecalciferol 25000 UI (1 ampolla cada 30 días), pancreatina 10000 U (3-3-3).",
+    "Trombofilia con mutación del gen de la protrombina 20210A. EPOC GOLD B.",
+    "Creatinina normal, Leucocitos 17850 Neutrófilos 86 %. Ca 125: 46852 U/ml.",
+    "Tinzaparina 14000U cada 24 horas. AFP 30571, BHGC desconocida.",
+]
+
+
+@pytest.mark.parametrize("text", READINGS)
+def test_counts_and_doses_are_no_postal_codes(engine: RuleEngine, text: str) -> None:
+    assert not any(label == "TERRITORIO" for label, _ in spans(engine, text))
+
+
+@pytest.mark.parametrize(("text", "code", "city"), [
+    ("Calle del Abedul 5-7, 2º dcha 28036 Madrid, España", "28036", "Madrid"),
+    ("Avda. Amazonas Central, SN 28300, Aranjuez", "28300", "Aranjuez"),
+    ("C/ Illas 5-5º izquierda 33012 Oviedo", "33012", "Oviedo"),
+    ("Altos de Nava, s/n 24071 León", "24071", "León"),
+    ("Hospital Universitario de Navarra 31008 Pamplona", "31008", "Pamplona"),
+])
+def test_postal_codes_after_floors_and_names_stay(
+    engine: RuleEngine, text: str, code: str, city: str
+) -> None:
+    found = spans(engine, text)
+    assert ("TERRITORIO", code) in found and ("TERRITORIO", city) in found
+
+
 def test_street_stops_before_postal_code_and_phone(engine: RuleEngine) -> None:
     text = "Domicilio: Calle Mayor 12, 3º B, 28013 Madrid. Tel.: 612 345 678."
     found = spans(engine, text)
