@@ -38,7 +38,11 @@ when the encoder did not run) and proposes the head's spans with their mean word
 score (source ``"model"``; the ``labels`` filter applies to them too). ``to_disk`` writes the
 head to ``phi_head/``. Without a head the stage is rules only and needs no encoder. With
 ``model_sex_words`` (default on), a model candidate labelled SEXO_SUJETO_ASISTENCIA must be a sex
-word or code ("VI", "HVI", "QRS" are not: :mod:`alia_clin.deid.model_checks`).
+word or code ("VI", "HVI", "QRS" are not); with ``model_clinical_words`` (default on), a model
+candidate made of clinical words only ("Vena" of "Vena cava", "insulina glargina") is dropped;
+with ``clinical_eponyms`` (default on), a candidate of any source inside a clinical eponym ("New
+York" in "New York Heart Association", "Glasgow 15") is dropped. See
+:mod:`alia_clin.deid.model_checks`.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from ..deid.capitals import FACILITY_SOURCES, revise_capital_facilities
-from ..deid.model_checks import plausible_model_span
+from ..deid.model_checks import eponym_spans, inside_eponym, plausible_model_span
 from ..deid.rules import PhiMatch, RuleEngine
 from ..encoder.casing import capital_lines
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
@@ -120,13 +124,26 @@ class _HeadSource:
 MERGE_POLICIES = ("score", "rules_first", "rules_extend")
 
 
-def _plausible_model_candidates(candidates: list[PhiMatch], text: str) -> list[PhiMatch]:
+def _plausible_model_candidates(
+    candidates: list[PhiMatch], text: str, *, sex_words: bool = True, clinical_words: bool = True
+) -> list[PhiMatch]:
     """``candidates`` without the model ones that :func:`plausible_model_span` rejects."""
     return [
         m
         for m in candidates
-        if m.source != MODEL_SOURCE or plausible_model_span(m.label, text[m.start : m.end])
+        if m.source != MODEL_SOURCE
+        or plausible_model_span(
+            m.label, text[m.start : m.end], sex_words=sex_words, clinical_words=clinical_words
+        )
     ]
+
+
+def _outside_eponyms(candidates: list[PhiMatch], text: str) -> list[PhiMatch]:
+    """``candidates`` without those inside a clinical eponym (:func:`inside_eponym`)."""
+    eponyms = eponym_spans(text)
+    if not eponyms:
+        return candidates
+    return [m for m in candidates if not inside_eponym(m.start, m.end, text, eponyms)]
 
 
 def _model_read_folded(doc: Doc) -> bool:
@@ -218,6 +235,8 @@ class DeidComponent(ErrorHandlingPipe):
         model_min_score: float = 0.5,
         capitals_facilities: bool = True,
         model_sex_words: bool = True,
+        model_clinical_words: bool = True,
+        clinical_eponyms: bool = True,
     ) -> None:
         install_extensions()
         if merge not in MERGE_POLICIES:
@@ -235,6 +254,8 @@ class DeidComponent(ErrorHandlingPipe):
             "model_min_score": float(model_min_score),
             "capitals_facilities": bool(capitals_facilities),
             "model_sex_words": bool(model_sex_words),
+            "model_clinical_words": bool(model_clinical_words),
+            "clinical_eponyms": bool(clinical_eponyms),
         }
         self._rules: RuleEngine | None = None
         self._sources: dict[str, PhiSource] = {}
@@ -311,8 +332,7 @@ class DeidComponent(ErrorHandlingPipe):
                 ]
                 for i, doc in enumerate(docs):
                     candidates = [c for preds in per_source for c in preds[i]]
-                    if self.cfg.get("model_sex_words", True):
-                        candidates = _plausible_model_candidates(candidates, texts[i])
+                    candidates = self._checked(candidates, texts[i])
                     revise = self.cfg.get("capitals_facilities", True) and self._sources
                     if revise and any(c.source in FACILITY_SOURCES for c in candidates):
                         candidates = revise_capital_facilities(
@@ -333,6 +353,18 @@ class DeidComponent(ErrorHandlingPipe):
             except Exception as exc:  # spaCy's error-handler contract
                 error_handler(self.name, self, docs, exc)
             yield from docs
+
+    def _checked(self, candidates: list[PhiMatch], text: str) -> list[PhiMatch]:
+        """``candidates`` after the checks the config switches on (:mod:`alia_clin.deid.model_checks`)."""
+        sex_words = bool(self.cfg.get("model_sex_words", True))
+        clinical_words = bool(self.cfg.get("model_clinical_words", True))
+        if sex_words or clinical_words:
+            candidates = _plausible_model_candidates(
+                candidates, text, sex_words=sex_words, clinical_words=clinical_words
+            )
+        if self.cfg.get("clinical_eponyms", True):
+            candidates = _outside_eponyms(candidates, text)
+        return candidates
 
     def _set_annotations(self, doc: Doc, matches: list[PhiMatch], text: str | None = None) -> None:
         spans = exact_spans(doc, [(m.start, m.end, m.label) for m in matches], text)
@@ -401,6 +433,8 @@ class DeidComponent(ErrorHandlingPipe):
         "model_min_score": 0.5,
         "capitals_facilities": True,
         "model_sex_words": True,
+        "model_clinical_words": True,
+        "clinical_eponyms": True,
     },
     default_score_weights={"spans_phi_f": 1.0, "spans_phi_p": 0.0, "spans_phi_r": 0.0},
 )
@@ -415,11 +449,15 @@ def make_deid(
     model_min_score: float,
     capitals_facilities: bool = True,
     model_sex_words: bool = True,
+    model_clinical_words: bool = True,
+    clinical_eponyms: bool = True,
 ) -> DeidComponent:
     """Create the ``alia_deid`` pipe (no I/O here: rules load in ``initialize``/``from_disk``).
 
     ``model_sex_words``: keep a model SEXO_SUJETO_ASISTENCIA candidate only when it is a sex word
-    or code (see the module docstring)."""
+    or code; ``model_clinical_words``: drop a model candidate made of clinical words only;
+    ``clinical_eponyms``: drop a candidate of any source inside a clinical eponym ("New York
+    Heart Association", "Glasgow"). See the module docstring."""
     return DeidComponent(
         nlp,
         name,
@@ -431,4 +469,6 @@ def make_deid(
         model_min_score=model_min_score,
         capitals_facilities=capitals_facilities,
         model_sex_words=model_sex_words,
+        model_clinical_words=model_clinical_words,
+        clinical_eponyms=clinical_eponyms,
     )

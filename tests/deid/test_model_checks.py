@@ -1,21 +1,29 @@
-"""The model layer's sex candidates: a clinical abbreviation is no sex; sex words and codes, and
-the other words MEDDOCAN counts as PHI, stay."""
+"""Checks on PHI candidates. The model layer's sex candidates: a clinical abbreviation is no sex;
+sex words and codes, and the other words MEDDOCAN counts as PHI, stay. Model candidates made of
+clinical words only are dropped; candidates of any source inside a clinical eponym are dropped.
+All notes are synthetic."""
 
 from __future__ import annotations
 
 import pytest
 
-from alia_clin.deid.model_checks import plausible_model_span
+from alia_clin.deid.model_checks import (
+    clinical_words_only,
+    eponym_spans,
+    inside_eponym,
+    plausible_model_span,
+)
 from alia_clin.deid.rules import PhiMatch
-from alia_clin.pipeline.deid import MODEL_SOURCE, _plausible_model_candidates
+from alia_clin.pipeline.deid import MODEL_SOURCE, _outside_eponyms, _plausible_model_candidates
 
 SEX = "SEXO_SUJETO_ASISTENCIA"
 
 
 @pytest.mark.parametrize("word", ["VI", "HVI", "QRS", "FEVI", "ECG"])
 def test_clinical_abbreviations_are_no_sex(word: str) -> None:
-    assert not plausible_model_span(SEX, word)
-    assert plausible_model_span("HOSPITAL", word)  # only the sex label is checked
+    assert not plausible_model_span(SEX, word, clinical_words=False)
+    assert plausible_model_span("HOSPITAL", word, clinical_words=False)  # only the sex label is checked
+    assert plausible_model_span(SEX, word, sex_words=False, clinical_words=False)
 
 
 KEPT = ["H", "M", "F", "VARÓN", "MUJER", "NIÑA", "Varón", "mujeres", "blanca", "NEGRA", "Recién", "gizona",
@@ -33,3 +41,59 @@ def test_only_model_candidates_are_checked() -> None:
     rule_vi = PhiMatch(0, 2, SEX, 0.9, "SexRecognizer")
     model_sex = PhiMatch(13, 18, SEX, 0.9, MODEL_SOURCE)
     assert _plausible_model_candidates([model_vi, rule_vi, model_sex], text) == [rule_vi, model_sex]
+
+
+CLINICAL = ["Vena", "Aurícula izquierda", "insulina glargina", "salbutamol si precisa",
+            "ácido acetilsalicílico", "Cardiopatía", "Hilios", "dilatado", "Buen", "UCIC", "de",
+            "amlodipino/", "Válvula"]
+
+
+@pytest.mark.parametrize("text", CLINICAL)
+def test_clinical_words_are_no_phi(text: str) -> None:
+    assert clinical_words_only(text)
+    assert not plausible_model_span("FAMILIARES_SUJETO_ASISTENCIA", text)
+    assert plausible_model_span("FAMILIARES_SUJETO_ASISTENCIA", text, clinical_words=False)
+
+
+# names (also those that are clinical words: "Dolores"), relatives, numbers, places, ages, races
+PHI = ["Dolores", "Rosa", "familiar", "tres", "Juan Vena", "Madrid", "Hospital de la Vega", "padre",
+       "65 años", "Clínica Universitaria", "Insulina 3", "blanca", "síndrome de Down", "Pilar", "A", "De"]
+
+
+@pytest.mark.parametrize("text", PHI)
+def test_phi_words_stay(text: str) -> None:
+    assert not clinical_words_only(text)
+
+
+NOTE = ("Clase funcional II de la New York Heart Association (NYHA). Glasgow 15, Killip III. "
+        "Bence-Jones negativo. Remitida por la Dra. Ross desde Glasgow Street.")
+
+
+@pytest.mark.parametrize(("piece", "inside"), [
+    ("New York", True), ("New York Heart Association", True), ("Heart Association", True), ("NYHA", True),
+    ("(NYHA)", True), ("Glasgow 15", True), ("Killip III", True), ("Bence", True), ("Jones", True),
+    ("Ross", False), ("la New York", False), ("15", False), ("Glasgow Street", False),
+])
+def test_eponyms(piece: str, inside: bool) -> None:
+    start = NOTE.index(piece)
+    assert inside_eponym(start, start + len(piece), NOTE, eponym_spans(NOTE)) is inside
+
+
+def test_eponyms_drop_candidates_of_every_source() -> None:
+    start = NOTE.index("New York")
+    rule = PhiMatch(start, start + 8, "TERRITORIO", 0.6, "TerritoryRecognizer")
+    model = PhiMatch(start, start + 26, "INSTITUCION", 0.9, MODEL_SOURCE)
+    ross = NOTE.index("Ross")
+    name = PhiMatch(ross, ross + 4, "NOMBRE_PERSONAL_SANITARIO", 0.9, MODEL_SOURCE)
+    assert _outside_eponyms([rule, model, name], NOTE) == [name]
+
+
+def test_clinical_word_check_reads_model_candidates_only() -> None:
+    text = "Vena cava inferior dilatada. Padre: Juan Vena."
+    model_vena = PhiMatch(0, 4, "FAMILIARES_SUJETO_ASISTENCIA", 0.9, MODEL_SOURCE)
+    rule_vena = PhiMatch(0, 4, "FAMILIARES_SUJETO_ASISTENCIA", 0.9, "KinRecognizer")
+    model_name = PhiMatch(36, 45, "FAMILIARES_SUJETO_ASISTENCIA", 0.9, MODEL_SOURCE)
+    kept = _plausible_model_candidates([model_vena, rule_vena, model_name], text)
+    assert kept == [rule_vena, model_name]
+    off = _plausible_model_candidates([model_vena], text, clinical_words=False)
+    assert off == [model_vena]

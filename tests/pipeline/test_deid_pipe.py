@@ -217,3 +217,25 @@ def test_error_handler_receives_failed_batch() -> None:
         alia_clin.build_rules_pipeline().get_pipe("alia_deid").get_error_handler()(
             "alia_deid", None, [], RuntimeError("x")
         )
+
+
+class _ClinicalGuesses:
+    """A stand-in model layer that takes the first word (clinical) for a relative."""
+
+    def predict(self, docs: list[spacy.tokens.Doc]) -> list[list[PhiMatch]]:
+        return [[PhiMatch(0, 4, "FAMILIARES_SUJETO_ASISTENCIA", 0.9, "model")] for _ in docs]
+
+
+@pytest.mark.parametrize("checks", [True, False])
+def test_clinical_word_and_eponym_checks_in_the_stage(checks: bool, tmp_path: Path) -> None:
+    nlp = spacy.blank("es")
+    nlp.add_pipe("alia_deid", config={"model_clinical_words": checks, "clinical_eponyms": checks})
+    nlp.initialize()
+    nlp.get_pipe("alia_deid").add_source("model", _ClinicalGuesses())
+    text = "Vena cava inferior dilatada. Clase funcional II de la New York Heart Association."
+    phi = {text[s:e] for s, e, _ in _phi(nlp(text))}
+    assert ("Vena" in phi) is not checks
+    assert any("New York" in p for p in phi) is not checks
+    nlp.to_disk(tmp_path / "p")
+    cfg = spacy.load(tmp_path / "p").get_pipe("alia_deid").cfg
+    assert cfg["model_clinical_words"] is checks and cfg["clinical_eponyms"] is checks
