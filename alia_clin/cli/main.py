@@ -123,7 +123,7 @@ def process(
     quoting: Annotated[str, typer.Option(help="CSV quoting: minimal, all, nonnumeric, none.")] = "minimal",
     encoding: Annotated[
         str, typer.Option(help="Encoding of the input: .txt notes, CSV/TSV, JSONL (utf-8-sig reads a BOM; "
-                          "legacy exports: cp1252, latin-1).")
+                          "a UTF-16/32 BOM is read as such; legacy exports: cp1252, latin-1).")
     ] = "utf-8-sig",
     binaries: Annotated[
         str | None, typer.Option(help="FHIR input: Binary NDJSON file or folder of the same export.")

@@ -5,7 +5,9 @@ does not decode in the folder's encoding (UTF-8 unless given: legacy exports are
 ``cp1252`` or ``latin-1``) or is empty yields a record with ``error`` set (and no text) instead
 of raising, so one bad note never stops a run. Offsets are indices into the exact content read
 with ``newline=""``; in UTF-8 a byte-order mark stays in the text as its first character, so
-offsets count it, as tools that read the file as it is do.
+offsets count it, as tools that read the file as it is do. A file that opens with a UTF-16 or
+UTF-32 byte-order mark (a Windows "Unicode" export) cannot be UTF-8: under a UTF-8 setting it is
+read in that encoding (:func:`bom_encoding`), and the mark is not part of the text.
 """
 
 from __future__ import annotations
@@ -50,6 +52,36 @@ def list_notes(in_dir: str | Path) -> list[Path]:
     return sorted(f for f in p.iterdir() if f.suffix == ".txt" and f.is_file())
 
 
+#: Byte-order marks of the UTF-16/32 encodings; UTF-32 LE first, as its mark opens like UTF-16 LE's.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def bom_encoding(head: bytes, encoding: str) -> str:
+    """Return ``encoding``, or ``"utf-16"`` / ``"utf-32"`` when ``encoding`` is UTF-8 and ``head``
+    (a file's first bytes) opens with that encoding's byte-order mark, which no UTF-8 text does."""
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        return encoding
+    for bom, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return name
+    return encoding
+
+
+def file_encoding(path: Path, encoding: str) -> str:
+    """:func:`bom_encoding` for the first bytes of ``path`` (``encoding`` if it cannot be read)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return encoding
+    return bom_encoding(head, encoding)
+
+
 def text_encoding(encoding: str) -> str:
     """Return the codec that decodes (and writes back) a note file of ``encoding``.
 
@@ -68,6 +100,7 @@ def read_note(path: Path, encoding: str = "utf-8") -> NoteRecord:
         raw = path.read_bytes()
     except OSError as exc:
         return NoteRecord(stem, None, f"unreadable file ({exc.__class__.__name__})", "unreadable")
+    codec = bom_encoding(raw[:4], codec)
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:

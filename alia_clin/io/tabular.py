@@ -1,6 +1,7 @@
 """Read CSV/TSV exports (Excel-style too: BOM, ``;``) as a stream of :class:`NoteRecord`.
 
-Reads the file with the configured encoding and ``errors="surrogateescape"`` so a row with
+Reads the file with the configured encoding (a UTF-16/32 byte-order mark overrides a UTF-8
+setting: :func:`~alia_clin.io.folders.bom_encoding`) and ``errors="surrogateescape"`` so a row with
 bytes that do not decode becomes one bad record (``invalid_encoding``) instead of stopping the
 run; a row whose field count differs from the header, or that the csv module rejects, becomes
 a ``malformed`` record. Positions are ``row N`` (1-based data row) with the line number.
@@ -13,9 +14,10 @@ import csv
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import AliaClinValueError, ErrorCode
-from .folders import NoteRecord
+from .folders import NoteRecord, file_encoding
 from .mapping import MALFORMED, fallback_id, record_from_row
 from .options import ReaderOptions, delimiter_for
 
@@ -33,9 +35,15 @@ def _raise_field_limit() -> None:
             limit //= 10
 
 
+def _open_text(path: Path, options: ReaderOptions) -> TextIO:
+    """Open an export for reading: its encoding (see the module docstring), undecodable bytes
+    kept as surrogates, newlines as they are (the csv module's contract)."""
+    return path.open(encoding=file_encoding(path, options.encoding), errors="surrogateescape", newline="")
+
+
 def csv_dialect(path: Path, options: ReaderOptions) -> dict[str, object]:
     """The csv keyword arguments for ``path`` (delimiter resolved, quoting, quotechar)."""
-    with path.open(encoding=options.encoding, errors="surrogateescape", newline="") as fh:
+    with _open_text(path, options) as fh:
         sample = fh.read(_SAMPLE_CHARS)
     return {
         "delimiter": delimiter_for(path, options, sample),
@@ -47,7 +55,7 @@ def csv_dialect(path: Path, options: ReaderOptions) -> dict[str, object]:
 
 def read_header(path: Path, options: ReaderOptions) -> list[str]:
     """The header row of a CSV/TSV file (empty list for an empty file)."""
-    with path.open(encoding=options.encoding, errors="surrogateescape", newline="") as fh:
+    with _open_text(path, options) as fh:
         reader = csv.reader(fh, **csv_dialect(path, options))  # type: ignore[arg-type]
         return next(reader, [])
 
@@ -59,7 +67,7 @@ def iter_csv_notes(path: str | Path, options: ReaderOptions) -> Iterator[NoteRec
         raise AliaClinValueError(ErrorCode.E500, path=str(p))
     _raise_field_limit()
     dialect = csv_dialect(p, options)
-    with p.open(encoding=options.encoding, errors="surrogateescape", newline="") as fh:
+    with _open_text(p, options) as fh:
         reader = csv.reader(fh, **dialect)  # type: ignore[arg-type]
         header = next(reader, None)
         if header is None:

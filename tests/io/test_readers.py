@@ -173,3 +173,17 @@ def test_folder_notes_decode_in_the_given_encoding(tmp_path: Path) -> None:
     assert read_note(bom, "utf-8-sig").text == "\ufeff" + NOTE_A == read_note(bom).text
     with pytest.raises(AliaClinValueError, match="E507"):
         ReaderOptions(encoding="no-such-codec")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_windows_unicode_exports_are_read_by_their_byte_order_mark(tmp_path: Path, codec: str) -> None:
+    from alia_clin.io.folders import read_note
+
+    bom = "\ufeff".encode(codec)
+    note = _write(tmp_path / "a.txt", bom + NOTE_A.encode(codec))
+    assert read_note(note).text == NOTE_A == read_note(note, "utf-8-sig").text  # the mark is no text
+    assert read_note(note, "latin-1").text != NOTE_A  # a non-UTF-8 setting is the user's word
+    body = "id;nota\r\n1;" + NOTE_B.replace('"', '""').join('""') + "\r\n"
+    path = _write(tmp_path / "export.csv", bom + body.encode(codec))
+    recs = list(iter_csv_notes(path, ReaderOptions(text_col="nota")))
+    assert [(r.id, r.text) for r in recs] == [("1", NOTE_B)]
