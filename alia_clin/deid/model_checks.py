@@ -29,7 +29,8 @@ marks none of them as PHI.
 candidate may stand: a SEXO_SUJETO_ASISTENCIA candidate written as an abbreviation (2 to 4
 capital letters) must be a word of the deid lexicon's ``sex_words``, ``sex_nouns`` or
 ``sex_codes`` (all languages, any case, also in the plural); with ``clinical_words``, no
-candidate may be made of clinical words only. The rules layer is checked for eponyms only.
+candidate may be made of clinical words only, nor of punctuation only ("/" of
+"sacubitrilo/valsartán"). The rules layer is checked for eponyms only.
 Nothing is logged.
 """
 
@@ -130,7 +131,7 @@ def plausible_model_span(
     label: str, text: str, *, sex_words: bool = True, clinical_words: bool = True
 ) -> bool:
     """Whether a model candidate labelled ``label`` over ``text`` may stand (module docstring)."""
-    if clinical_words and clinical_words_only(text):
+    if clinical_words and (clinical_words_only(text) or not any(ch.isalnum() for ch in text)):
         return False
     if label != SEX_LABEL or not sex_words:
         return True

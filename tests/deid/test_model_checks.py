@@ -88,6 +88,12 @@ def test_eponyms_drop_candidates_of_every_source() -> None:
     assert _outside_eponyms([rule, model, name], NOTE) == [name]
 
 
+@pytest.mark.parametrize("text", ["/", "-", " , "])
+def test_punctuation_is_no_phi(text: str) -> None:
+    assert not plausible_model_span("NOMBRE_PERSONAL_SANITARIO", text)
+    assert plausible_model_span("NOMBRE_PERSONAL_SANITARIO", text, clinical_words=False)
+
+
 def test_clinical_word_check_reads_model_candidates_only() -> None:
     text = "Vena cava inferior dilatada. Padre: Juan Vena."
     model_vena = PhiMatch(0, 4, "FAMILIARES_SUJETO_ASISTENCIA", 0.9, MODEL_SOURCE)
