@@ -21,7 +21,9 @@ fraction", method unspecified; 8806-2 is echo-specific and not used). eGFR uses 
 59408-5 (pulse oximetry). Creatinine in µmol/L uses 14682-9 (moles/volume). Blood pressure is
 one measurement (kind ``BP``, panel 85354-9) whose ``components`` hold systolic (8480-6) and
 diastolic (8462-4); its ``value`` is None. A pressure written alone ("TAS 85 mmHg", "PAD 95") is
-kind ``SBP`` (8480-6) or ``DBP`` (8462-4) with its ``value``.
+kind ``SBP`` (8480-6) or ``DBP`` (8462-4) with its ``value``. The NYHA functional class ("clase
+funcional II de la NYHA") is kind ``NYHA`` (88020-3), read by :mod:`alia_clin.clinical.
+functional_class`: the class as ``value`` (1-4), a range's top as ``value_high``, no unit.
 
 An ejection fraction written as a fraction without unit ("FE: 0,61", "FEVI 0.35") is read as a
 percentage (61, 35). A unit may be glued to its number ("82kg", "1,2mg/dl", "140/90mmHg", "72x'",
@@ -58,6 +60,7 @@ LOINC: dict[str, str] = {
     "HBA1C": "4548-4",
     "TEMPERATURE": "8310-5",
     "RESP_RATE": "9279-1",
+    "NYHA": "88020-3",
 }
 LOINC_SYSTOLIC = LOINC["SBP"]
 LOINC_DIASTOLIC = LOINC["DBP"]
@@ -647,7 +650,9 @@ def extract_measurements(text: str) -> list[Measurement]:
     rate written "FR <n>" without a unit is kept only beside another vital sign, and never with a
     comparator.
     """
-    found: list[Measurement] = []
+    from .functional_class import nyha_measurements  # it builds on this module's records
+
+    found: list[Measurement] = nyha_measurements(text)
     for spec, pattern in _COMPILED:
         for m in pattern.finditer(text, overlapped=False):
             meas = _match_to_measurement(spec, m, text)

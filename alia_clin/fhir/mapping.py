@@ -26,7 +26,8 @@ SINTOMA / SYMPTOM                Observation (status final), code = SNOMED CT fi
                                  extracted), one condition with the entity's codes.
 measurement                      Observation: LOINC code, UCUM ``valueQuantity`` (comparator
                                  kept), ``valueRange`` for ranges, components for blood pressure,
-                                 ``valueCodeableConcept`` for qualitative readings.
+                                 ``valueCodeableConcept`` for qualitative readings; the NYHA
+                                 class (LOINC 88020-3, category exam) as a SNOMED CT finding.
 FARMACO / MEDICATION             MedicationStatement: ATC. R4 status active / not-taken
                                  (negated) / unknown (uncertain, hypothetical) / completed
                                  (historical); R5 status recorded + adherence
@@ -86,6 +87,16 @@ VITAL_SIGNS = frozenset(
     {"BP", "SBP", "DBP", "HR", "RESP_RATE", "SPO2", "WEIGHT", "HEIGHT", "BMI", "TEMPERATURE"}
 )
 IMAGING = frozenset({"LVEF"})
+#: Kinds a clinician grades at the examination (category ``exam``).
+EXAM = frozenset({"NYHA"})
+#: NYHA functional class → SNOMED CT finding ("New York Heart Association Classification - Class I" …).
+NYHA_CLASSES = {
+    1: ("420300004", "New York Heart Association Classification - Class I"),
+    2: ("421704003", "New York Heart Association Classification - Class II"),
+    3: ("420913000", "New York Heart Association Classification - Class III"),
+    4: ("422293003", "New York Heart Association Classification - Class IV"),
+}
+_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 #: Readable names of measurement kinds (Observation.code.text).
 KIND_NAMES = {
     "LVEF": "Left ventricular ejection fraction",
@@ -107,6 +118,7 @@ KIND_NAMES = {
     "HBA1C": "Hemoglobin A1c",
     "TEMPERATURE": "Body temperature",
     "RESP_RATE": "Respiratory rate",
+    "NYHA": "NYHA functional class",
 }
 _INTERPRETATION = {
     "present": ("POS", "Positive"),
@@ -352,6 +364,16 @@ def _simple_quantity(value: float, unit: str | None) -> dict[str, Any]:
     return _quantity(value, unit, None)
 
 
+def _nyha_value(low: int, high: int | None) -> dict[str, Any]:
+    """The NYHA class as a SNOMED CT finding; a range ("II-III") as text only (no code says it)."""
+    if high is None and low in NYHA_CLASSES:
+        code, display = NYHA_CLASSES[low]
+        coding = {"system": SNOMED, "code": code, "display": display}
+        return {"coding": [coding], "text": f"NYHA {_ROMAN[low]}"}
+    top = f"-{_ROMAN.get(high, str(high))}" if high is not None else ""
+    return {"text": f"NYHA {_ROMAN.get(low, str(low))}{top}"}
+
+
 def measurement_observation(ctx: Context, m: dict[str, Any]) -> dict[str, Any] | None:
     """An Observation for one ``doc._.measurements`` item (LOINC + UCUM), None if it has no value."""
     start, end, kind = int(m["start"]), int(m["end"]), str(m.get("kind") or "")
@@ -359,7 +381,11 @@ def measurement_observation(ctx: Context, m: dict[str, Any]) -> dict[str, Any] |
     if not loinc:
         return None
     res = _base(ctx, "Observation", f"measurement:{start}:{end}:{kind}", start, end, None)
-    category = "vital-signs" if kind in VITAL_SIGNS else "imaging" if kind in IMAGING else "laboratory"
+    category = (
+        "vital-signs"
+        if kind in VITAL_SIGNS
+        else "imaging" if kind in IMAGING else "exam" if kind in EXAM else "laboratory"
+    )
     res["status"] = "final"
     res["category"] = [_cc(OBS_CATEGORY, category, category.replace("-", " ").title())]
     res["code"] = {"coding": [{"system": LOINC, "code": str(loinc)}], "text": KIND_NAMES.get(kind, kind)}
@@ -376,6 +402,8 @@ def measurement_observation(ctx: Context, m: dict[str, Any]) -> dict[str, Any] |
             }
             for c in components
         ]
+    elif kind == "NYHA" and value is not None:
+        res["valueCodeableConcept"] = _nyha_value(int(value), int(high) if high is not None else None)
     elif value is not None and high is not None:
         res["valueRange"] = {
             "low": _simple_quantity(float(value), unit),

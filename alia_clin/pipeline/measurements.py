@@ -6,7 +6,8 @@ Reads ``doc.text`` only (no encoder, no model). Writes:
   with its kind (``LVEF``, ``NT_PROBNP``, ``BNP``, ``BP``, ``SBP`` / ``DBP`` (one pressure
   written alone, "TAS 85 mmHg"), ``HR``, ``RESP_RATE``, ``SPO2``, ``WEIGHT``,
   ``HEIGHT``, ``BMI``, ``CREATININE``, ``EGFR``, ``SODIUM``, ``POTASSIUM``, ``HEMOGLOBIN``,
-  ``HBA1C``, ``TEMPERATURE``), with exactly the extractor's character offsets (a boundary
+  ``HBA1C``, ``TEMPERATURE``, ``NYHA``: the functional class, "clase funcional II de la NYHA"),
+  with exactly the extractor's character offsets (a boundary
   inside a token splits that token);
 * ``doc._.measurements``: a list of dicts (:meth:`Measurement.to_dict`), msgpack-serializable,
   parallel to the spans.

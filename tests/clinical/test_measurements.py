@@ -586,6 +586,7 @@ _TYPICAL_VALUE = {
     "HBA1C": "7,1 %",
     "TEMPERATURE": "37,8 ºC",
     "RESP_RATE": "18 rpm",
+    "NYHA": "II",
 }
 
 
