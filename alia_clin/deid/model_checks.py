@@ -19,6 +19,10 @@ clinician. A model candidate whose words are all clinical words (:func:`clinical
 the terminology table's words and ``not_phi.json``'s ``clinical_words``, less every PHI word of
 the deid lexicon and the name lists) and that holds no digit is dropped.
 
+**Readings.** A candidate of any source made of digits and punctuation only that lies inside
+the value of a measurement (:mod:`alia_clin.clinical.measurements`: "88" of "FC 88", which the
+model took for a hospital in a Catalan note) is dropped (:func:`inside_reading`).
+
 **Eponyms.** "New York" in "clase funcional II de la New York Heart Association" is no place,
 "Glasgow 15" no street: a candidate of any source whose core (leaving aside digits, Roman
 numerals and punctuation at its edges) lies inside one of ``not_phi.json``'s
@@ -145,6 +149,24 @@ def _eponym_regex() -> re.Pattern[str]:
     eponyms = sorted(load_resource("not_phi")["clinical_eponyms"], key=len, reverse=True)
     forms = (re.sub(r"(?:\\ |\\-|-)+", r"[ \\t\\n-]+", re.escape(e)) for e in eponyms)
     return re.compile(rf"(?<![\w])(?:{'|'.join(forms)})(?![\w])", re.IGNORECASE)
+
+
+_NUMBER_ONLY = re.compile(r"[\d\W_]*\d[\d\W_]*")
+
+
+def measurement_values(text: str) -> list[tuple[int, int]]:
+    """Character offsets of the values of the measurements in ``text`` ("88" of "FC 88")."""
+    from ..clinical.measurements import extract_measurements
+
+    return [(m.text_value_start, m.text_value_end) for m in extract_measurements(text)]
+
+
+def inside_reading(start: int, end: int, text: str, values: list[tuple[int, int]]) -> bool:
+    """Whether ``text[start:end]`` is a number (digits and punctuation only) inside one of the
+    measurement ``values`` (from :func:`measurement_values`): a heart rate is no hospital."""
+    return bool(_NUMBER_ONLY.fullmatch(text, start, end)) and any(
+        vs <= start and end <= ve for vs, ve in values
+    )
 
 
 def eponym_spans(text: str) -> list[tuple[int, int]]:

@@ -41,7 +41,8 @@ head to ``phi_head/``. Without a head the stage is rules only and needs no encod
 word or code ("VI", "HVI", "QRS" are not); with ``model_clinical_words`` (default on), a model
 candidate made of clinical words only ("Vena" of "Vena cava", "insulina glargina") is dropped;
 with ``clinical_eponyms`` (default on), a candidate of any source inside a clinical eponym ("New
-York" in "New York Heart Association", "Glasgow 15") is dropped. See
+York" in "New York Heart Association", "Glasgow 15") is dropped; with ``reading_values`` (default
+on), a number of any source that is the value of a measurement ("88" of "FC 88") is dropped. See
 :mod:`alia_clin.deid.model_checks`.
 """
 
@@ -57,7 +58,13 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from ..deid.capitals import FACILITY_SOURCES, revise_capital_facilities
-from ..deid.model_checks import eponym_spans, inside_eponym, plausible_model_span
+from ..deid.model_checks import (
+    eponym_spans,
+    inside_eponym,
+    inside_reading,
+    measurement_values,
+    plausible_model_span,
+)
 from ..deid.rules import PhiMatch, RuleEngine
 from ..encoder.casing import capital_lines
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
@@ -136,6 +143,14 @@ def _plausible_model_candidates(
             m.label, text[m.start : m.end], sex_words=sex_words, clinical_words=clinical_words
         )
     ]
+
+
+def _outside_readings(candidates: list[PhiMatch], text: str) -> list[PhiMatch]:
+    """``candidates`` without the numbers that are a measurement's value (:func:`inside_reading`)."""
+    if not any(any(ch.isdigit() for ch in text[m.start : m.end]) for m in candidates):
+        return candidates
+    values = measurement_values(text)
+    return [m for m in candidates if not inside_reading(m.start, m.end, text, values)]
 
 
 def _outside_eponyms(candidates: list[PhiMatch], text: str) -> list[PhiMatch]:
@@ -237,6 +252,7 @@ class DeidComponent(ErrorHandlingPipe):
         model_sex_words: bool = True,
         model_clinical_words: bool = True,
         clinical_eponyms: bool = True,
+        reading_values: bool = True,
     ) -> None:
         install_extensions()
         if merge not in MERGE_POLICIES:
@@ -256,6 +272,7 @@ class DeidComponent(ErrorHandlingPipe):
             "model_sex_words": bool(model_sex_words),
             "model_clinical_words": bool(model_clinical_words),
             "clinical_eponyms": bool(clinical_eponyms),
+            "reading_values": bool(reading_values),
         }
         self._rules: RuleEngine | None = None
         self._sources: dict[str, PhiSource] = {}
@@ -364,6 +381,8 @@ class DeidComponent(ErrorHandlingPipe):
             )
         if self.cfg.get("clinical_eponyms", True):
             candidates = _outside_eponyms(candidates, text)
+        if self.cfg.get("reading_values", True):
+            candidates = _outside_readings(candidates, text)
         return candidates
 
     def _set_annotations(self, doc: Doc, matches: list[PhiMatch], text: str | None = None) -> None:
@@ -435,6 +454,7 @@ class DeidComponent(ErrorHandlingPipe):
         "model_sex_words": True,
         "model_clinical_words": True,
         "clinical_eponyms": True,
+        "reading_values": True,
     },
     default_score_weights={"spans_phi_f": 1.0, "spans_phi_p": 0.0, "spans_phi_r": 0.0},
 )
@@ -451,13 +471,15 @@ def make_deid(
     model_sex_words: bool = True,
     model_clinical_words: bool = True,
     clinical_eponyms: bool = True,
+    reading_values: bool = True,
 ) -> DeidComponent:
     """Create the ``alia_deid`` pipe (no I/O here: rules load in ``initialize``/``from_disk``).
 
     ``model_sex_words``: keep a model SEXO_SUJETO_ASISTENCIA candidate only when it is a sex word
     or code; ``model_clinical_words``: drop a model candidate made of clinical words only;
     ``clinical_eponyms``: drop a candidate of any source inside a clinical eponym ("New York
-    Heart Association", "Glasgow"). See the module docstring."""
+    Heart Association", "Glasgow"); ``reading_values``: drop a number that is a measurement's
+    value ("88" of "FC 88"). See the module docstring."""
     return DeidComponent(
         nlp,
         name,
@@ -471,4 +493,5 @@ def make_deid(
         model_sex_words=model_sex_words,
         model_clinical_words=model_clinical_words,
         clinical_eponyms=clinical_eponyms,
+        reading_values=reading_values,
     )

@@ -11,10 +11,17 @@ from alia_clin.deid.model_checks import (
     clinical_words_only,
     eponym_spans,
     inside_eponym,
+    inside_reading,
+    measurement_values,
     plausible_model_span,
 )
 from alia_clin.deid.rules import PhiMatch
-from alia_clin.pipeline.deid import MODEL_SOURCE, _outside_eponyms, _plausible_model_candidates
+from alia_clin.pipeline.deid import (
+    MODEL_SOURCE,
+    _outside_eponyms,
+    _outside_readings,
+    _plausible_model_candidates,
+)
 
 SEX = "SEXO_SUJETO_ASISTENCIA"
 
@@ -103,3 +110,25 @@ def test_clinical_word_check_reads_model_candidates_only() -> None:
     assert kept == [rule_vena, model_name]
     off = _plausible_model_candidates([model_vena], text, clinical_words=False)
     assert off == [model_vena]
+
+
+READINGS = "TA 145/90, FC 88 lpm. NHC 4455667. NT-proBNP 12626. Ingreso el 03/02/2024 en el box 88."
+
+
+@pytest.mark.parametrize(("piece", "inside"), [
+    ("88", True), ("145/90", True), ("12626", True), ("4455667", False), ("03/02/2024", False),
+])
+def test_numbers_inside_readings(piece: str, inside: bool) -> None:
+    start = READINGS.index(piece)
+    assert inside_reading(start, start + len(piece), READINGS, measurement_values(READINGS)) is inside
+
+
+def test_readings_drop_numbers_of_every_source_only() -> None:
+    fc = READINGS.index("88")
+    box = READINGS.rindex("88")
+    nhc = READINGS.index("4455667")
+    heart_rate = PhiMatch(fc, fc + 2, "HOSPITAL", 0.8, MODEL_SOURCE)
+    postal = PhiMatch(fc, fc + 2, "TERRITORIO", 0.6, "TerritoryRecognizer")
+    room = PhiMatch(box, box + 2, "HOSPITAL", 0.8, MODEL_SOURCE)  # no reading there: kept
+    record = PhiMatch(nhc, nhc + 7, "ID_SUJETO_ASISTENCIA", 1.0, "IdRecognizer")
+    assert _outside_readings([heart_rate, postal, room, record], READINGS) == [room, record]

@@ -229,7 +229,10 @@ class _ClinicalGuesses:
 @pytest.mark.parametrize("checks", [True, False])
 def test_clinical_word_and_eponym_checks_in_the_stage(checks: bool, tmp_path: Path) -> None:
     nlp = spacy.blank("es")
-    nlp.add_pipe("alia_deid", config={"model_clinical_words": checks, "clinical_eponyms": checks})
+    nlp.add_pipe(
+        "alia_deid",
+        config={"model_clinical_words": checks, "clinical_eponyms": checks, "reading_values": checks},
+    )
     nlp.initialize()
     nlp.get_pipe("alia_deid").add_source("model", _ClinicalGuesses())
     text = "Vena cava inferior dilatada. Clase funcional II de la New York Heart Association."
@@ -239,3 +242,4 @@ def test_clinical_word_and_eponym_checks_in_the_stage(checks: bool, tmp_path: Pa
     nlp.to_disk(tmp_path / "p")
     cfg = spacy.load(tmp_path / "p").get_pipe("alia_deid").cfg
     assert cfg["model_clinical_words"] is checks and cfg["clinical_eponyms"] is checks
+    assert cfg["reading_values"] is checks
