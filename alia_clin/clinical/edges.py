@@ -39,6 +39,11 @@ at the start; "no", "tras", "su(s)", "un(a)", "como" and "muy" at the end (Cardi
 one of the given labels are touched; joins and trims add no token to any entity, and a bracket
 is closed only over tokens outside every entity and PHI span. Reads and writes only offsets and
 labels.
+
+In Catalan and Galician notes the function words of the note's language are trimmed too
+(:data:`LANGUAGE_TRIMS`: "dispnea *i*", "*co* edema"), and everywhere an entity that starts on
+the apostrophe of an elision starts after it ("l" + "'enalapril" → "enalapril"). Spanish notes
+are unchanged by both (no Spanish gold span starts on an elision apostrophe).
 """
 
 from __future__ import annotations
@@ -63,6 +68,24 @@ TRAIL_TRIMS = frozenset(
     | {"en", "con", "sin", "por", "para", "la", "las", "el", "los", "se"}
     | {"no", "tras", "su", "sus", "un", "una", "como", "muy"}
 )
+#: Function words of Catalan and Galician, also removed at the edges of an entity, but only in a
+#: note of that language (leading, trailing): Catalan "i" is "and" ("dispnea *i*"), Galician "co"
+#: is "con o". Compared in lower case; a word written in capitals is kept ("tipo I").
+LANGUAGE_TRIMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "ca": (
+        frozenset({"i", "amb", "per", "els", "les", "dels", "als", "uns", "unes", "sense"}),
+        frozenset({"i", "amb", "per", "els", "les", "dels", "sense"}),
+    ),
+    "gl": (
+        frozenset({"co", "coa", "cos", "coas", "da", "do", "das", "dos", "na", "nas", "unha", "ou", "sen"})
+        | {"os", "as"},
+        frozenset({"co", "coa", "cos", "coas", "da", "do", "das", "dos", "unha", "ou", "sen", "os", "as"}),
+    ),
+}
+#: Elided articles and prepositions before an apostrophe ("l'enalapril", "d'edemes"): an entity
+#: that starts on the apostrophe right after one of them starts after it.
+ELISIONS = frozenset({"l", "d", "s", "n", "m", "t", "qu"})
+_APOSTROPHES = frozenset({"'", "’"})
 #: Lower-cased answers to a checklist item ("Disnea: no", "Ortopnea: SI", "Edemas: ausentes").
 ANSWER_WORDS = frozenset(
     {"si", "sí", "no", "ausente", "ausentes", "presente", "presentes"}
@@ -72,15 +95,19 @@ ANSWER_WORDS = frozenset(
 BRACKET_REACH = 20
 
 
-def repair_entity_edges(doc: Doc, labels: Set[str], phi_tokens: Set[int] = frozenset()) -> tuple[int, int]:
+def repair_entity_edges(
+    doc: Doc, labels: Set[str], phi_tokens: Set[int] = frozenset(), language: str = "es"
+) -> tuple[int, int]:
     """Join continuations, trim function-word edges and close open brackets of the ``doc.ents``
     entities whose label is in ``labels`` (see the module docstring); ``phi_tokens``: indices of
-    tokens a bracket may not be closed over. Returns ``(joined, trimmed_removed_or_closed)``."""
+    tokens a bracket may not be closed over; ``language``: the note's language (es/ca/eu/gl),
+    which adds its :data:`LANGUAGE_TRIMS`. Returns ``(joined, trimmed_removed_or_closed)``."""
     merged, kept_inside = _join_continuations(list(doc.ents), labels)
     out: list[Span] = []
     changed = 0
+    extra = LANGUAGE_TRIMS.get(language, (frozenset(), frozenset()))
     for ent in merged:
-        trimmed = _trimmed(ent) if ent.label_ in labels else ent
+        trimmed = _trimmed(ent, extra) if ent.label_ in labels else ent
         if trimmed is not None and ent.label_ in labels and (_is_answer(trimmed) or not _has_word(trimmed)):
             trimmed = None
         changed += trimmed is not ent
@@ -135,18 +162,39 @@ def _is_answer(ent: Span) -> bool:
     return before >= 0 and ent.doc[before].text == ":"
 
 
-def _trimmed(ent: Span) -> Span | None:
-    """``ent`` without the function words at its edges: itself when there are none, None when
-    nothing else is left."""
+def _trimmed(
+    ent: Span, extra: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+) -> Span | None:
+    """``ent`` without the function words at its edges (``extra``: the note language's leading and
+    trailing words, not when written in capitals) and without an apostrophe of elision at its
+    start: itself when there are none, None when nothing else is left."""
     start, end = ent.start, ent.end
     doc = ent.doc
-    while start < end and doc[start].lower_ in LEAD_TRIMS:
+    lead, trail = extra
+    while start < end and (
+        doc[start].lower_ in LEAD_TRIMS
+        or (doc[start].lower_ in lead and not doc[start].is_upper)
+        or _elided(doc, start)
+    ):
         start += 1
-    while end > start and doc[end - 1].lower_ in TRAIL_TRIMS:
+    while end > start and (
+        doc[end - 1].lower_ in TRAIL_TRIMS or (doc[end - 1].lower_ in trail and not doc[end - 1].is_upper)
+    ):
         end -= 1
     if (start, end) == (ent.start, ent.end):
         return ent
     return Span(doc, start, end, label=ent.label_) if start < end else None
+
+
+def _elided(doc: Doc, i: int) -> bool:
+    """Whether token ``i`` is an apostrophe glued to an elided word before it ("l" + "'" in
+    "l'enalapril"); a quotation mark ("'fuga de contraste'") is not."""
+    return (
+        doc[i].text in _APOSTROPHES
+        and i > 0
+        and doc[i - 1].lower_ in ELISIONS
+        and not doc[i - 1].whitespace_
+    )
 
 
 def _closing_bracket_end(ent: Span, taken: Set[int]) -> int | None:

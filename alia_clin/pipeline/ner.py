@@ -64,6 +64,7 @@ from ..clinical.results import merge_test_results
 from ..entities import token_indices
 from ..errors import AliaClinRuntimeError, AliaClinValueError, ErrorCode
 from ..extensions import install_extensions
+from ..io.language import LANGUAGES, detect_language
 from .base import ErrorHandlingPipe
 from .encoder import get_encoded
 from .head_io import head_from_files, head_to_files, write_head
@@ -82,6 +83,13 @@ DEFAULT_LABELS = ("ENFERMEDAD", "SINTOMA", "PROCEDIMIENTO", "FARMACO")
 #: Least training-text precision of a memory wording added where nothing was found (see above).
 MEMORY_MIN_PRECISION = 0.5
 
+
+
+def _note_language(doc: Doc) -> str:
+    """``doc._.language`` when set to es/ca/eu/gl, else the language detected from the text (not
+    written: ``alia_context`` decides what it writes)."""
+    given = doc._.language if doc.has_extension("language") else None
+    return given if isinstance(given, str) and given in LANGUAGES else detect_language(doc.text)
 
 class NerComponent(ErrorHandlingPipe):
     """The ``alia_ner`` pipe. See the module docstring for what it reads and writes."""
@@ -232,7 +240,7 @@ class NerComponent(ErrorHandlingPipe):
         if self.cfg.get("merge_test_results", True):
             merge_test_results(doc)
         if self.cfg.get("repair_edges", True):
-            repair_entity_edges(doc, keep, phi_tokens)
+            repair_entity_edges(doc, keep, phi_tokens, _note_language(doc))
         if self.cfg.get("lab_values", True):
             drop_lab_analytes(doc)
 

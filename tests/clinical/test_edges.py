@@ -162,6 +162,34 @@ def test_checklist_answers_are_not_entities(nlp: spacy.language.Language) -> Non
     assert _ents(doc) == [("Disnea", "SINTOMA"), ("Ortopnea", "SINTOMA"), ("SI", "ENFERMEDAD")]
 
 
+@pytest.mark.parametrize(
+    ("language", "text", "ents", "after"),
+    [
+        # Catalan "i" (and), "amb", "per": trimmed in a Catalan note only
+        ("ca", "Derivat per dispnea i edemes.", [("dispnea i", "SINTOMA")], ["dispnea"]),
+        ("ca", "Tractament amb furosemida.", [("amb furosemida", "FARMACO")], ["furosemida"]),
+        ("es", "Derivado por disnea i edemas.", [("disnea i", "SINTOMA")], ["disnea i"]),
+        # a capital "I" is a type or a class, never "and"
+        ("ca", "Diabetis mellitus tipus I.", [("Diabetis mellitus tipus I", "ENFERMEDAD")],
+         ["Diabetis mellitus tipus I"]),
+        # Galician "co" (with the), "ou" (or)
+        ("gl", "Acode co edema nos nocelos.", [("co edema", "SINTOMA")], ["edema"]),
+        ("gl", "Dor ou opresión torácica.", [("Dor ou", "SINTOMA")], ["Dor"]),
+        # an elision apostrophe starts no entity, in any language; a quotation mark stays
+        ("ca", "Es retira l'enalapril.", [("'enalapril", "FARMACO")], ["enalapril"]),
+        ("es", "Episodio d’edema agudo.", [("’edema agudo", "ENFERMEDAD")], ["edema agudo"]),
+        ("es", "Imagen de 'fuga de contraste' hacia el abdomen.", [("'fuga de contraste'", "SINTOMA")],
+         ["'fuga de contraste'"]),
+    ],
+)
+def test_edges_of_the_note_language(
+    nlp: spacy.language.Language, language: str, text: str, ents: list[tuple[str, str]], after: list[str]
+) -> None:
+    doc = doc_with_ents(nlp, text, ents)
+    repair_entity_edges(doc, LABELS, language=language)
+    assert [e.text for e in doc.ents] == after
+
+
 def test_punctuation_alone_is_not_an_entity(nlp: spacy.language.Language) -> None:
     doc = doc_with_ents(nlp, "Es retira l'enalapril.", [("'", "FARMACO"), ("enalapril", "FARMACO")])
     assert repair_entity_edges(doc, LABELS) == (0, 1)
