@@ -1,4 +1,5 @@
-"""Checks on PHI candidates: clinical words and eponyms that the model or the rules took for PHI.
+"""Checks on PHI candidates: clinical words, readings and eponyms taken for PHI, and sexes that
+are clinical abbreviations.
 
 **A sex that is a clinical abbreviation.**
 
@@ -19,9 +20,12 @@ clinician. A model candidate whose words are all clinical words (:func:`clinical
 the terminology table's words and ``not_phi.json``'s ``clinical_words``, less every PHI word of
 the deid lexicon and the name lists) and that holds no digit is dropped.
 
-**Readings.** A candidate of any source made of digits and punctuation only that lies inside
-the value of a measurement (:mod:`alia_clin.clinical.measurements`: "88" of "FC 88", which the
-model took for a hospital in a Catalan note) is dropped (:func:`inside_reading`).
+**Readings.** A candidate of any source made of digits and punctuation only, labelled as a name,
+a facility, a country, a profession, a sex, an e-mail or a web address (:data:`WORD_LABELS`: no
+MEDDOCAN train or dev gold span of those labels is a number), that lies inside the value of a
+measurement (:mod:`alia_clin.clinical.measurements`: "88" of "FC 88", which the model took for a
+hospital in a Catalan note) is dropped (:func:`inside_reading`). Numbers of other labels (dates,
+identifiers, phones, postal codes) are never dropped here.
 
 **Eponyms.** "New York" in "clase funcional II de la New York Heart Association" is no place,
 "Glasgow 15" no street: a candidate of any source whose core (leaving aside digits, Roman
@@ -34,7 +38,7 @@ candidate may stand: a SEXO_SUJETO_ASISTENCIA candidate written as an abbreviati
 capital letters) must be a word of the deid lexicon's ``sex_words``, ``sex_nouns`` or
 ``sex_codes`` (all languages, any case, also in the plural); with ``clinical_words``, no
 candidate may be made of clinical words only, nor of punctuation only ("/" of
-"sacubitrilo/valsartán"). The rules layer is checked for eponyms only.
+"sacubitrilo/valsartán"). The rules layer is checked for readings and eponyms only.
 Nothing is logged.
 """
 
@@ -46,9 +50,27 @@ from functools import lru_cache
 from .specs import _given_names, load_resource
 
 SEX_LABEL = "SEXO_SUJETO_ASISTENCIA"
+#: Labels whose MEDDOCAN gold spans (train and dev) are never digits and punctuation only.
+WORD_LABELS = frozenset(
+    {
+        "HOSPITAL",
+        "INSTITUCION",
+        "CENTRO_SALUD",
+        "NOMBRE_SUJETO_ASISTENCIA",
+        "NOMBRE_PERSONAL_SANITARIO",
+        "PAIS",
+        "PROFESION",
+        SEX_LABEL,
+        "OTROS_SUJETO_ASISTENCIA",
+        "CORREO_ELECTRONICO",
+        "URL_WEB",
+    }
+)
 _ABBREVIATION = re.compile(r"[A-ZÁÉÍÓÚÑÇ]{2,4}")
 _WORD = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
+#: A number: digits and punctuation only ("88", "145/90").
+_NUMBER_ONLY = re.compile(r"[\d\W_]*\d[\d\W_]*")
 #: Edges of a candidate that do not count against an eponym: digits, punctuation, Roman numerals.
 _EDGE = r"(?:[\W\d_]|(?<![^\W\d_])[IVX]+(?![^\W\d_]))*"
 _CORE = re.compile(rf"{_EDGE}(.*?){_EDGE}\Z", re.S)
@@ -151,9 +173,6 @@ def _eponym_regex() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w])(?:{'|'.join(forms)})(?![\w])", re.IGNORECASE)
 
 
-_NUMBER_ONLY = re.compile(r"[\d\W_]*\d[\d\W_]*")
-
-
 def measurement_values(text: str) -> list[tuple[int, int]]:
     """Character offsets of the values of the measurements in ``text`` ("88" of "FC 88")."""
     from ..clinical.measurements import extract_measurements
@@ -161,12 +180,16 @@ def measurement_values(text: str) -> list[tuple[int, int]]:
     return [(m.text_value_start, m.text_value_end) for m in extract_measurements(text)]
 
 
-def inside_reading(start: int, end: int, text: str, values: list[tuple[int, int]]) -> bool:
-    """Whether ``text[start:end]`` is a number (digits and punctuation only) inside one of the
-    measurement ``values`` (from :func:`measurement_values`): a heart rate is no hospital."""
-    return bool(_NUMBER_ONLY.fullmatch(text, start, end)) and any(
-        vs <= start and end <= ve for vs, ve in values
-    )
+def word_label_number(label: str, start: int, end: int, text: str) -> bool:
+    """Whether ``text[start:end]`` is a number (digits and punctuation only) labelled with one of
+    :data:`WORD_LABELS`."""
+    return label in WORD_LABELS and bool(_NUMBER_ONLY.fullmatch(text, start, end))
+
+
+def inside_reading(start: int, end: int, values: list[tuple[int, int]]) -> bool:
+    """Whether ``[start, end)`` lies inside one of the measurement ``values`` (from
+    :func:`measurement_values`): a heart rate is no hospital."""
+    return any(vs <= start and end <= ve for vs, ve in values)
 
 
 def eponym_spans(text: str) -> list[tuple[int, int]]:

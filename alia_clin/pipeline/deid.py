@@ -42,7 +42,8 @@ word or code ("VI", "HVI", "QRS" are not); with ``model_clinical_words`` (defaul
 candidate made of clinical words only ("Vena" of "Vena cava", "insulina glargina") is dropped;
 with ``clinical_eponyms`` (default on), a candidate of any source inside a clinical eponym ("New
 York" in "New York Heart Association", "Glasgow 15") is dropped; with ``reading_values`` (default
-on), a number of any source that is the value of a measurement ("88" of "FC 88") is dropped. See
+on), a number of any source labelled as a name or facility that is the value of a measurement ("88"
+of "FC 88") is dropped. See
 :mod:`alia_clin.deid.model_checks`.
 """
 
@@ -64,6 +65,7 @@ from ..deid.model_checks import (
     inside_reading,
     measurement_values,
     plausible_model_span,
+    word_label_number,
 )
 from ..deid.rules import PhiMatch, RuleEngine
 from ..encoder.casing import capital_lines
@@ -146,11 +148,15 @@ def _plausible_model_candidates(
 
 
 def _outside_readings(candidates: list[PhiMatch], text: str) -> list[PhiMatch]:
-    """``candidates`` without the numbers that are a measurement's value (:func:`inside_reading`)."""
-    if not any(any(ch.isdigit() for ch in text[m.start : m.end]) for m in candidates):
+    """``candidates`` without the numbers labelled as words (:func:`word_label_number`) that are a
+    measurement's value (:func:`inside_reading`); the note is only read for measurements when
+    there is such a number."""
+    numbers = [m for m in candidates if word_label_number(m.label, m.start, m.end, text)]
+    if not numbers:
         return candidates
     values = measurement_values(text)
-    return [m for m in candidates if not inside_reading(m.start, m.end, text, values)]
+    dropped = {id(m) for m in numbers if inside_reading(m.start, m.end, values)}
+    return [m for m in candidates if id(m) not in dropped]
 
 
 def _outside_eponyms(candidates: list[PhiMatch], text: str) -> list[PhiMatch]:
@@ -478,8 +484,8 @@ def make_deid(
     ``model_sex_words``: keep a model SEXO_SUJETO_ASISTENCIA candidate only when it is a sex word
     or code; ``model_clinical_words``: drop a model candidate made of clinical words only;
     ``clinical_eponyms``: drop a candidate of any source inside a clinical eponym ("New York
-    Heart Association", "Glasgow"); ``reading_values``: drop a number that is a measurement's
-    value ("88" of "FC 88"). See the module docstring."""
+    Heart Association", "Glasgow"); ``reading_values``: drop a number labelled as a name or
+    facility that is a measurement's value ("88" of "FC 88"). See the module docstring."""
     return DeidComponent(
         nlp,
         name,

@@ -14,6 +14,7 @@ from alia_clin.deid.model_checks import (
     inside_reading,
     measurement_values,
     plausible_model_span,
+    word_label_number,
 )
 from alia_clin.deid.rules import PhiMatch
 from alia_clin.pipeline.deid import (
@@ -120,15 +121,24 @@ READINGS = "TA 145/90, FC 88 lpm. NHC 4455667. NT-proBNP 12626. Ingreso el 03/02
 ])
 def test_numbers_inside_readings(piece: str, inside: bool) -> None:
     start = READINGS.index(piece)
-    assert inside_reading(start, start + len(piece), READINGS, measurement_values(READINGS)) is inside
+    assert inside_reading(start, start + len(piece), measurement_values(READINGS)) is inside
 
 
-def test_readings_drop_numbers_of_every_source_only() -> None:
+@pytest.mark.parametrize(("label", "piece", "number"), [
+    ("HOSPITAL", "88", True), ("NOMBRE_PERSONAL_SANITARIO", "145/90", True), ("TERRITORIO", "12626", False),
+    ("ID_SUJETO_ASISTENCIA", "4455667", False), ("HOSPITAL", "NHC 4455667", False),
+])
+def test_numbers_labelled_as_words(label: str, piece: str, number: bool) -> None:
+    start = READINGS.index(piece)
+    assert word_label_number(label, start, start + len(piece), READINGS) is number
+
+
+def test_readings_drop_word_labelled_numbers_of_every_source_only() -> None:
     fc = READINGS.index("88")
     box = READINGS.rindex("88")
-    nhc = READINGS.index("4455667")
+    bnp = READINGS.index("12626")
     heart_rate = PhiMatch(fc, fc + 2, "HOSPITAL", 0.8, MODEL_SOURCE)
-    postal = PhiMatch(fc, fc + 2, "TERRITORIO", 0.6, "TerritoryRecognizer")
+    rule_rate = PhiMatch(fc, fc + 2, "INSTITUCION", 0.6, "InstitutionRecognizer")
     room = PhiMatch(box, box + 2, "HOSPITAL", 0.8, MODEL_SOURCE)  # no reading there: kept
-    record = PhiMatch(nhc, nhc + 7, "ID_SUJETO_ASISTENCIA", 1.0, "IdRecognizer")
-    assert _outside_readings([heart_rate, postal, room, record], READINGS) == [room, record]
+    postal = PhiMatch(bnp, bnp + 5, "TERRITORIO", 0.6, "TerritoryRecognizer")  # numeric label: kept
+    assert _outside_readings([heart_rate, rule_rate, room, postal], READINGS) == [room, postal]
