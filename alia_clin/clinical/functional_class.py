@@ -56,6 +56,10 @@ _CLASS_FIRST = regex.compile(
 )
 
 
+#: The scale's name anywhere: notes without it are not searched further (most notes).
+_ANY_NAME = regex.compile(r"NYHA|NHYA|N\.Y\.H\.A|New\s+York", regex.IGNORECASE)
+
+
 def _measurement(m: regex.Match[str]) -> Measurement | None:
     low = _ROMAN[m.group("lo")]
     high = _ROMAN[m.group("hi")] if m.group("hi") else None
@@ -80,6 +84,8 @@ def nyha_measurements(text: str) -> list[Measurement]:
     other kinds (the longest match wins).
     """
     out: list[Measurement] = []
+    if not _ANY_NAME.search(text):
+        return out
     for pattern in (_NAME_FIRST, _CLASS_FIRST):
         for m in pattern.finditer(text):
             meas = _measurement(m)
