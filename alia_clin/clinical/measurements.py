@@ -20,7 +20,8 @@ fraction", method unspecified; 8806-2 is echo-specific and not used). eGFR uses 
 (CKD-EPI, the formula Spanish labs report) unless the text names MDRD (33914-3). SpO2 uses
 59408-5 (pulse oximetry). Creatinine in µmol/L uses 14682-9 (moles/volume). Blood pressure is
 one measurement (kind ``BP``, panel 85354-9) whose ``components`` hold systolic (8480-6) and
-diastolic (8462-4); its ``value`` is None. A pressure written alone ("TAS 85 mmHg", "PAD 95") is
+diastolic (8462-4); its ``value`` is None. A range of home readings ("TA 120-130/70-80 mmHg")
+gives components with ``value`` and ``value_high``. A pressure written alone ("TAS 85 mmHg", "PAD 95") is
 kind ``SBP`` (8480-6) or ``DBP`` (8462-4) with its ``value``. The NYHA functional class ("clase
 funcional II de la NYHA") is kind ``NYHA`` (88020-3), read by :mod:`alia_clin.clinical.
 functional_class`: the class as ``value`` (1-4), a range's top as ``value_high``, no unit.
@@ -107,6 +108,8 @@ class Component:
     unit_ucum: str | None
     text_value_start: int
     text_value_end: int
+    #: The top of a range ("TA 120-130/70-80": systolic 120 to 130), else None.
+    value_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -408,8 +411,12 @@ _BP_GUARD_R = r"(?![\w/]|\s*/\s*\d|[.,]\d)"
 
 
 def _bp_value(glued: str) -> str:
+    """Systolic / diastolic, each optionally a range ("120-130/70-80", home readings)."""
     end = _num_end(glued, _BP_GUARD_R)
-    return rf"(?P<val>(?:(?P<cmp>{_CMP})\s*)?{_NUM_GUARD_L}(?P<v1>\d{{2,3}})\s*/\s*(?P<v2>\d{{2,3}}){end})"
+    return (
+        rf"(?P<val>(?:(?P<cmp>{_CMP})\s*)?{_NUM_GUARD_L}(?P<v1>\d{{2,3}})(?:\s*[-–]\s*(?P<v1b>\d{{2,3}}))?"
+        rf"\s*/\s*(?P<v2>\d{{2,3}})(?:\s*[-–]\s*(?P<v2b>\d{{2,3}}))?{end})"
+    )
 
 
 _QUALITATIVE: tuple[tuple[str, str], ...] = (
@@ -574,11 +581,21 @@ def _match_to_measurement(spec: _Spec, m: regex.Match[str], text: str) -> Measur
     if spec.kind == "BP":
         unit = candidates[0]
         sys_v, dia_v = float(gd["v1"]), float(gd["v2"])
-        if not (50 <= sys_v <= 300 and 20 <= dia_v <= 200 and sys_v > dia_v):
+        sys_hi = float(gd["v1b"]) if gd.get("v1b") else None
+        dia_hi = float(gd["v2b"]) if gd.get("v2b") else None
+        if not (50 <= sys_v <= 300 and 20 <= dia_v <= 200 and sys_v > (dia_hi or dia_v)):
+            return None
+        if (sys_hi is not None and not sys_v < sys_hi <= 300) or (dia_hi is not None and not dia_v < dia_hi):
+            return None
+        if (sys_hi is not None or dia_hi is not None) and comparator is not None:
             return None
         comps = (
-            Component(LOINC_SYSTOLIC, sys_v, unit.ucum, m.start("v1"), m.end("v1")),
-            Component(LOINC_DIASTOLIC, dia_v, unit.ucum, m.start("v2"), m.end("v2")),
+            Component(
+                LOINC_SYSTOLIC, sys_v, unit.ucum, m.start("v1"), m.end("v1b" if sys_hi else "v1"), sys_hi
+            ),
+            Component(
+                LOINC_DIASTOLIC, dia_v, unit.ucum, m.start("v2"), m.end("v2b" if dia_hi else "v2"), dia_hi
+            ),
         )
         return Measurement(
             start,

@@ -25,7 +25,8 @@ SINTOMA / SYMPTOM                Observation (status final), code = SNOMED CT fi
 *family* (any label)             FamilyMemberHistory (relationship FAMMEMB: the member is not
                                  extracted), one condition with the entity's codes.
 measurement                      Observation: LOINC code, UCUM ``valueQuantity`` (comparator
-                                 kept), ``valueRange`` for ranges, components for blood pressure,
+                                 kept), ``valueRange`` for ranges, components for blood pressure
+                                 (each a ``valueRange`` for a range of home readings),
                                  ``valueCodeableConcept`` for qualitative readings; the NYHA
                                  class (LOINC 88020-3, category exam) as a SNOMED CT finding.
 FARMACO / MEDICATION             MedicationStatement: ATC. R4 status active / not-taken
@@ -364,6 +365,20 @@ def _simple_quantity(value: float, unit: str | None) -> dict[str, Any]:
     return _quantity(value, unit, None)
 
 
+def _component(c: dict[str, Any]) -> dict[str, Any]:
+    """One component (systolic, diastolic): a quantity, or a range of readings."""
+    out: dict[str, Any] = {"code": {"coding": [{"system": LOINC, "code": str(c["code"])}]}}
+    unit = c.get("unit_ucum")
+    if c.get("value_high") is not None:
+        out["valueRange"] = {
+            "low": _simple_quantity(float(c["value"]), unit),
+            "high": _simple_quantity(float(c["value_high"]), unit),
+        }
+    else:
+        out["valueQuantity"] = _quantity(float(c["value"]), unit)
+    return out
+
+
 def _nyha_value(low: int, high: int | None) -> dict[str, Any]:
     """The NYHA class as a SNOMED CT finding; a range ("II-III") as text only (no code says it)."""
     if high is None and low in NYHA_CLASSES:
@@ -395,13 +410,7 @@ def measurement_observation(ctx: Context, m: dict[str, Any]) -> dict[str, Any] |
     components = m.get("components") or []
     value, high, unit = m.get("value"), m.get("value_high"), m.get("unit_ucum")
     if components:
-        res["component"] = [
-            {
-                "code": {"coding": [{"system": LOINC, "code": str(c["code"])}]},
-                "valueQuantity": _quantity(float(c["value"]), c.get("unit_ucum")),
-            }
-            for c in components
-        ]
+        res["component"] = [_component(c) for c in components]
     elif kind == "NYHA" and value is not None:
         res["valueCodeableConcept"] = _nyha_value(int(value), int(high) if high is not None else None)
     elif value is not None and high is not None:

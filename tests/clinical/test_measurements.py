@@ -493,6 +493,50 @@ def test_blood_pressure_components() -> None:
     assert text[bp.text_value_start : bp.text_value_end] == "140/90"
 
 
+@pytest.mark.parametrize(
+    ("text", "span", "systolic", "diastolic"),
+    [
+        ("AMPA: TA 120-130/70-80 mmHg.", "TA 120-130/70-80 mmHg", (120, 130), (70, 80)),
+        ("PA 90-95/60-65; FC 80 lpm", "PA 90-95/60-65", (90, 95), (60, 65)),
+        ("en torno a 150-160/100 mmHg en domicilio", "150-160/100 mmHg", (150, 160), (100, None)),
+        ("TA 130/80-85 en consulta", "TA 130/80-85", (130, None), (80, 85)),
+        ("TA 130/80 mmHg", "TA 130/80 mmHg", (130, None), (80, None)),
+    ],
+)
+def test_blood_pressure_ranges(
+    text: str, span: str, systolic: tuple[int, int | None], diastolic: tuple[int, int | None]
+) -> None:
+    bp = _one(text, "BP")
+    assert text[bp.start : bp.end] == span
+    sys_c, dia_c = bp.components
+    assert (sys_c.value, sys_c.value_high) == systolic and (dia_c.value, dia_c.value_high) == diastolic
+    if systolic[1] is not None:
+        written = text[sys_c.text_value_start : sys_c.text_value_end]
+        assert written.replace(" ", "") == f"{systolic[0]}-{systolic[1]}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "TA 65-57/30-37 mmHg",  # a range must go up
+        "TA 120-130/125-135 mmHg",  # diastolic above systolic
+        "TA > 140-150/90",  # a comparator and a range
+    ],
+)
+def test_blood_pressure_ranges_rejected(text: str) -> None:
+    assert [m for m in extract_measurements(text) if m.kind == "BP"] == []
+
+
+def test_blood_pressure_range_observation() -> None:
+    from alia_clin.fhir.mapping import _component
+
+    bp = _one("TA 120-130/70 mmHg", "BP").to_dict()
+    systolic, diastolic = (_component(c) for c in bp["components"])
+    assert systolic["valueRange"]["low"]["value"] == 120 and systolic["valueRange"]["high"]["value"] == 130
+    assert systolic["valueRange"]["high"]["code"] == "mm[Hg]"
+    assert diastolic["valueQuantity"]["value"] == 70
+
+
 def test_value_offsets_and_unit_text() -> None:
     text = "NT-proBNP de 1.250 pg/ml"
     m = _one(text, "NT_PROBNP")
